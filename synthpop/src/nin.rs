@@ -85,6 +85,7 @@ pub enum World {
     /// Month + 80: Skatteetaten's Test-Norge / Tenor, copied into SyntPop.
     TestNorge,
     /// Month + 65: NHN SyntPop's user-owned reserved persons.
+    #[serde(rename = "syntpop-reserved")]
     SyntPopReserved,
     /// Month + 40: NAV Dolly's synthetic numbers.
     NavDolly,
