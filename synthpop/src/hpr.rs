@@ -90,7 +90,11 @@ pub(crate) fn approvals(draw: &mut Draw, birth: Date, census: Date, gp: bool) ->
     let first = if gp {
         "LE"
     } else {
-        *draw.weighted(codes::PROFESSION_WEIGHTS)
+        match *draw.weighted(codes::PROFESSION_WEIGHTS) {
+            // Six-year studies: nobody under 26 is a doctor, dentist or psychologist yet.
+            "LE" | "TL" | "PS" if age < 26 => "SP",
+            code => code,
+        }
     };
     let mut out = vec![approval(draw, first, birth, census, age, gp)];
     // A few hold two approvals (a health worker who became a nurse, say).
@@ -115,7 +119,8 @@ fn approval(draw: &mut Draw, code: &str, birth: Date, census: Date, age: i32, gp
     } else {
         draw.between(21, 27)
     } as i32;
-    let start_age = start_age.min(age.max(18));
+    // At least a year before the census: an approval is never dated in the future.
+    let start_age = start_age.min(age - 1);
     let valid_from = birth
         .plus_days(i64::from(start_age) * 365 + draw.between(0, 364))
         .min(census);

@@ -538,7 +538,170 @@ impl NinTemplate {
     /// The `n`-th (0-based, ascending) individual number of the right century and sex
     /// whose check digits exist, made into a full number; `None` past the last one.
     pub fn nth(&self, n: usize) -> Option<Nin> {
-        self.candidates().nth(n)
+        // This runs for every generated person, so it works a decade of individual numbers
+        // at a time on residues mod 11 (small sums, reduced by table) instead of building
+        // each candidate number.
+        const MOD11: [u8; 64] = {
+            let mut t = [0u8; 64];
+            let mut i = 0;
+            while i < 64 {
+                t[i] = (i % 11) as u8;
+                i += 1;
+            }
+            t
+        };
+        let (s1, s2) = self.prefix_sums();
+        let mut left = n;
+        for &(lo, hi) in self.series {
+            for decade in lo / 10..=hi / 10 {
+                let (a, b) = (u32::from(decade / 10), u32::from(decade % 10));
+                let base1 = (s1 + 4 * a + 5 * b) % 11;
+                let base2 = (s2 + 5 * a + 4 * b) % 11;
+                for c in (self.parity..10).step_by(2) {
+                    let individual = decade * 10 + c;
+                    if individual < lo || individual > hi {
+                        continue;
+                    }
+                    let c = u32::from(c);
+                    // K = (11 - sum mod 11) mod 11; K is 10 exactly when sum mod 11 is 1.
+                    let r1 = MOD11[(base1 + 2 * c) as usize];
+                    if r1 == 1 {
+                        continue;
+                    }
+                    let k1 = u32::from((11 - r1) % 11);
+                    if MOD11[(base2 + 3 * c + 2 * k1) as usize] == 1 {
+                        continue;
+                    }
+                    if left == 0 {
+                        return self.with_individual(individual);
+                    }
+                    left -= 1;
+                }
+            }
+        }
+        None
+    }
+
+    /// The individual number at position `k` of this template's sequence (the series for
+    /// its century, only the sex's parity, ascending), whether or not its check digits exist.
+    fn position(&self, k: usize) -> Option<u16> {
+        let mut k = k;
+        for &(lo, hi) in self.series {
+            let first = lo + u16::from(lo % 2 != self.parity);
+            let len = if first > hi { 0 } else { usize::from((hi - first) / 2 + 1) };
+            if k < len {
+                return Some(first + 2 * k as u16);
+            }
+            k -= len;
+        }
+        None
+    }
+
+    /// The position of an individual number in this template's sequence.
+    fn position_of(&self, individual: u16) -> Option<usize> {
+        if individual % 2 != self.parity {
+            return None;
+        }
+        let mut before = 0usize;
+        for &(lo, hi) in self.series {
+            let first = lo + u16::from(lo % 2 != self.parity);
+            if (first..=hi).contains(&individual) {
+                return Some(before + usize::from((individual - first) / 2));
+            }
+            if first <= hi {
+                before += usize::from((hi - first) / 2 + 1);
+            }
+        }
+        None
+    }
+
+    /// Do both check digits exist with this individual number?
+    fn usable(&self, individual: u16, sums: (u32, u32)) -> bool {
+        let (a, b, c) = (
+            u32::from(individual / 100),
+            u32::from(individual / 10 % 10),
+            u32::from(individual % 10),
+        );
+        let r1 = (sums.0 + 4 * a + 5 * b + 2 * c) % 11;
+        if r1 == 1 {
+            return false;
+        }
+        let k1 = (11 - r1) % 11;
+        (sums.1 + 5 * a + 4 * b + 3 * c + 2 * k1) % 11 != 1
+    }
+
+    /// An injective map from `slot` in `0..width` to this template's valid numbers that
+    /// costs O(1) for most slots: position `slot` if its check digits exist, otherwise
+    /// the j-th valid position past `width`, where j counts the unusable positions before
+    /// `slot`. Defined for every slot when the template has at least `width` valid
+    /// numbers (then the positions past `width` hold at least as many valid numbers as
+    /// there are unusable ones below it).
+    pub fn slot(&self, slot: usize, width: usize) -> Option<Nin> {
+        if slot >= width {
+            return None;
+        }
+        let sums = self.prefix_sums();
+        let individual = self.position(slot)?;
+        if self.usable(individual, sums) {
+            return self.with_individual(individual);
+        }
+        let j = (0..slot)
+            .filter_map(|k| self.position(k))
+            .filter(|i| !self.usable(*i, sums))
+            .count();
+        (width..)
+            .map_while(|k| self.position(k))
+            .filter(|i| self.usable(*i, sums))
+            .nth(j)
+            .and_then(|i| self.with_individual(i))
+    }
+
+    /// The inverse of [`NinTemplate::slot`].
+    pub fn slot_of(&self, nin: Nin, width: usize) -> Option<usize> {
+        let d = nin.digits();
+        if d[..6] != self.first_six {
+            return None;
+        }
+        let individual = u16::from(d[6]) * 100 + u16::from(d[7]) * 10 + u16::from(d[8]);
+        if self.with_individual(individual) != Some(nin) {
+            return None;
+        }
+        let sums = self.prefix_sums();
+        let k = self.position_of(individual)?;
+        if k < width {
+            return Some(k);
+        }
+        let j = (width..k)
+            .filter_map(|p| self.position(p))
+            .filter(|i| self.usable(*i, sums))
+            .count();
+        (0..width)
+            .filter(|p| self.position(*p).is_some_and(|i| !self.usable(i, sums)))
+            .nth(j)
+    }
+
+    /// The position of `nin` among [`NinTemplate::nth`]'s numbers, if it is one of them.
+    pub fn rank_of(&self, nin: Nin) -> Option<usize> {
+        let d = nin.digits();
+        if d[..6] != self.first_six {
+            return None;
+        }
+        let individual = u16::from(d[6]) * 100 + u16::from(d[7]) * 10 + u16::from(d[8]);
+        let rank = self
+            .candidates()
+            .take_while(|c| c.digits()[6..9] != d[6..9])
+            .count();
+        (self.with_individual(individual) == Some(nin)).then_some(rank)
+    }
+
+    /// Weighted sums of the first six digits under W1 and W2.
+    fn prefix_sums(&self) -> (u32, u32) {
+        self.first_six
+            .iter()
+            .zip(W1.iter().zip(W2.iter()))
+            .fold((0, 0), |(s1, s2), (d, (w1, w2))| {
+                (s1 + u32::from(*d) * w1, s2 + u32::from(*d) * w2)
+            })
     }
 
     /// How many valid numbers this template can give.

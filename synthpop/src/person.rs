@@ -201,3 +201,42 @@ pub(crate) fn tags(p: &Person, census: Date) -> Vec<&'static str> {
     t.dedup();
     t
 }
+
+/// A health worker as HPR shows them: the HPR record with the person's identity, and the
+/// `hpr_details` claim HelseID would issue for them at the census date.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Practitioner<'a> {
+    pub hpr_number: u32,
+    pub pid: Nin,
+    pub name: &'a str,
+    pub given_name: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub middle_name: Option<&'static str>,
+    pub family_name: &'static str,
+    pub sex: Sex,
+    pub birth_date: Date,
+    pub approvals: &'a [crate::hpr::Approval],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gp_list: Option<&'a crate::hpr::GpListRole>,
+    pub hpr_details: serde_json::Value,
+}
+
+impl Person {
+    /// The person as a practitioner, if they are in HPR.
+    pub fn practitioner(&self) -> Option<Practitioner<'_>> {
+        let hpr = self.hpr.as_ref()?;
+        Some(Practitioner {
+            hpr_number: hpr.hpr_number,
+            pid: self.pid,
+            name: &self.name,
+            given_name: self.given_name,
+            middle_name: self.middle_name,
+            family_name: self.family_name,
+            sex: self.sex,
+            birth_date: self.birth_date,
+            approvals: &hpr.approvals,
+            gp_list: hpr.gp_list.as_ref(),
+            hpr_details: hpr.hpr_details_claim(crate::census_date()),
+        })
+    }
+}

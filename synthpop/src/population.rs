@@ -30,8 +30,9 @@ use crate::permutation::Permutation;
 use crate::person::{Address, AddressProtection, GeneralPractitioner, Krr, KrrStatus, Person, Relations};
 use crate::rng::{Domain, Draw, key_for, splitmix64};
 
-/// Valid individual numbers used per (date, sex, variant). Every date from 1900 to 2039
-/// has at least 203 (the test `every_template_has_enough_ranks` checks it).
+/// Identity-number ranks per (date, sex, variant), mapped to valid individual numbers by
+/// [`NinTemplate::slot`]. Every date from 1900 to 2039 has at least 203 valid numbers per
+/// sex and variant (the test `every_template_has_enough_ranks` checks it).
 pub(crate) const RANKS: u64 = 200;
 const DAYS: u64 = 365;
 /// Identity-number slots per variant.
@@ -179,7 +180,7 @@ impl Population {
         }
         let day = u64::from(date.year_slot()?);
         let template = NinTemplate::new(date, sex, facts.kind, facts.world).ok()?;
-        let rank = (0..RANKS as usize).find(|r| template.nth(*r) == Some(facts.number))? as u64;
+        let rank = template.slot_of(facts.number, RANKS as usize)? as u64;
         let (day_shift, rank_shift) = self.shifts(date.year(), sex, variant);
         let day0 = (day + DAYS - day_shift) % DAYS;
         let rank0 = (rank + RANKS - rank_shift) % RANKS;
@@ -287,7 +288,7 @@ impl Population {
         let date = Date::from_year_slot(member.year, day as u16);
         let nin = NinTemplate::new(date, member.sex, kind, world)
             .ok()
-            .and_then(|t| t.nth(rank as usize));
+            .and_then(|t| t.slot(rank as usize, RANKS as usize));
         #[allow(clippy::expect_used)]
         // Birth years are within 1915–2025 and every template there has ≥ RANKS numbers;
         // both are checked exhaustively by tests, so this cannot fail on any input.
@@ -306,6 +307,8 @@ struct BlockContext<'p> {
     pop: &'p Population,
     block: u64,
     plan: Plan,
+    /// Identity number, kind, world and birth date of each member.
+    numbers: Vec<(Nin, NinKind, World, Date)>,
     homes: Vec<(AddressProtection, Option<Address>)>,
     gp: Option<GeneralPractitioner>,
 }
@@ -316,10 +319,12 @@ impl<'p> BlockContext<'p> {
         let homes = homes(pop, block, &plan);
         let list = block / GP_EVERY_BLOCKS;
         let gp = general_practitioner(pop, list);
+        let numbers = plan.members.iter().map(|m| pop.pid_of(block, m)).collect();
         BlockContext {
             pop,
             block,
             plan,
+            numbers,
             homes,
             gp,
         }
@@ -333,14 +338,14 @@ impl<'p> BlockContext<'p> {
     fn pid_of_slot(&self, slot: Option<u8>) -> Option<Nin> {
         let slot = slot?;
         self.index_of(slot)?;
-        Some(self.pop.pid_of(self.block, &self.plan.members[slot as usize]).0)
+        Some(self.numbers[usize::from(slot)].0)
     }
 
     fn person(&self, slot: u8) -> Person {
         let pop = self.pop;
         let member = &self.plan.members[slot as usize];
         let index = self.block * BLOCK + u64::from(slot);
-        let (pid, pid_kind, world, birth_date) = pop.pid_of(self.block, member);
+        let (pid, pid_kind, world, birth_date) = self.numbers[usize::from(slot)];
         let census = census_date();
         let age = birth_date.years_until(census);
         let mut draw = Draw::new(&pop.key, Domain::Person, index);

@@ -200,7 +200,7 @@ fn arb_kind_world() -> impl Strategy<Value = (NinKind, World)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig::with_cases(1000))]
 
     /// Every generated number validates and reads back as what was asked for: kind,
     /// marker, birth date and sex round-trip.
@@ -210,6 +210,8 @@ proptest! {
         let count = t.count();
         prop_assume!(count > 0);
         let nin = t.nth(n % count).unwrap();
+        prop_assert_eq!(Some(nin), t.candidates().nth(n % count), "fast nth agrees with the plain walk");
+        prop_assert_eq!(t.rank_of(nin), Some(n % count));
         let facts = validate(nin.as_str()).unwrap();
         prop_assert_eq!(facts.kind, kind);
         prop_assert_eq!(facts.world, world);
@@ -237,6 +239,23 @@ proptest! {
                 prop_assert!(validate(&changed).is_err(), "{} (from {}) was accepted", changed, good);
             }
         }
+    }
+
+    /// `slot` is injective into valid numbers and `slot_of` inverts it.
+    #[test]
+    fn slots_are_injective_and_invertible(year in 1900i32..=2039, day in 0u16..365, sex in arb_sex(), (kind, world) in arb_kind_world()) {
+        let date = Date::from_year_slot(year, day);
+        let t = NinTemplate::new(date, sex, kind, world).unwrap();
+        let width = 200;
+        prop_assume!(t.count() >= width);
+        let mut seen = std::collections::HashSet::new();
+        for slot in 0..width {
+            let nin = t.slot(slot, width).unwrap();
+            prop_assert!(validate(nin.as_str()).is_ok());
+            prop_assert!(seen.insert(nin), "slot {} repeats {}", slot, nin);
+            prop_assert_eq!(t.slot_of(nin, width), Some(slot));
+        }
+        prop_assert_eq!(t.slot(width, width), None);
     }
 
     #[test]
