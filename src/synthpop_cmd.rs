@@ -186,9 +186,9 @@ pub(crate) fn describe(f: &NinFacts) -> String {
             date.years_until(census_date()),
             synthpop::CENSUS_YEAR
         )),
-        Some(Birth::CenturyUnknown { day, month, yy }) => {
-            parts.push(format!("born {day:02}.{month:02}.{yy:02} (century not readable)"))
-        }
+        Some(Birth::CenturyUnknown { day, month, yy }) => parts.push(format!(
+            "born {day:02}.{month:02}.{yy:02} (century not readable)"
+        )),
         None => {}
     }
     if let Some(sex) = f.sex {

@@ -56,8 +56,8 @@ pub(crate) fn generate(
             let target = OutputFile::create(path)?;
             let progress = progress_bar(pop, kind, io::stderr().is_terminal());
             let mut writer = BufWriter::with_capacity(1 << 20, target.file()?);
-            let result = write_all(pop, kind, format, &mut writer, &progress)
-                .and_then(|()| writer.flush());
+            let result =
+                write_all(pop, kind, format, &mut writer, &progress).and_then(|()| writer.flush());
             drop(writer);
             progress.finish_and_clear();
             match result {
@@ -77,8 +77,8 @@ pub(crate) fn generate(
             let show = io::stderr().is_terminal() && stdout.is_terminal();
             let progress = progress_bar(pop, kind, show);
             let mut writer = BufWriter::with_capacity(1 << 20, stdout.lock());
-            let result = write_all(pop, kind, format, &mut writer, &progress)
-                .and_then(|()| writer.flush());
+            let result =
+                write_all(pop, kind, format, &mut writer, &progress).and_then(|()| writer.flush());
             progress.finish_and_clear();
             match result {
                 Ok(()) => Ok(()),
@@ -201,7 +201,9 @@ fn render_chunk(
                 RecordKind::Person => {
                     records += 1;
                     match &mut csv {
-                        Some(c) => c.write_record(person_row(&person)).map_err(io::Error::other)?,
+                        Some(c) => c
+                            .write_record(person_row(&person))
+                            .map_err(io::Error::other)?,
                         None => push_json(&mut buf, &person, format, records)?,
                     }
                 }
@@ -224,14 +226,21 @@ fn render_chunk(
         }
     }
     if let Some(c) = csv {
-        buf = c.into_inner().map_err(|e| io::Error::other(e.to_string()))?;
+        buf = c
+            .into_inner()
+            .map_err(|e| io::Error::other(e.to_string()))?;
     }
     Ok((buf, records, persons))
 }
 
 /// JSON Lines: one object and a newline. JSON: objects joined by ",\n" within a chunk
 /// (the [`Separator`] joins chunks).
-fn push_json<T: Serialize>(buf: &mut Vec<u8>, value: &T, format: Format, nth: u64) -> io::Result<()> {
+fn push_json<T: Serialize>(
+    buf: &mut Vec<u8>,
+    value: &T,
+    format: Format,
+    nth: u64,
+) -> io::Result<()> {
     if format == Format::Json && nth > 1 {
         buf.extend_from_slice(b",\n");
     }
@@ -242,16 +251,23 @@ fn push_json<T: Serialize>(buf: &mut Vec<u8>, value: &T, format: Format, nth: u6
     Ok(())
 }
 
-fn render_organisations(orgs: &[Organisation], format: Format, buf: &mut Vec<u8>) -> io::Result<u64> {
+fn render_organisations(
+    orgs: &[Organisation],
+    format: Format,
+    buf: &mut Vec<u8>,
+) -> io::Result<u64> {
     match format {
         Format::Csv => {
             let mut c = csv::WriterBuilder::new()
                 .has_headers(false)
                 .from_writer(Vec::new());
             for o in orgs {
-                c.write_record(organisation_row(o)).map_err(io::Error::other)?;
+                c.write_record(organisation_row(o))
+                    .map_err(io::Error::other)?;
             }
-            *buf = c.into_inner().map_err(|e| io::Error::other(e.to_string()))?;
+            *buf = c
+                .into_inner()
+                .map_err(|e| io::Error::other(e.to_string()))?;
         }
         _ => {
             for (i, o) in orgs.iter().enumerate() {
@@ -403,7 +419,12 @@ fn person_row(p: &Person) -> Vec<String> {
         opt(p.gp.as_ref().map(|g| g.name.clone())),
         opt(p.gp.as_ref().map(|g| g.office)),
         opt(p.hpr.as_ref().map(|h| h.hpr_number)),
-        join(&mut p.hpr.iter().flat_map(|h| h.approvals.iter().map(|a| a.profession.value.to_string()))),
+        join(
+            &mut p
+                .hpr
+                .iter()
+                .flat_map(|h| h.approvals.iter().map(|a| a.profession.value.to_string())),
+        ),
         p.tags.join(";"),
     ]
 }
@@ -478,7 +499,11 @@ fn organisation_row(o: &Organisation) -> Vec<String> {
         o.name.clone(),
         wire(&o.kind),
         opt(o.parent),
-        o.children.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(";"),
+        o.children
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(";"),
         o.municipality_number.to_string(),
         o.municipality_name.to_string(),
         o.postcode.to_string(),
@@ -486,7 +511,11 @@ fn organisation_row(o: &Organisation) -> Vec<String> {
         opt(o.her_id),
         opt(o.resh_id),
         opt(o.epj_vendor),
-        o.gp_lists.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(";"),
+        o.gp_lists
+            .iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join(";"),
     ]
 }
 

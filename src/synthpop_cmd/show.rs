@@ -52,7 +52,9 @@ fn render(pop: &Population, p: &Person) -> String {
             .unwrap_or_else(|| pid.to_string())
     };
     let _ = writeln!(s, "{}", p.name);
-    let facts = synthpop::nin::validate(p.pid.as_str()).map(|f| describe(&f)).unwrap_or_default();
+    let facts = synthpop::nin::validate(p.pid.as_str())
+        .map(|f| describe(&f))
+        .unwrap_or_default();
     let _ = writeln!(s, "  pid            {} ({facts})", p.pid);
     let _ = writeln!(s, "  index          {} (seed {})", p.index, pop.seed());
     let _ = writeln!(
@@ -63,7 +65,11 @@ fn render(pop: &Population, p: &Person) -> String {
         synthpop::CENSUS_YEAR,
         p.sex.as_str()
     );
-    let _ = writeln!(s, "  civil status   {}", super::output_wire(&p.civil_status));
+    let _ = writeln!(
+        s,
+        "  civil status   {}",
+        super::output_wire(&p.civil_status)
+    );
     let protection = match p.address_protection {
         AddressProtection::Ugradert => String::new(),
         other => format!(" [{}]", super::output_wire(&other)),
@@ -105,7 +111,11 @@ fn render(pop: &Population, p: &Person) -> String {
         }
     }
     let r = &p.relations;
-    for (label, rel) in [("mother", r.mother), ("father", r.father), ("spouse", r.spouse)] {
+    for (label, rel) in [
+        ("mother", r.mother),
+        ("father", r.father),
+        ("spouse", r.spouse),
+    ] {
         if let Some(pid) = rel {
             let _ = writeln!(s, "  {label:<14} {}", name_of(&pid));
         }

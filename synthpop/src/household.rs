@@ -227,7 +227,13 @@ impl Builder<'_> {
             Sex::Male => Sex::Female,
         };
         let partner_year = adult_year + self.draw.between(-4, 4) as i32;
-        let partner = self.add(partner_year, partner_sex, young, adult_year - 8, adult_year + 8);
+        let partner = self.add(
+            partner_year,
+            partner_sex,
+            young,
+            adult_year - 8,
+            adult_year + 8,
+        );
         if self.draw.chance(700) {
             self.members[adult as usize].spouse = Some(partner);
             self.members[partner as usize].spouse = Some(adult);
@@ -276,7 +282,7 @@ pub(crate) fn plan(key: &[u8; 32], block: u64) -> Plan {
         members: Vec::with_capacity(BLOCK as usize),
         households: 0,
     };
-    if block % GP_EVERY_BLOCKS == 0 {
+    if block.is_multiple_of(GP_EVERY_BLOCKS) {
         // Slot 0 becomes a general practitioner: an adult of working age.
         b.couple_with_children(1962, 1990);
     }
@@ -324,7 +330,11 @@ mod tests {
             assert_eq!(p.members.len(), BLOCK as usize);
             for (i, m) in p.members.iter().enumerate() {
                 assert!((OLDEST_YEAR..=CENSUS_YEAR).contains(&m.year), "{m:?}");
-                assert_eq!(p.slot_of(m.year, m.sex), Some(i as u8), "block {block}: (year, sex) repeats");
+                assert_eq!(
+                    p.slot_of(m.year, m.sex),
+                    Some(i as u8),
+                    "block {block}: (year, sex) repeats"
+                );
                 if let Some(s) = m.spouse {
                     assert_eq!(p.members[s as usize].spouse, Some(i as u8));
                     assert_ne!(p.members[s as usize].sex, m.sex);
@@ -343,7 +353,7 @@ mod tests {
                     assert!((15..=60).contains(&gap), "block {block}: father gap {gap}");
                 }
             }
-            if block % GP_EVERY_BLOCKS == 0 {
+            if block.is_multiple_of(GP_EVERY_BLOCKS) {
                 let age = CENSUS_YEAR - p.members[0].year;
                 assert!((30..=70).contains(&age), "GP aged {age}");
             }

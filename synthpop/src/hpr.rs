@@ -107,7 +107,14 @@ pub(crate) fn approvals(draw: &mut Draw, birth: Date, census: Date, gp: bool) ->
     out
 }
 
-fn approval(draw: &mut Draw, code: &str, birth: Date, census: Date, age: i32, gp: bool) -> Approval {
+fn approval(
+    draw: &mut Draw,
+    code: &str,
+    birth: Date,
+    census: Date,
+    age: i32,
+    gp: bool,
+) -> Approval {
     let profession = codes::profession(code).unwrap_or(codes::Coded {
         value: "XX",
         description: "Ukjent/uspesifisert",
@@ -170,7 +177,12 @@ fn approval(draw: &mut Draw, code: &str, birth: Date, census: Date, age: i32, gp
 }
 
 /// The GP-list role record for the doctor holding `list` at `office`.
-pub(crate) fn gp_list_role(list: u64, office: &Organisation, her_id: u32, max_patients: u32) -> GpListRole {
+pub(crate) fn gp_list_role(
+    list: u64,
+    office: &Organisation,
+    her_id: u32,
+    max_patients: u32,
+) -> GpListRole {
     GpListRole {
         list,
         role: "LPFL",

@@ -370,8 +370,13 @@ pub fn validate(input: &str) -> Result<NinFacts, NinError> {
     let (birth, sex) = match rule {
         CheckRule::Classic => {
             let year = century(individual, yy).ok_or(NinError::NoCentury { individual, yy })?;
-            let date = Date::new(year, month, day).ok_or(NinError::NoSuchDay { day, month, year })?;
-            let sex = if d[8] % 2 == 1 { Sex::Male } else { Sex::Female };
+            let date =
+                Date::new(year, month, day).ok_or(NinError::NoSuchDay { day, month, year })?;
+            let sex = if d[8] % 2 == 1 {
+                Sex::Male
+            } else {
+                Sex::Female
+            };
             (Birth::Date { date }, Some(sex))
         }
         CheckRule::Rule2032 => {
@@ -588,7 +593,11 @@ impl NinTemplate {
         let mut k = k;
         for &(lo, hi) in self.series {
             let first = lo + u16::from(lo % 2 != self.parity);
-            let len = if first > hi { 0 } else { usize::from((hi - first) / 2 + 1) };
+            let len = if first > hi {
+                0
+            } else {
+                usize::from((hi - first) / 2 + 1)
+            };
             if k < len {
                 return Some(first + 2 * k as u16);
             }

@@ -52,7 +52,10 @@ impl OrgKind {
     pub fn is_legal_entity(self) -> bool {
         matches!(
             self,
-            OrgKind::EpjVendor | OrgKind::HealthEnterprise | OrgKind::Municipality | OrgKind::GpOffice
+            OrgKind::EpjVendor
+                | OrgKind::HealthEnterprise
+                | OrgKind::Municipality
+                | OrgKind::GpOffice
         )
     }
 }
@@ -119,10 +122,10 @@ impl Numbers {
         loop {
             let x = self.perm.apply(self.next % self.perm.len());
             self.next += 1;
-            if let Some(o) = OrgNr::from_base(SYNTHETIC_BASES.start + x as u32) {
-                if self.used.insert(o) {
-                    return o;
-                }
+            if let Some(o) = OrgNr::from_base(SYNTHETIC_BASES.start + x as u32)
+                && self.used.insert(o)
+            {
+                return o;
             }
         }
     }
@@ -134,12 +137,12 @@ impl Catalogue {
         let mut numbers = Numbers {
             perm: Permutation::new(
                 u64::from(SYNTHETIC_BASES.end - SYNTHETIC_BASES.start),
-                splitmix64(seed ^ 0x6f72_676e_72),
+                splitmix64(seed ^ 0x006f_7267_6e72),
             ),
             used: HashSet::new(),
             next: 0,
         };
-        let her_perm = Permutation::new(1_000_000, splitmix64(seed ^ 0x6865_72));
+        let her_perm = Permutation::new(1_000_000, splitmix64(seed ^ 0x0068_6572));
         let resh_perm = Permutation::new(1_000_000, splitmix64(seed ^ 0x7265_7368));
         let mut orgs: Vec<Organisation> = Vec::new();
         let mut her_next = 0u64;
@@ -170,8 +173,12 @@ impl Catalogue {
         let mut draw = Draw::new(key, Domain::Organisation, 0);
 
         // EPJ vendors, named the Test-Norge way.
-        const VENDOR_SUFFIX: [&str; VENDOR_COUNT] =
-            ["JOURNAL AS", "HELSEDATA AS", "EPJ AS", "MEDISINSKE SYSTEMER AS"];
+        const VENDOR_SUFFIX: [&str; VENDOR_COUNT] = [
+            "JOURNAL AS",
+            "HELSEDATA AS",
+            "EPJ AS",
+            "MEDISINSKE SYSTEMER AS",
+        ];
         let mut vendors = Vec::new();
         for suffix in VENDOR_SUFFIX {
             let name = format!(
@@ -206,7 +213,12 @@ impl Catalogue {
                 1 => format!("SYKEHUSET I {} HF", place.post_town),
                 _ => format!("{} SYKEHUS HF", place.post_town),
             };
-            let mut hf = plain(numbers.take(), name.clone(), OrgKind::HealthEnterprise, place);
+            let mut hf = plain(
+                numbers.take(),
+                name.clone(),
+                OrgKind::HealthEnterprise,
+                place,
+            );
             hf.her_id = Some(her());
             hf.resh_id = Some(resh());
             hf.epj_vendor = vendor_for(&mut draw);
@@ -242,11 +254,7 @@ impl Catalogue {
             "FASTLEGENE {town}",
         ];
         let mut office_units = Vec::new();
-        let mut municipalities: Vec<&'static Place> = d
-            .places
-            .iter()
-            .take(1)
-            .collect();
+        let mut municipalities: Vec<&'static Place> = d.places.iter().take(1).collect();
         for office in 0..offices {
             let place = office_place(key, office);
             if !municipalities
@@ -361,7 +369,10 @@ mod tests {
             assert!(unit.gp_lists.contains(&l));
         }
         let vendors_in_use: HashSet<_> = c.orgs.iter().filter_map(|o| o.epj_vendor).collect();
-        assert!(vendors_in_use.len() >= 2, "delegations to at least two vendors");
+        assert!(
+            vendors_in_use.len() >= 2,
+            "delegations to at least two vendors"
+        );
         for kind in [
             OrgKind::EpjVendor,
             OrgKind::HealthEnterprise,

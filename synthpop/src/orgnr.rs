@@ -125,7 +125,10 @@ mod tests {
     /// stdnum's doctest and published anchors (synthpop.md §3.1).
     #[test]
     fn known_answers() {
-        assert_eq!(OrgNr::from_base(98_807_791).map(|o| o.value()), Some(988_077_917));
+        assert_eq!(
+            OrgNr::from_base(98_807_791).map(|o| o.value()),
+            Some(988_077_917)
+        );
         for valid in [
             "988077917",
             "889640782",

@@ -194,7 +194,11 @@ pub(crate) fn tags(p: &Person, census: Date) -> Vec<&'static str> {
                 _ => continue,
             });
         }
-        if hpr.approvals.iter().any(|a| a.valid_to.is_some_and(|to| to < census)) {
+        if hpr
+            .approvals
+            .iter()
+            .any(|a| a.valid_to.is_some_and(|to| to < census))
+        {
             t.push("utlopt-godkjenning");
         }
     }

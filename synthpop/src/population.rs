@@ -27,7 +27,9 @@ use crate::nin::{self, CheckRule, Nin, NinKind, NinTemplate, Sex, World};
 use crate::organisation::{self, Catalogue, Organisation};
 use crate::orgnr::OrgNr;
 use crate::permutation::Permutation;
-use crate::person::{Address, AddressProtection, GeneralPractitioner, Krr, KrrStatus, Person, Relations};
+use crate::person::{
+    Address, AddressProtection, GeneralPractitioner, Krr, KrrStatus, Person, Relations,
+};
 use crate::rng::{Domain, Draw, key_for, splitmix64};
 
 /// Identity-number ranks per (date, sex, variant), mapped to valid individual numbers by
@@ -185,7 +187,8 @@ impl Population {
         let day0 = (day + DAYS - day_shift) % DAYS;
         let rank0 = (rank + RANKS - rank_shift) % RANKS;
         let slot = self.slots.invert(rank0 * DAYS + day0);
-        let epoch = (variant + VARIANTS.len() as u64 - self.variant_skew(slot)) % VARIANTS.len() as u64;
+        let epoch =
+            (variant + VARIANTS.len() as u64 - self.variant_skew(slot)) % VARIANTS.len() as u64;
         let block = epoch * SLOTS + slot;
         if block >= self.block_count() {
             return None;
@@ -355,7 +358,7 @@ impl<'p> BlockContext<'p> {
         let (address_protection, address) = self.homes[usize::from(member.household)].clone();
         let krr = krr(&mut draw, &pid, age);
 
-        let is_gp = self.block % GP_EVERY_BLOCKS == 0 && slot == 0;
+        let is_gp = self.block.is_multiple_of(GP_EVERY_BLOCKS) && slot == 0;
         let hpr = (is_gp || (23..=72).contains(&age) && draw.chance(110)).then(|| {
             let approvals = hpr::approvals(&mut draw, birth_date, census, is_gp);
             let list = self.block / GP_EVERY_BLOCKS;
@@ -375,7 +378,11 @@ impl<'p> BlockContext<'p> {
         });
         // Nearly everyone is on a GP list; D-number holders less often. A GP is listed with
         // a colleague at the same office rather than with themselves.
-        let listed = draw.chance(if pid_kind == NinKind::DNumber { 800 } else { 985 });
+        let listed = draw.chance(if pid_kind == NinKind::DNumber {
+            800
+        } else {
+            985
+        });
         let gp = if is_gp {
             let list = self.block / GP_EVERY_BLOCKS;
             let colleague = list ^ 1;
@@ -525,9 +532,7 @@ fn krr(draw: &mut Draw, pid: &Nin, age: i32) -> Krr {
         };
     }
     let reserved = draw.chance(30);
-    let email = draw
-        .chance(930)
-        .then(|| format!("{pid}_test@syntpop.test"));
+    let email = draw.chance(930).then(|| format!("{pid}_test@syntpop.test"));
     let mobile = draw.chance(950).then(|| {
         let first = if draw.chance(500) { 4 } else { 9 };
         format!("+47{first}{:07}", draw.below(10_000_000))

@@ -22,17 +22,36 @@ fn known_valid_numbers() {
         let number = case["number"].as_str().unwrap();
         let from = case["from"].as_str().unwrap();
         let facts = validate(number).unwrap_or_else(|e| panic!("{number} ({from}): {e}"));
-        assert_eq!(kebab(facts.kind), case["kind"].as_str().unwrap(), "{number} kind");
-        assert_eq!(kebab(facts.world), case["world"].as_str().unwrap(), "{number} world");
-        assert_eq!(kebab(facts.rule), case["rule"].as_str().unwrap(), "{number} rule");
+        assert_eq!(
+            kebab(facts.kind),
+            case["kind"].as_str().unwrap(),
+            "{number} kind"
+        );
+        assert_eq!(
+            kebab(facts.world),
+            case["world"].as_str().unwrap(),
+            "{number} world"
+        );
+        assert_eq!(
+            kebab(facts.rule),
+            case["rule"].as_str().unwrap(),
+            "{number} rule"
+        );
         match case.get("alternative").and_then(Value::as_str) {
-            Some(world) => assert_eq!(facts.alternative.map(|a| kebab(a.world)).as_deref(), Some(world)),
+            Some(world) => assert_eq!(
+                facts.alternative.map(|a| kebab(a.world)).as_deref(),
+                Some(world)
+            ),
             None => assert_eq!(facts.alternative, None, "{number}"),
         }
         match (case.get("birth").and_then(Value::as_str), facts.birth) {
-            (Some(expected), Some(Birth::Date { date })) => assert_eq!(date.to_string(), expected, "{number}"),
+            (Some(expected), Some(Birth::Date { date })) => {
+                assert_eq!(date.to_string(), expected, "{number}")
+            }
             (None, None) => assert_eq!(facts.kind, NinKind::FhNumber),
-            (None, Some(Birth::CenturyUnknown { .. })) => assert_eq!(facts.rule, CheckRule::Rule2032),
+            (None, Some(Birth::CenturyUnknown { .. })) => {
+                assert_eq!(facts.rule, CheckRule::Rule2032)
+            }
             (e, got) => panic!("{number}: birth {e:?} vs {got:?}"),
         }
         assert_eq!(
@@ -71,21 +90,43 @@ fn complete_any(ddmmyy: &str, from: u16) -> String {
 #[test]
 fn impossible_dates_are_named() {
     let n = complete_any("310283", 100);
-    assert_eq!(validate(&n).unwrap_err().to_string(), "day 31 does not exist in February 1983");
+    assert_eq!(
+        validate(&n).unwrap_err().to_string(),
+        "day 31 does not exist in February 1983"
+    );
     let n = complete_any("290283", 100);
-    assert_eq!(validate(&n).unwrap_err().to_string(), "day 29 does not exist in February 1983");
+    assert_eq!(
+        validate(&n).unwrap_err().to_string(),
+        "day 29 does not exist in February 1983"
+    );
     let n = complete_any("290284", 100);
     assert!(validate(&n).is_ok(), "1984 is a leap year");
     let n = complete_any("310483", 100);
-    assert_eq!(validate(&n).unwrap_err().to_string(), "day 31 does not exist in April 1983");
+    assert_eq!(
+        validate(&n).unwrap_err().to_string(),
+        "day 31 does not exist in April 1983"
+    );
     // The same under markers: 31 February in Test-Norge and as a D-number.
     let n = complete_any("718283", 100);
-    assert_eq!(validate(&n).unwrap_err().to_string(), "day 31 does not exist in February 1983");
+    assert_eq!(
+        validate(&n).unwrap_err().to_string(),
+        "day 31 does not exist in February 1983"
+    );
     // Month 00 and 13.
     let n = complete_any("150085", 100);
-    assert!(validate(&n).unwrap_err().to_string().starts_with("month digits 00"));
+    assert!(
+        validate(&n)
+            .unwrap_err()
+            .to_string()
+            .starts_with("month digits 00")
+    );
     let n = complete_any("151385", 100);
-    assert!(validate(&n).unwrap_err().to_string().starts_with("month digits 13"));
+    assert!(
+        validate(&n)
+            .unwrap_err()
+            .to_string()
+            .starts_with("month digits 13")
+    );
 }
 
 #[test]
@@ -103,12 +144,19 @@ fn individual_number_must_fit_a_century() {
     // 950 with year 85 is the 1940-1999 reserve series.
     let n = complete_any("150385", 950);
     let facts = validate(&n).unwrap();
-    assert_eq!(facts.birth, Some(Birth::Date { date: Date::new(1985, 3, 15).unwrap() }));
+    assert_eq!(
+        facts.birth,
+        Some(Birth::Date {
+            date: Date::new(1985, 3, 15).unwrap()
+        })
+    );
     // 600 with year 20 is 2020.
     let n = complete_any("150320", 600);
     assert_eq!(
         validate(&n).unwrap().birth,
-        Some(Birth::Date { date: Date::new(2020, 3, 15).unwrap() })
+        Some(Birth::Date {
+            date: Date::new(2020, 3, 15).unwrap()
+        })
     );
 }
 
@@ -132,7 +180,14 @@ fn rule_2032_numbers_carry_no_sex_or_century() {
     let f = validate("15038512371").unwrap();
     assert_eq!(f.rule, CheckRule::Rule2032);
     assert_eq!(f.sex, None);
-    assert_eq!(f.birth, Some(Birth::CenturyUnknown { day: 15, month: 3, yy: 85 }));
+    assert_eq!(
+        f.birth,
+        Some(Birth::CenturyUnknown {
+            day: 15,
+            month: 3,
+            yy: 85
+        })
+    );
     // 29 February in a year ending 00 exists in 2000, so a 2032-rule number may carry it.
     let base = "290200123";
     let d: Vec<u8> = base.bytes().map(|b| b - b'0').collect();
@@ -171,15 +226,25 @@ fn templates_refuse_nonsense() {
 fn template_reproduces_worked_example_b() {
     let date = Date::new(1985, 3, 15).unwrap();
     let t = NinTemplate::new(date, Sex::Male, NinKind::Fodselsnummer, World::Real).unwrap();
-    assert_eq!(t.with_individual(123).map(|n| n.to_string()).as_deref(), Some("15038512363"));
+    assert_eq!(
+        t.with_individual(123).map(|n| n.to_string()).as_deref(),
+        Some("15038512363")
+    );
     let t = NinTemplate::new(date, Sex::Male, NinKind::HNumber, World::Real).unwrap();
-    assert_eq!(t.with_individual(123).map(|n| n.to_string()).as_deref(), Some("15438512346"));
+    assert_eq!(
+        t.with_individual(123).map(|n| n.to_string()).as_deref(),
+        Some("15438512346")
+    );
     let t = NinTemplate::new(date, Sex::Male, NinKind::DNumber, World::TestNorge).unwrap();
-    assert_eq!(t.with_individual(123).map(|n| n.to_string()).as_deref(), Some("55838512312"));
+    assert_eq!(
+        t.with_individual(123).map(|n| n.to_string()).as_deref(),
+        Some("55838512312")
+    );
 }
 
 fn arb_date() -> impl Strategy<Value = Date> {
-    (1854i32..=2039, 1u8..=12, 1u8..=31).prop_filter_map("date exists", |(y, m, d)| Date::new(y, m, d))
+    (1854i32..=2039, 1u8..=12, 1u8..=31)
+        .prop_filter_map("date exists", |(y, m, d)| Date::new(y, m, d))
 }
 
 fn arb_sex() -> impl Strategy<Value = Sex> {

@@ -1,8 +1,8 @@
 use std::collections::{HashMap, HashSet};
 
 use super::*;
-use crate::codes;
 use crate::CivilStatus;
+use crate::codes;
 use crate::nin::Birth;
 
 fn pop(seed: u64, size: u64) -> Population {
@@ -31,7 +31,9 @@ fn every_template_has_enough_ranks() {
 fn sizes_are_checked() {
     assert_eq!(Population::new(1, 0).unwrap_err(), PopulationError::Empty);
     assert_eq!(
-        Population::new(1, MAX_POPULATION + 1).unwrap_err().to_string(),
+        Population::new(1, MAX_POPULATION + 1)
+            .unwrap_err()
+            .to_string(),
         format!(
             "count {} is more than the 2000000 persons a population can hold with unique identity numbers",
             MAX_POPULATION + 1
@@ -50,8 +52,16 @@ fn numbers_are_unique_valid_and_agree_with_the_person() {
         let facts = nin::validate(person.pid.as_str()).unwrap();
         assert_eq!(facts.kind, person.pid_kind);
         assert_eq!(facts.world, person.world);
-        assert!(person.world.is_synthetic(), "generated persons carry a synthetic marker");
-        assert_eq!(facts.birth, Some(Birth::Date { date: person.birth_date }));
+        assert!(
+            person.world.is_synthetic(),
+            "generated persons carry a synthetic marker"
+        );
+        assert_eq!(
+            facts.birth,
+            Some(Birth::Date {
+                date: person.birth_date
+            })
+        );
         assert_eq!(facts.sex, Some(person.sex));
         assert!((OLDEST_YEAR..=CENSUS_YEAR).contains(&person.birth_date.year()));
         if let Some(h) = &person.hpr {
@@ -66,7 +76,10 @@ fn numbers_are_unique_valid_and_agree_with_the_person() {
     let tenor = count(&|x| x.world == World::TestNorge);
     let reserved = count(&|x| x.world == World::SyntPopReserved);
     let dnr = count(&|x| x.pid_kind == NinKind::DNumber);
-    assert!(tenor > 30_000 && reserved > 2_000 && dnr > 1_000, "{tenor} {reserved} {dnr}");
+    assert!(
+        tenor > 30_000 && reserved > 2_000 && dnr > 1_000,
+        "{tenor} {reserved} {dnr}"
+    );
 }
 
 /// Blocks that share an identity-number slot across variant epochs still get distinct numbers.
@@ -92,7 +105,10 @@ fn numbers_stay_unique_across_epochs() {
     // And they are found again from the number.
     for block in [SLOTS - 1, SLOTS, 2 * SLOTS + 5, p.block_count() - 1] {
         for person in p.block(block) {
-            assert_eq!(p.by_pid(person.pid.as_str()).map(|x| x.index), Some(person.index));
+            assert_eq!(
+                p.by_pid(person.pid.as_str()).map(|x| x.index),
+                Some(person.index)
+            );
         }
     }
 }
@@ -120,7 +136,10 @@ fn lookups_find_every_person() {
     }
     // Valid numbers of nobody in this population.
     assert!(p.by_pid("15838512329").is_none());
-    assert!(p.by_pid("15038512363").is_none(), "a real-world number is never generated");
+    assert!(
+        p.by_pid("15038512363").is_none(),
+        "a real-world number is never generated"
+    );
     assert!(p.by_pid("not a number").is_none());
     assert!(p.by_hpr(123).is_none());
     // A person of a larger population is outside a smaller one.
@@ -133,14 +152,24 @@ fn lookups_find_every_person() {
 fn name_and_tag_search() {
     let p = pop(9, 2_000);
     let someone = p.person(1_234).unwrap();
-    let hits: Vec<u64> = p.search_name(&someone.name.to_lowercase()).map(|x| x.index).collect();
+    let hits: Vec<u64> = p
+        .search_name(&someone.name.to_lowercase())
+        .map(|x| x.index)
+        .collect();
     assert!(hits.contains(&someone.index));
-    assert!(p.search_name(&someone.family_name).all(|x| x.name.contains(someone.family_name)));
+    assert!(
+        p.search_name(someone.family_name)
+            .all(|x| x.name.contains(someone.family_name))
+    );
     assert_eq!(p.search_name("   ").count(), 0);
     assert_eq!(p.search_name("NOSUCHNAMEANYWHERE").count(), 0);
     let doctors: Vec<Person> = p.with_tag("lege").collect();
     assert!(!doctors.is_empty());
-    assert!(doctors.iter().all(|d| d.hpr.as_ref().is_some_and(|h| h.approvals.iter().any(|a| a.profession.value == "LE"))));
+    assert!(doctors.iter().all(|d| {
+        d.hpr
+            .as_ref()
+            .is_some_and(|h| h.approvals.iter().any(|a| a.profession.value == "LE"))
+    }));
     assert!(p.with_tag("barn").all(|x| x.age_on(census_date()) < 18));
     assert_eq!(p.with_tag("no-such-tag").count(), 0);
 }
@@ -160,18 +189,28 @@ fn relations_are_consistent() {
             assert_eq!(person.civil_status, CivilStatus::Gift);
             assert!(person.age_on(census_date()) >= 16);
         }
-        for (parent, sex) in [(person.relations.mother, Sex::Female), (person.relations.father, Sex::Male)] {
+        for (parent, sex) in [
+            (person.relations.mother, Sex::Female),
+            (person.relations.father, Sex::Male),
+        ] {
             let Some(parent) = parent else { continue };
             parents += 1;
             let parent = &by_pid[&parent];
             assert_eq!(parent.sex, sex);
             assert!(parent.relations.children.contains(&person.pid));
             let gap = parent.birth_date.years_until(person.birth_date);
-            assert!((15..=60).contains(&gap), "{} born when parent was {gap}", person.pid);
+            assert!(
+                (15..=60).contains(&gap),
+                "{} born when parent was {gap}",
+                person.pid
+            );
         }
         for child in &person.relations.children {
             let child = &by_pid[child];
-            assert!(child.relations.mother == Some(person.pid) || child.relations.father == Some(person.pid));
+            assert!(
+                child.relations.mother == Some(person.pid)
+                    || child.relations.father == Some(person.pid)
+            );
         }
     }
     assert!(spouses > 2_000 && parents > 4_000, "{spouses} {parents}");
@@ -194,13 +233,13 @@ fn households_share_addresses_and_protection_hides_them() {
             }
             AddressProtection::Ugradert => assert!(person.address.is_some()),
         }
-        // Young children live with a parent.
-        if person.age_on(census_date()) < 16 {
-            if let Some(m) = person.relations.mother.and_then(|m| p.by_pid(m.as_str())) {
-                if m.relations.spouse.is_some() || person.relations.father.is_none() {
-                    assert_eq!(m.address, person.address, "{} lives apart from its mother", person.pid);
-                }
-            }
+        // Children under 16 live with their mother (or father when she is absent).
+        let parent = person.relations.mother.or(person.relations.father);
+        if person.age_on(census_date()) < 16
+            && let Some(parent) = parent.and_then(|m| p.by_pid(m.as_str()))
+        {
+            assert_eq!(parent.address, person.address, "{} lives apart", person.pid);
+            assert_eq!(parent.address_protection, person.address_protection);
         }
     }
     // Realistic low rates: about 0.8 % and 0.3 % of households.

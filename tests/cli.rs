@@ -1,0 +1,274 @@
+//! The `helseid-testbed` command line, run as a user would run it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+fn testbed(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_helseid-testbed"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("utf-8 output")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("utf-8 errors")
+}
+
+fn assert_refused(o: &Output, needle: &str) {
+    assert!(!o.status.success(), "expected a failure, got success");
+    let err = stderr(o);
+    assert!(
+        err.contains(needle),
+        "stderr {err:?} does not mention {needle:?}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(o.stdout.is_empty() || !stdout(o).contains("panicked"));
+}
+
+#[test]
+fn generate_jsonl_is_deterministic() {
+    let a = testbed(&["synthpop", "generate", "--count", "5"]);
+    assert!(a.status.success(), "{}", stderr(&a));
+    let text = stdout(&a);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5);
+    for line in &lines {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let pid = v["pid"].as_str().unwrap();
+        assert!(synthpop::nin::validate(pid).is_ok(), "{pid}");
+        assert_eq!(
+            v["name"].as_str().unwrap().to_uppercase(),
+            v["name"].as_str().unwrap()
+        );
+    }
+    let b = testbed(&["synthpop", "generate", "--count", "5"]);
+    assert_eq!(a.stdout, b.stdout, "same seed, same bytes");
+    let c = testbed(&["synthpop", "generate", "--count", "5", "--seed", "2"]);
+    assert_ne!(a.stdout, c.stdout);
+}
+
+#[test]
+fn generate_csv_and_json() {
+    let o = testbed(&["synthpop", "generate", "--count", "40", "--format", "csv"]);
+    assert!(o.status.success());
+    let mut reader = csv::Reader::from_reader(o.stdout.as_slice());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[1], "pid");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 40);
+    assert!(rows.iter().all(|r| r.len() == headers.len()));
+
+    let o = testbed(&["synthpop", "generate", "--count", "40", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 40);
+
+    // The same population's practitioners and organisations.
+    let o = testbed(&[
+        "synthpop",
+        "generate",
+        "--count",
+        "40",
+        "--format",
+        "json",
+        "--kind",
+        "practitioner",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let practitioners = v.as_array().unwrap();
+    assert!(!practitioners.is_empty(), "block 0 holds a GP");
+    assert!(practitioners[0]["hpr_details"]["approvals"][0]["profession"].is_string());
+
+    let o = testbed(&[
+        "synthpop",
+        "generate",
+        "--count",
+        "40",
+        "--kind",
+        "organisation",
+    ]);
+    let orgs: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(orgs.len() >= 10);
+    for org in &orgs {
+        assert!(synthpop::orgnr::validate(org["orgnr"].as_str().unwrap()).is_ok());
+    }
+    let o = testbed(&[
+        "synthpop",
+        "generate",
+        "--count",
+        "40",
+        "--kind",
+        "practitioner",
+        "--format",
+        "csv",
+    ]);
+    assert!(stdout(&o).starts_with("hpr_number,pid,"));
+}
+
+#[test]
+fn generate_to_a_file_appears_only_complete() {
+    let dir = std::env::temp_dir().join(format!("synthpop-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("persons.jsonl");
+    let o = testbed(&[
+        "synthpop",
+        "generate",
+        "--count",
+        "100",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 100);
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n != "persons.jsonl")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // A directory and a path below a file cannot be written.
+    let o = testbed(&[
+        "synthpop",
+        "generate",
+        "--count",
+        "5",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_refused(&o, "cannot write");
+    let below_file = out.join("x.jsonl");
+    let o = testbed(&[
+        "synthpop",
+        "generate",
+        "--count",
+        "5",
+        "--out",
+        below_file.to_str().unwrap(),
+    ]);
+    assert_refused(&o, "cannot write");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_counts_are_refused_with_a_reason() {
+    for count in ["0", "-5", "abc", "2000001", "99999999999999999999999", ""] {
+        let o = testbed(&["synthpop", "generate", "--count", count]);
+        assert_refused(&o, "count must be a whole number from 1 to 2000000");
+    }
+    let o = testbed(&["synthpop", "generate"]);
+    assert_refused(&o, "--count");
+    let o = testbed(&["synthpop", "generate", "--count", "5", "--format", "xml"]);
+    assert_refused(&o, "xml");
+}
+
+#[test]
+fn validate_reports_each_number() {
+    let o = testbed(&[
+        "synthpop",
+        "validate",
+        "15038512363",
+        "15838512329",
+        "988077917",
+    ]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("15038512363  valid    fødselsnummer, born 1985-03-15"),
+        "{out}"
+    );
+    assert!(out.contains("Test-Norge"), "{out}");
+    assert!(out.contains("organisation number"), "{out}");
+
+    let o = testbed(&[
+        "synthpop",
+        "validate",
+        "15038512363",
+        "1503851236",
+        "15038512364",
+        "abc",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("1503851236  invalid  11 digits expected, got 10"),
+        "{out}"
+    );
+    assert!(
+        out.contains("15038512364  invalid  check digit 2 is 4, expected 3"),
+        "{out}"
+    );
+    assert!(
+        out.contains("abc  invalid  11 digits expected, got 3"),
+        "{out}"
+    );
+
+    let o = testbed(&["synthpop", "validate", "--json", "15438512346", "988077918"]);
+    assert_eq!(o.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["facts"]["kind"], "h-number");
+    assert_eq!(lines[0]["facts"]["alternative"]["world"], "nav-dolly");
+    assert_eq!(lines[1]["valid"], false);
+    assert_eq!(lines[1]["reason"], "check digit is 8, expected 7");
+}
+
+#[test]
+fn show_prints_a_person_with_relations_gp_and_hpr() {
+    let o = testbed(&["synthpop", "generate", "--count", "8"]);
+    let first: serde_json::Value =
+        serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+    let pid = first["pid"].as_str().unwrap();
+    let o = testbed(&["synthpop", "show", pid, "--count", "8"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with(first["name"].as_str().unwrap()), "{out}");
+    for needle in [
+        "pid",
+        "born",
+        "fastlege",
+        "hpr number",
+        "approval",
+        "gp list",
+        "tags",
+    ] {
+        assert!(out.contains(needle), "{needle} missing in {out}");
+    }
+    // By HPR number, and as JSON.
+    let hpr = first["hpr"]["hpr_number"].as_u64().unwrap().to_string();
+    let o = testbed(&["synthpop", "show", &hpr, "--count", "8", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["pid"], first["pid"]);
+
+    let o = testbed(&["synthpop", "show", "15038512363"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_refused(&o, "nobody with number 15038512363");
+    let o = testbed(&["synthpop", "show", "15038512364"]);
+    assert_refused(&o, "check digit 2 is 4, expected 3");
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_helseid-testbed"))
+        .args(["synthpop", "generate", "--count", "200000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with('{'));
+    drop(reader);
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"));
+}
