@@ -1,5 +1,7 @@
 //! The `helseid-testbed` command line, run as a user would run it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test should panic
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 
