@@ -194,8 +194,8 @@ fn render_chunk(
             .has_headers(false)
             .from_writer(Vec::new())
     });
-    for block in first..last {
-        for person in pop.block(block) {
+    for block in pop.blocks(first..last) {
+        for person in block {
             persons += 1;
             match kind {
                 RecordKind::Person => {

@@ -155,9 +155,31 @@ impl fmt::Display for Date {
     }
 }
 
+impl Date {
+    /// `YYYY-MM-DD` as bytes, without going through `fmt` (serialising a million persons
+    /// formats several million dates).
+    fn iso_bytes(self) -> [u8; 10] {
+        let y = self.year.clamp(0, 9999) as u32;
+        let digit = |v: u32| b'0' + (v % 10) as u8;
+        [
+            digit(y / 1000),
+            digit(y / 100),
+            digit(y / 10),
+            digit(y),
+            b'-',
+            digit(u32::from(self.month) / 10),
+            digit(u32::from(self.month)),
+            b'-',
+            digit(u32::from(self.day) / 10),
+            digit(u32::from(self.day)),
+        ]
+    }
+}
+
 impl Serialize for Date {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        let bytes = self.iso_bytes();
+        s.serialize_str(std::str::from_utf8(&bytes).unwrap_or_default())
     }
 }
 
@@ -192,6 +214,13 @@ mod tests {
             assert_eq!(Date::from_year_slot(2024, slot).year_slot(), Some(slot));
         }
         assert_eq!(Date::new(2024, 2, 29).unwrap().year_slot(), None);
+    }
+
+    #[test]
+    fn serialises_as_iso() {
+        let d = Date::new(985, 3, 5).unwrap();
+        assert_eq!(serde_json::to_string(&d).unwrap(), "\"0985-03-05\"");
+        assert_eq!(d.to_string(), "0985-03-05");
     }
 
     #[test]

@@ -114,7 +114,13 @@ impl fmt::Debug for OrgNr {
 
 impl Serialize for OrgNr {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        let mut digits = [b'0'; 9];
+        let mut rest = self.0;
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        s.serialize_str(std::str::from_utf8(&digits).unwrap_or_default())
     }
 }
 
