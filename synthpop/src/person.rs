@@ -4,7 +4,9 @@
 //! protection), family relations, KRR contact data, a fastlege, HPR data for health
 //! personnel, and tags.
 
-use serde::Serialize;
+use std::sync::Arc;
+
+use serde::{Serialize, Serializer};
 
 use crate::date::Date;
 use crate::household::CivilStatus;
@@ -32,7 +34,7 @@ pub struct Address {
     pub house_letter: Option<char>,
     /// Bruksenhetsnummer of a flat, e.g. `H0201`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub unit: Option<String>,
+    pub unit: Option<FlatNumber>,
     pub postcode: &'static str,
     pub post_town: &'static str,
     pub municipality_number: &'static str,
@@ -46,12 +48,43 @@ impl Address {
         if let Some(l) = self.house_letter {
             s.push(l);
         }
-        if let Some(u) = &self.unit {
-            s.push_str(", ");
-            s.push_str(u);
+        if let Some(u) = self.unit {
+            s.push_str(&format!(", {u}"));
         }
         s.push_str(&format!(", {} {}", self.postcode, self.post_town));
         s
+    }
+}
+
+/// A bruksenhetsnummer: `H`, two digits of floor, two of flat (`H0201`: second floor, flat 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlatNumber {
+    pub floor: u8,
+    pub flat: u8,
+}
+
+impl FlatNumber {
+    fn bytes(self) -> [u8; 5] {
+        let d = |v: u8| b'0' + v % 10;
+        [
+            b'H',
+            d(self.floor / 10),
+            d(self.floor),
+            d(self.flat / 10),
+            d(self.flat),
+        ]
+    }
+}
+
+impl std::fmt::Display for FlatNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(std::str::from_utf8(&self.bytes()).unwrap_or_default())
+    }
+}
+
+impl Serialize for FlatNumber {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(std::str::from_utf8(&self.bytes()).unwrap_or_default())
     }
 }
 
@@ -96,9 +129,10 @@ pub struct Krr {
 pub struct GeneralPractitioner {
     pub list: u64,
     pub hpr_number: u32,
-    pub name: String,
+    /// Shared by every patient of the list.
+    pub name: Arc<str>,
     pub office: OrgNr,
-    pub office_name: String,
+    pub office_name: Arc<str>,
 }
 
 /// One synthetic person.

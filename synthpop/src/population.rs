@@ -28,7 +28,7 @@ use crate::organisation::{self, Catalogue, Organisation};
 use crate::orgnr::OrgNr;
 use crate::permutation::Permutation;
 use crate::person::{
-    Address, AddressProtection, GeneralPractitioner, Krr, KrrStatus, Person, Relations,
+    Address, AddressProtection, FlatNumber, GeneralPractitioner, Krr, KrrStatus, Person, Relations,
 };
 use crate::rng::{Domain, Draw, key_for, splitmix64};
 
@@ -491,9 +491,9 @@ fn general_practitioner(pop: &Population, list: u64) -> Option<GeneralPractition
     Some(GeneralPractitioner {
         list,
         hpr_number: HPR_BASE + pop.hpr_numbers.apply(index) as u32,
-        name: full_name(given, middle, data().nouns[usize::from(member.family_name)]),
+        name: full_name(given, middle, data().nouns[usize::from(member.family_name)]).into(),
         office: office.orgnr,
-        office_name: office.name.clone(),
+        office_name: office.name.as_str().into(),
     })
 }
 
@@ -526,9 +526,10 @@ fn homes(pop: &Population, block: u64, plan: &Plan) -> Vec<(AddressProtection, O
             let street = *draw.pick(&d.streets);
             let house_number = 1 + draw.below(120) as u16;
             let house_letter = draw.chance(100).then(|| *draw.pick(&['A', 'B', 'C']));
-            let unit = draw
-                .chance(350)
-                .then(|| format!("H0{}0{}", 1 + draw.below(6), 1 + draw.below(4)));
+            let unit = draw.chance(350).then(|| FlatNumber {
+                floor: 1 + draw.below(6) as u8,
+                flat: 1 + draw.below(4) as u8,
+            });
             let address = Address {
                 street,
                 house_number,

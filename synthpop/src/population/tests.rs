@@ -270,7 +270,7 @@ fn gp_lists_and_health_personnel() {
         if let Some(gp) = &person.gp {
             listed += 1;
             let doctor = p.by_hpr(gp.hpr_number).unwrap();
-            assert_eq!(doctor.name, gp.name);
+            assert_eq!(doctor.name.as_str(), &*gp.name);
             assert_eq!(doctor.hpr.unwrap().gp_list.unwrap().list, gp.list);
             assert_ne!(doctor.pid, person.pid, "nobody is their own GP");
         }
