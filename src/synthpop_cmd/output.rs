@@ -399,7 +399,7 @@ fn person_row(p: &Person) -> Vec<String> {
         opt(a.map(|a| a.street)),
         opt(a.map(|a| a.house_number)),
         opt(a.and_then(|a| a.house_letter)),
-        opt(a.and_then(|a| a.unit.clone())),
+        opt(a.and_then(|a| a.unit)),
         opt(a.map(|a| a.postcode)),
         opt(a.map(|a| a.post_town)),
         opt(a.map(|a| a.municipality_number)),
