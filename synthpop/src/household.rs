@@ -124,7 +124,8 @@ impl Builder<'_> {
         }
     }
 
-    /// A couple; returns (woman, man). `first_year_range` bounds the first-added partner.
+    /// A couple; returns (woman, man). The woman is born in `woman_lo..=woman_hi`, the man
+    /// up to six years before or two after her.
     fn couple(&mut self, household: u8, woman_lo: i32, woman_hi: i32) -> (u8, u8) {
         let woman_year = self.draw.between(i64::from(woman_lo), i64::from(woman_hi)) as i32;
         let man_year = woman_year - self.draw.between(-2, 6) as i32;
