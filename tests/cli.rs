@@ -274,3 +274,28 @@ fn a_closed_pipe_ends_quietly() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains("panicked"));
 }
+
+/// The README's examples keep working.
+#[test]
+fn readme_examples_run() {
+    let readme = include_str!("../README.md");
+    let examples: Vec<&str> = readme
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("helseid-testbed "))
+        .collect();
+    assert!(examples.len() >= 5, "{examples:?}");
+    let dir = std::env::temp_dir().join(format!("synthpop-readme-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for example in examples {
+        let args: Vec<&str> = example.split_whitespace().collect();
+        let o = Command::new(env!("CARGO_BIN_EXE_helseid-testbed"))
+            .args(&args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let expect_ok = !example.contains("validate") || !example.contains("15038512364");
+        assert_eq!(o.status.success(), expect_ok, "{example}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{example}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
