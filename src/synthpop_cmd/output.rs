@@ -18,7 +18,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use synthpop::{Organisation, Person, Population};
 
-use super::CmdError;
+use super::{CmdError, output_wire};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
@@ -368,12 +368,13 @@ const PERSON_COLUMNS: &[&str] = &[
     "tags",
 ];
 
-fn wire<T: Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(other) => other.to_string(),
-        Err(_) => String::new(),
-    }
+/// Values joined with ';', the CSV convention for lists here.
+fn joined<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
+    items
+        .into_iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 fn opt<T: ToString>(v: Option<T>) -> String {
@@ -382,20 +383,19 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 
 fn person_row(p: &Person) -> Vec<String> {
     let a = p.address.as_ref();
-    let join = |items: &mut dyn Iterator<Item = String>| items.collect::<Vec<_>>().join(";");
     vec![
         p.index.to_string(),
         p.pid.to_string(),
-        wire(&p.pid_kind),
-        wire(&p.world),
+        output_wire(&p.pid_kind),
+        output_wire(&p.world),
         p.name.clone(),
         p.given_name.to_string(),
         opt(p.middle_name),
         p.family_name.to_string(),
-        wire(&p.sex),
+        output_wire(&p.sex),
         p.birth_date.to_string(),
-        wire(&p.civil_status),
-        wire(&p.address_protection),
+        output_wire(&p.civil_status),
+        output_wire(&p.address_protection),
         opt(a.map(|a| a.street)),
         opt(a.map(|a| a.house_number)),
         opt(a.and_then(|a| a.house_letter)),
@@ -407,8 +407,8 @@ fn person_row(p: &Person) -> Vec<String> {
         opt(p.relations.mother),
         opt(p.relations.father),
         opt(p.relations.spouse),
-        join(&mut p.relations.children.iter().map(|c| c.to_string())),
-        wire(&p.krr.status),
+        joined(&p.relations.children),
+        output_wire(&p.krr.status),
         p.krr.reserved.to_string(),
         p.krr.can_be_notified.to_string(),
         opt(p.krr.email.clone()),
@@ -419,13 +419,12 @@ fn person_row(p: &Person) -> Vec<String> {
         opt(p.gp.as_ref().map(|g| g.name.clone())),
         opt(p.gp.as_ref().map(|g| g.office)),
         opt(p.hpr.as_ref().map(|h| h.hpr_number)),
-        join(
-            &mut p
-                .hpr
+        joined(
+            p.hpr
                 .iter()
-                .flat_map(|h| h.approvals.iter().map(|a| a.profession.value.to_string())),
+                .flat_map(|h| h.approvals.iter().map(|a| a.profession.value)),
         ),
-        p.tags.join(";"),
+        joined(&p.tags),
     ]
 }
 
@@ -454,15 +453,13 @@ fn practitioner_rows(p: &Person) -> Vec<Vec<String>> {
     h.approvals
         .iter()
         .map(|a| {
-            let codes = |c: &[synthpop::codes::Coded]| {
-                c.iter().map(|x| x.value).collect::<Vec<_>>().join(";")
-            };
+            let codes = |c: &[synthpop::codes::Coded]| joined(c.iter().map(|x| x.value));
             vec![
                 h.hpr_number.to_string(),
                 p.pid.to_string(),
                 p.name.clone(),
                 p.birth_date.to_string(),
-                wire(&p.sex),
+                output_wire(&p.sex),
                 a.profession.value.to_string(),
                 a.authorization.value.to_string(),
                 a.authorization.description.to_string(),
@@ -497,13 +494,9 @@ fn organisation_row(o: &Organisation) -> Vec<String> {
     vec![
         o.orgnr.to_string(),
         o.name.clone(),
-        wire(&o.kind),
+        output_wire(&o.kind),
         opt(o.parent),
-        o.children
-            .iter()
-            .map(|c| c.to_string())
-            .collect::<Vec<_>>()
-            .join(";"),
+        joined(&o.children),
         o.municipality_number.to_string(),
         o.municipality_name.to_string(),
         o.postcode.to_string(),
@@ -511,11 +504,7 @@ fn organisation_row(o: &Organisation) -> Vec<String> {
         opt(o.her_id),
         opt(o.resh_id),
         opt(o.epj_vendor),
-        o.gp_lists
-            .iter()
-            .map(|l| l.to_string())
-            .collect::<Vec<_>>()
-            .join(";"),
+        joined(&o.gp_lists),
     ]
 }
 
