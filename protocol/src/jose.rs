@@ -1,0 +1,483 @@
+//! JOSE essentials for HelseID's profile: compact JWS (RFC 7515 §3.1, §5.2), the asymmetric
+//! algorithms HelseID accepts (RFC 7518 §3, the list in its `dpop_signing_alg_values_supported`),
+//! public JWKs (RFC 7517 §4, RFC 7518 §6) and their thumbprints (RFC 7638).
+//!
+//! Verification is done here, on the raw header JSON, rather than through a JWT library:
+//! DPoP and client-assertion rules need the header exactly as sent (a `jwk` carrying a private
+//! member must be refused, `typ` compared after JSON unescaping), and ES512 must verify, which
+//! jsonwebtoken 11 cannot. Signing for the STS and for test clients lives in [`crate::signing`].
+
+use std::fmt;
+
+use aws_lc_rs::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+/// Longest compact JWS accepted (bytes). Real assertions and proofs are under 4 KiB; this
+/// bounds the work an attacker can make the parser do.
+pub const MAX_JWS_LEN: usize = 64 * 1024;
+
+/// A JWS `alg` value HelseID accepts for client assertions, DPoP proofs and request objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Alg {
+    RS256,
+    RS384,
+    RS512,
+    PS256,
+    PS384,
+    PS512,
+    ES256,
+    ES384,
+    ES512,
+}
+
+impl Alg {
+    pub const ALL: [Alg; 9] = [
+        Alg::RS256,
+        Alg::RS384,
+        Alg::RS512,
+        Alg::PS256,
+        Alg::PS384,
+        Alg::PS512,
+        Alg::ES256,
+        Alg::ES384,
+        Alg::ES512,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Alg::RS256 => "RS256",
+            Alg::RS384 => "RS384",
+            Alg::RS512 => "RS512",
+            Alg::PS256 => "PS256",
+            Alg::PS384 => "PS384",
+            Alg::PS512 => "PS512",
+            Alg::ES256 => "ES256",
+            Alg::ES384 => "ES384",
+            Alg::ES512 => "ES512",
+        }
+    }
+
+    /// Parses an `alg` header value; `None` for anything outside the allow-list (HS*, none,
+    /// EdDSA, ...). Case matters, as in RFC 7518.
+    pub fn parse(s: &str) -> Option<Alg> {
+        Alg::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// The allow-list as it appears in error messages and discovery.
+    pub fn allowed_list() -> String {
+        Alg::ALL.map(Alg::as_str).join(", ")
+    }
+
+    pub fn is_rsa(self) -> bool {
+        !matches!(self, Alg::ES256 | Alg::ES384 | Alg::ES512)
+    }
+
+    /// The curve an ECDSA algorithm is defined on.
+    pub fn curve(self) -> Option<Curve> {
+        match self {
+            Alg::ES256 => Some(Curve::P256),
+            Alg::ES384 => Some(Curve::P384),
+            Alg::ES512 => Some(Curve::P521),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Alg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An elliptic curve of RFC 7518 §6.2.1.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Curve {
+    P256,
+    P384,
+    P521,
+}
+
+impl Curve {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Curve::P256 => "P-256",
+            Curve::P384 => "P-384",
+            Curve::P521 => "P-521",
+        }
+    }
+
+    /// Length in bytes of one coordinate.
+    pub fn coordinate_len(self) -> usize {
+        match self {
+            Curve::P256 => 32,
+            Curve::P384 => 48,
+            Curve::P521 => 66,
+        }
+    }
+
+    fn parse(s: &str) -> Option<Curve> {
+        [Curve::P256, Curve::P384, Curve::P521]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
+}
+
+/// Why a JWS could not be read or verified.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum JoseError {
+    #[error("is empty")]
+    Empty,
+    #[error("is {0} bytes long; at most {MAX_JWS_LEN} are accepted")]
+    TooLong(usize),
+    #[error("is not a compact JWS: expected 3 dot-separated parts, found {0}")]
+    Parts(usize),
+    #[error("has a {0} that is not base64url without padding")]
+    Base64(&'static str),
+    #[error("has a {part} that is not a JSON object: {detail}")]
+    Json { part: &'static str, detail: String },
+    #[error("has no alg header")]
+    MissingAlg,
+    #[error("uses alg {0:?}, which is not accepted; accepted are {list}", list = Alg::allowed_list())]
+    AlgNotAllowed(String),
+    #[error("has a signature that does not verify with the {0} key")]
+    BadSignature(String),
+    #[error("is signed with {alg}, which the {kty} key cannot verify")]
+    KeyAlgMismatch { alg: Alg, kty: &'static str },
+    #[error("key: {0}")]
+    Jwk(#[from] JwkError),
+}
+
+/// Why a JWK was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum JwkError {
+    #[error("is not a JSON object")]
+    NotObject,
+    #[error("has no kty")]
+    MissingKty,
+    #[error("has kty {0:?}; only RSA and EC keys are accepted")]
+    UnsupportedKty(String),
+    #[error("lacks the {0} member")]
+    MissingMember(&'static str),
+    #[error("has a {0} member that is not base64url")]
+    BadMember(&'static str),
+    #[error("contains the private member {0:?}; only the public key may be sent")]
+    PrivateMember(String),
+    #[error("has crv {0:?}; accepted are P-256, P-384 and P-521")]
+    UnsupportedCurve(String),
+    #[error("has coordinates of the wrong length for {0}")]
+    CoordinateLength(&'static str),
+    #[error("has an RSA modulus of {0} bits; at least 2048 are required")]
+    RsaTooSmall(usize),
+}
+
+/// A parsed, not yet verified, compact JWS with a JSON payload (a JWT).
+#[derive(Debug, Clone)]
+pub struct Jws<'a> {
+    pub header: Map<String, Value>,
+    pub claims: Map<String, Value>,
+    signing_input: &'a str,
+    signature: Vec<u8>,
+}
+
+/// Decodes base64url without padding, as JWS requires (RFC 7515 §2).
+pub fn b64_decode(s: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(s).ok()
+}
+
+pub fn b64_encode(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// base64url(SHA-256(input)): DPoP `ath`, PKCE S256, thumbprints.
+pub fn sha256_b64(input: &[u8]) -> String {
+    b64_encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, input).as_ref())
+}
+
+/// Splits and decodes a compact JWS. Nothing is verified yet.
+pub fn parse_compact(token: &str) -> Result<Jws<'_>, JoseError> {
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(JoseError::Empty);
+    }
+    if token.len() > MAX_JWS_LEN {
+        return Err(JoseError::TooLong(token.len()));
+    }
+    let parts: Vec<&str> = token.split('.').collect();
+    let [header_b64, payload_b64, signature_b64] = parts[..] else {
+        return Err(JoseError::Parts(parts.len()));
+    };
+    let header = json_object(header_b64, "header")?;
+    let claims = json_object(payload_b64, "payload")?;
+    let signature = b64_decode(signature_b64).ok_or(JoseError::Base64("signature"))?;
+    let signing_input = &token[..header_b64.len() + 1 + payload_b64.len()];
+    Ok(Jws {
+        header,
+        claims,
+        signing_input,
+        signature,
+    })
+}
+
+fn json_object(part_b64: &str, part: &'static str) -> Result<Map<String, Value>, JoseError> {
+    let bytes = b64_decode(part_b64).ok_or(JoseError::Base64(part))?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(JoseError::Json {
+            part,
+            detail: "not an object".into(),
+        }),
+        Err(e) => Err(JoseError::Json {
+            part,
+            detail: e.to_string(),
+        }),
+    }
+}
+
+impl Jws<'_> {
+    /// The `alg` header, checked against the allow-list.
+    pub fn alg(&self) -> Result<Alg, JoseError> {
+        match self.header.get("alg") {
+            None => Err(JoseError::MissingAlg),
+            Some(Value::String(s)) => {
+                Alg::parse(s).ok_or_else(|| JoseError::AlgNotAllowed(s.clone()))
+            }
+            Some(other) => Err(JoseError::AlgNotAllowed(other.to_string())),
+        }
+    }
+
+    /// A string header member (after JSON unescaping, so `dpop\u002Bjwt` reads `dpop+jwt`).
+    pub fn header_str(&self, name: &str) -> Option<&str> {
+        self.header.get(name).and_then(Value::as_str)
+    }
+
+    pub fn claim_str(&self, name: &str) -> Option<&str> {
+        self.claims.get(name).and_then(Value::as_str)
+    }
+
+    /// A NumericDate claim (RFC 7519 §2). A string of digits is accepted too: HelseID's own
+    /// client-assertion example sends `iat` as `"1677743803"`.
+    pub fn claim_time(&self, name: &str) -> Option<Result<i64, ()>> {
+        self.claims.get(name).map(|v| match v {
+            Value::Number(n) => n
+                .as_i64()
+                .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+                .ok_or(()),
+            Value::String(s) => s.parse::<i64>().map_err(|_| ()),
+            _ => Err(()),
+        })
+    }
+
+    /// Verifies the signature with `key` under the header's (allow-listed) algorithm.
+    pub fn verify(&self, key: &PublicJwk) -> Result<Alg, JoseError> {
+        let alg = self.alg()?;
+        key.verify(alg, self.signing_input.as_bytes(), &self.signature)?;
+        Ok(alg)
+    }
+}
+
+/// A public key in JWK form: RSA (`n`, `e`) or EC (`crv`, `x`, `y`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PublicJwk {
+    pub kid: Option<String>,
+    pub alg: Option<String>,
+    pub material: KeyMaterial,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyMaterial {
+    Rsa { n: Vec<u8>, e: Vec<u8> },
+    Ec { crv: Curve, x: Vec<u8>, y: Vec<u8> },
+}
+
+impl fmt::Debug for PublicJwk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PublicJwk")
+            .field("kid", &self.kid)
+            .field("kty", &self.kty())
+            .field("thumbprint", &self.thumbprint())
+            .finish()
+    }
+}
+
+/// Members that only a private JWK has (RFC 7518 §6.2.2, §6.3.2, §6.4.1).
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+impl PublicJwk {
+    /// Reads a public JWK, refusing one that carries private members.
+    pub fn from_json(value: &Value) -> Result<PublicJwk, JwkError> {
+        let map = value.as_object().ok_or(JwkError::NotObject)?;
+        if let Some(member) = PRIVATE_MEMBERS.iter().find(|m| map.contains_key(**m)) {
+            return Err(JwkError::PrivateMember((*member).to_string()));
+        }
+        PublicJwk::public_part(map)
+    }
+
+    /// Reads the public part of a JWK that may also hold the private key (a client's
+    /// `privateJwk`).
+    pub fn public_part(map: &Map<String, Value>) -> Result<PublicJwk, JwkError> {
+        let kid = map.get("kid").and_then(Value::as_str).map(str::to_owned);
+        let alg = map.get("alg").and_then(Value::as_str).map(str::to_owned);
+        let member = |name: &'static str| -> Result<Vec<u8>, JwkError> {
+            let s = map
+                .get(name)
+                .ok_or(JwkError::MissingMember(name))?
+                .as_str()
+                .ok_or(JwkError::BadMember(name))?;
+            b64_decode(s).ok_or(JwkError::BadMember(name))
+        };
+        let material = match map.get("kty").and_then(Value::as_str) {
+            None => return Err(JwkError::MissingKty),
+            Some("RSA") => {
+                let n = strip_leading_zeros(member("n")?);
+                let e = strip_leading_zeros(member("e")?);
+                if n.is_empty() {
+                    return Err(JwkError::BadMember("n"));
+                }
+                if e.is_empty() {
+                    return Err(JwkError::BadMember("e"));
+                }
+                let bits = n.len() * 8 - n[0].leading_zeros() as usize;
+                if bits < 2048 {
+                    return Err(JwkError::RsaTooSmall(bits));
+                }
+                KeyMaterial::Rsa { n, e }
+            }
+            Some("EC") => {
+                let crv_name = map
+                    .get("crv")
+                    .ok_or(JwkError::MissingMember("crv"))?
+                    .as_str()
+                    .ok_or(JwkError::BadMember("crv"))?;
+                let crv = Curve::parse(crv_name)
+                    .ok_or_else(|| JwkError::UnsupportedCurve(crv_name.to_owned()))?;
+                let (x, y) = (member("x")?, member("y")?);
+                if x.len() != crv.coordinate_len() || y.len() != crv.coordinate_len() {
+                    return Err(JwkError::CoordinateLength(crv.as_str()));
+                }
+                KeyMaterial::Ec { crv, x, y }
+            }
+            Some(other) => return Err(JwkError::UnsupportedKty(other.to_owned())),
+        };
+        Ok(PublicJwk { kid, alg, material })
+    }
+
+    pub fn kty(&self) -> &'static str {
+        match self.material {
+            KeyMaterial::Rsa { .. } => "RSA",
+            KeyMaterial::Ec { .. } => "EC",
+        }
+    }
+
+    /// The RFC 7638 SHA-256 thumbprint, base64url: DPoP's `jkt`.
+    pub fn thumbprint(&self) -> String {
+        // Members in lexicographic order, no whitespace (RFC 7638 §3.2, §3.3).
+        let canonical = match &self.material {
+            KeyMaterial::Rsa { n, e } => format!(
+                r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+                b64_encode(e),
+                b64_encode(n)
+            ),
+            KeyMaterial::Ec { crv, x, y } => format!(
+                r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+                crv.as_str(),
+                b64_encode(x),
+                b64_encode(y)
+            ),
+        };
+        sha256_b64(canonical.as_bytes())
+    }
+
+    /// The key as a public JWK object (with `kid`, `alg` and `use` when known).
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        match &self.material {
+            KeyMaterial::Rsa { n, e } => {
+                map.insert("kty".into(), "RSA".into());
+                map.insert("n".into(), b64_encode(n).into());
+                map.insert("e".into(), b64_encode(e).into());
+            }
+            KeyMaterial::Ec { crv, x, y } => {
+                map.insert("kty".into(), "EC".into());
+                map.insert("crv".into(), crv.as_str().into());
+                map.insert("x".into(), b64_encode(x).into());
+                map.insert("y".into(), b64_encode(y).into());
+            }
+        }
+        if let Some(kid) = &self.kid {
+            map.insert("kid".into(), kid.clone().into());
+        }
+        if let Some(alg) = &self.alg {
+            map.insert("alg".into(), alg.clone().into());
+        }
+        map.insert("use".into(), "sig".into());
+        Value::Object(map)
+    }
+
+    /// Verifies `signature` over `message` under `alg` with this key.
+    pub fn verify(&self, alg: Alg, message: &[u8], sig: &[u8]) -> Result<(), JoseError> {
+        let ok = match &self.material {
+            KeyMaterial::Rsa { n, e } => {
+                let params: &signature::RsaParameters = match alg {
+                    Alg::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+                    Alg::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+                    Alg::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+                    Alg::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
+                    Alg::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
+                    Alg::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
+                    _ => return Err(JoseError::KeyAlgMismatch { alg, kty: "RSA" }),
+                };
+                RsaPublicKeyComponents { n, e }
+                    .verify(params, message, sig)
+                    .is_ok()
+            }
+            KeyMaterial::Ec { crv, x, y } => {
+                if alg.curve() != Some(*crv) {
+                    return Err(JoseError::KeyAlgMismatch { alg, kty: "EC" });
+                }
+                let params: &signature::EcdsaVerificationAlgorithm = match crv {
+                    Curve::P256 => &signature::ECDSA_P256_SHA256_FIXED,
+                    Curve::P384 => &signature::ECDSA_P384_SHA384_FIXED,
+                    Curve::P521 => &signature::ECDSA_P521_SHA512_FIXED,
+                };
+                let mut point = Vec::with_capacity(1 + x.len() + y.len());
+                point.push(0x04);
+                point.extend_from_slice(x);
+                point.extend_from_slice(y);
+                UnparsedPublicKey::new(params, &point)
+                    .verify(message, sig)
+                    .is_ok()
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(JoseError::BadSignature(alg.as_str().to_owned()))
+        }
+    }
+}
+
+fn strip_leading_zeros(mut bytes: Vec<u8>) -> Vec<u8> {
+    let zeros = bytes.iter().take_while(|b| **b == 0).count();
+    bytes.drain(..zeros);
+    bytes
+}
+
+/// 16 random bytes as 32 upper-case hex digits: `jti` values, key ids.
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    // The system RNG does not fail on supported platforms; a zero id would still be unique
+    // enough for a test STS, and is never a secret.
+    let _ = aws_lc_rs::rand::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// Compares two secrets in constant time (API keys, nonces).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
+}
+
+#[cfg(test)]
+mod tests;

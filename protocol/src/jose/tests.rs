@@ -1,0 +1,179 @@
+use serde_json::json;
+
+use super::*;
+use crate::signing::SigningKey;
+
+/// RFC 7638 §3.1's example key and its thumbprint.
+#[test]
+fn thumbprint_matches_rfc7638_example() {
+    let jwk = json!({
+        "kty": "RSA",
+        "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+        "e": "AQAB",
+        "alg": "RS256",
+        "kid": "2011-04-29"
+    });
+    let key = PublicJwk::from_json(&jwk).unwrap();
+    assert_eq!(
+        key.thumbprint(),
+        "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+    );
+}
+
+#[test]
+fn thumbprints_agree_with_jsonwebtoken() {
+    for key in [
+        SigningKey::generate_rsa(2048, Alg::RS256, "r".into()).unwrap(),
+        SigningKey::generate_ec(Alg::ES256, "e".into()).unwrap(),
+    ] {
+        let ours = key.public_jwk().thumbprint();
+        let theirs: jsonwebtoken::jwk::Jwk =
+            serde_json::from_value(key.public_jwk().to_json()).unwrap();
+        let theirs = theirs
+            .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
+            .unwrap();
+        assert_eq!(ours, theirs);
+    }
+}
+
+#[test]
+fn our_signatures_verify_in_jsonwebtoken_and_theirs_in_ours() {
+    let key = SigningKey::generate_rsa(2048, Alg::RS256, "k".into()).unwrap();
+    let token = key
+        .sign_jwt(Map::new(), &json!({"sub": "a", "exp": 4_000_000_000_i64}))
+        .unwrap();
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(key.public_jwk().to_json()).unwrap();
+    let decoding = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode::<Value>(&token, &decoding, &validation).unwrap();
+
+    let ec = SigningKey::generate_ec(Alg::ES256, "e".into()).unwrap();
+    let encoding = jsonwebtoken::EncodingKey::from_ec_der(&ec.to_pkcs8().unwrap());
+    let theirs = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256),
+        &json!({"sub": "b"}),
+        &encoding,
+    )
+    .unwrap();
+    let jws = parse_compact(&theirs).unwrap();
+    assert_eq!(jws.verify(ec.public_jwk()).unwrap(), Alg::ES256);
+}
+
+#[test]
+fn malformed_tokens_are_refused_with_the_reason() {
+    let cases: [(&str, &str); 7] = [
+        ("", "empty"),
+        ("a.b", "found 2"),
+        ("a.b.c.d", "found 4"),
+        ("!!!.e30.c2ln", "header that is not base64url"),
+        ("e30.!!!.c2ln", "payload that is not base64url"),
+        ("WzFd.e30.c2ln", "header that is not a JSON object"),
+        ("e30.e30.c2l=", "signature"),
+    ];
+    for (token, needle) in cases {
+        let err = parse_compact(token).unwrap_err().to_string();
+        assert!(err.contains(needle), "{token}: {err}");
+    }
+    let huge = "a".repeat(MAX_JWS_LEN + 1);
+    assert!(matches!(parse_compact(&huge), Err(JoseError::TooLong(_))));
+}
+
+#[test]
+fn only_asymmetric_algorithms_pass() {
+    for alg in ["HS256", "none", "EdDSA", "rs256", "ES256K"] {
+        let header = b64_encode(json!({"alg": alg}).to_string().as_bytes());
+        let token = format!("{header}.e30.c2ln");
+        let jws = parse_compact(&token).unwrap();
+        let err = jws.alg().unwrap_err();
+        assert_eq!(err, JoseError::AlgNotAllowed(alg.into()));
+        assert!(err.to_string().contains("RS256, RS384"), "{err}");
+    }
+    let token = format!("{}.e30.c2ln", b64_encode(b"{}"));
+    assert_eq!(
+        parse_compact(&token).unwrap().alg(),
+        Err(JoseError::MissingAlg)
+    );
+}
+
+#[test]
+fn private_and_weak_keys_are_refused() {
+    let key = SigningKey::generate_rsa(2048, Alg::RS256, "k".into()).unwrap();
+    let private = key.to_private_jwk().unwrap();
+    assert_eq!(
+        PublicJwk::from_json(&private),
+        Err(JwkError::PrivateMember("d".into()))
+    );
+    assert!(matches!(
+        PublicJwk::from_json(&json!({"kty": "oct", "k": "AAAA"})),
+        Err(JwkError::PrivateMember(_))
+    ));
+    assert_eq!(
+        PublicJwk::from_json(&json!({"kty": "OKP", "crv": "Ed25519", "x": "AAAA"})),
+        Err(JwkError::UnsupportedKty("OKP".into()))
+    );
+    assert_eq!(
+        PublicJwk::from_json(&json!({"kty": "RSA", "n": "AQAB", "e": "AQAB"})),
+        Err(JwkError::RsaTooSmall(17))
+    );
+    assert_eq!(
+        PublicJwk::from_json(&json!({"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"})),
+        Err(JwkError::CoordinateLength("P-256"))
+    );
+    assert_eq!(
+        PublicJwk::from_json(&json!({"kty": "EC", "crv": "secp256k1", "x": "AA", "y": "AA"})),
+        Err(JwkError::UnsupportedCurve("secp256k1".into()))
+    );
+    assert_eq!(PublicJwk::from_json(&json!([])), Err(JwkError::NotObject));
+}
+
+#[test]
+fn a_key_of_the_wrong_type_is_named() {
+    let rsa = SigningKey::generate_rsa(2048, Alg::RS256, "k".into()).unwrap();
+    let ec = SigningKey::generate_ec(Alg::ES256, "e".into()).unwrap();
+    let token = ec.sign_jwt(Map::new(), &json!({})).unwrap();
+    let err = parse_compact(&token)
+        .unwrap()
+        .verify(rsa.public_jwk())
+        .unwrap_err();
+    assert_eq!(
+        err,
+        JoseError::KeyAlgMismatch {
+            alg: Alg::ES256,
+            kty: "RSA"
+        }
+    );
+    // ES384 on a P-256 key.
+    let p384 = SigningKey::generate_ec(Alg::ES384, "p".into()).unwrap();
+    let token = p384.sign_jwt(Map::new(), &json!({})).unwrap();
+    let err = parse_compact(&token)
+        .unwrap()
+        .verify(ec.public_jwk())
+        .unwrap_err();
+    assert_eq!(
+        err,
+        JoseError::KeyAlgMismatch {
+            alg: Alg::ES384,
+            kty: "EC"
+        }
+    );
+}
+
+#[test]
+fn tampered_payload_fails() {
+    let key = SigningKey::generate_ec(Alg::ES256, "e".into()).unwrap();
+    let token = key.sign_jwt(Map::new(), &json!({"sub": "a"})).unwrap();
+    let parts: Vec<&str> = token.split('.').collect();
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64_encode(br#"{"sub":"b"}"#),
+        parts[2]
+    );
+    let err = parse_compact(&forged)
+        .unwrap()
+        .verify(key.public_jwk())
+        .unwrap_err();
+    assert_eq!(err, JoseError::BadSignature("ES256".into()));
+}

@@ -1,0 +1,14 @@
+//! HelseID's wire profile as pure functions: JOSE, client assertions, DPoP, the structured
+//! `assertion_details` claim, error codes and the self-service and test-token models.
+//!
+//! Nothing here does I/O or reads a clock: callers pass `now` and the keys, so the mock STS
+//! (which enforces these rules) and the conformance runner (which checks them) share one
+//! implementation and tests control time.
+
+pub mod assertion_details;
+pub mod claims;
+pub mod client_assertion;
+pub mod dpop;
+pub mod jose;
+pub mod oauth;
+pub mod signing;
