@@ -1,1 +1,206 @@
-//! x
+//! A HelseID-like security token service for local and CI use.
+//!
+//! It behaves on the wire like HelseID's test environment (`https://helseid-sts.test.nhn.no`)
+//! as described in the project's reference (`../shared/reference/helseid.md`); where HelseID's
+//! behaviour is unconfirmed it follows Duende IdentityServer and the RFCs, and
+//! `docs/fidelity.md` records each such choice.
+//!
+//! | Path | Module | Spec |
+//! |---|---|---|
+//! | `GET /.well-known/openid-configuration` | [`discovery`] | OIDC Discovery 1.0 §4 |
+//! | `GET /.well-known/openid-configuration/jwks` | [`discovery`] | RFC 7517 §5 |
+//! | `GET /connect/expiredjwks` | [`discovery`] | HelseID `expired_jwks_uri` |
+//! | `GET /connect/availableidps` | [`discovery`] | HelseID `available_idps` |
+//! | `POST /connect/token` | [`token`] | RFC 6749 §4.4, RFC 7523, RFC 8707, RFC 9449 |
+//! | `POST /connect/revocation` | [`revocation`] | RFC 7009 |
+//! | `POST /connect/introspect` | [`introspection`] | RFC 7662 |
+//! | `/selvbetjening/v1/...` | [`selvbetjening`] | HelseID Selvbetjening API |
+//! | `POST /ttt/v2/create-test-token-with-key` | [`ttt`] | HelseID Test Token Service |
+//! | `GET /testbed/environment` | [`environment`] | testbed |
+//!
+//! [`app`] builds the router from an [`Sts`]; serving it is the caller's business, so tests
+//! bind `127.0.0.1:0` in-process and the CLI binds what the user asked for.
+
+pub mod access_token;
+pub mod client_auth;
+pub mod clock;
+pub mod discovery;
+pub mod dpop;
+pub mod environment;
+pub mod error;
+pub mod form;
+pub mod introspection;
+pub mod keys;
+pub mod nonce;
+pub mod registration;
+pub mod replay;
+pub mod revocation;
+pub mod seed;
+pub mod selvbetjening;
+pub mod store;
+pub mod tenancy;
+pub mod token;
+pub mod ttt;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use thiserror::Error;
+
+use crate::clock::Clock;
+use crate::keys::{KeyCache, KeyRing, KeysError};
+use crate::nonce::NonceIssuer;
+use crate::replay::ReplayCache;
+use crate::store::{Store, StoreError};
+
+/// Largest request body any endpoint reads.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Entries each replay cache holds before it refuses new ones.
+pub const REPLAY_CAPACITY: usize = 1_000_000;
+
+/// Settings of one STS instance.
+#[derive(Debug, Clone)]
+pub struct StsConfig {
+    /// The issuer, without a trailing slash (HelseID's tokens have none).
+    pub issuer: String,
+    /// Lifetime of access tokens from `/connect/token` (Duende's default, 3600 s).
+    pub access_token_lifetime: i64,
+    /// How long a replaced signing key stays in the JWKS.
+    pub key_overlap: i64,
+    /// The Selvbetjening `api-key` and the TTT `X-Auth-Key`.
+    pub api_key: String,
+    /// Whether client drafts wait for the confirm page (HelseID) or are confirmed at once.
+    pub require_draft_confirmation: bool,
+    /// Lifetime of a key registered through Selvbetjening.
+    pub client_key_lifetime: i64,
+}
+
+impl StsConfig {
+    pub fn new(issuer: &str, api_key: &str) -> StsConfig {
+        StsConfig {
+            issuer: issuer.trim_end_matches('/').to_owned(),
+            access_token_lifetime: 3600,
+            key_overlap: 24 * 3600,
+            api_key: api_key.to_owned(),
+            require_draft_confirmation: false,
+            client_key_lifetime: 365 * 24 * 3600,
+        }
+    }
+
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+
+    pub fn token_endpoint(&self) -> String {
+        self.endpoint("/connect/token")
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum StsError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Keys(#[from] KeysError),
+    #[error("seeding: {0}")]
+    Seed(String),
+}
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub struct Sts {
+    pub config: StsConfig,
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub nonces: NonceIssuer,
+    pub assertion_replay: ReplayCache,
+    pub dpop_replay: ReplayCache,
+    keys: KeyCache,
+}
+
+impl Sts {
+    /// An STS over `store`; creates the first signing key if there is none.
+    pub fn new(config: StsConfig, store: Store, clock: Arc<dyn Clock>) -> Result<Sts, StsError> {
+        let keys = KeyCache::new(&store, clock.now(), config.key_overlap)?;
+        Ok(Sts {
+            config,
+            store,
+            clock,
+            nonces: NonceIssuer::new(),
+            assertion_replay: ReplayCache::new(REPLAY_CAPACITY),
+            dpop_replay: ReplayCache::new(REPLAY_CAPACITY),
+            keys,
+        })
+    }
+
+    /// Opens the data directory's database.
+    pub fn open(
+        config: StsConfig,
+        data_dir: &Path,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Sts, StsError> {
+        Sts::new(config, Store::open(data_dir)?, clock)
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    pub fn keys(&self) -> Result<Arc<KeyRing>, KeysError> {
+        self.keys.ring(&self.store, self.now())
+    }
+
+    /// Rotates the signing key now (what `helseid-testbed keys rotate` does from outside).
+    pub fn rotate_keys(&self) -> Result<String, KeysError> {
+        let kid = keys::rotate(&self.store, self.now())?;
+        self.keys.reload(&self.store, self.now())?;
+        Ok(kid)
+    }
+}
+
+/// The router of every endpoint, nested under the issuer's path when it has one.
+pub fn app(sts: Arc<Sts>) -> Router {
+    let routes = Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::document),
+        )
+        .route(
+            "/.well-known/openid-configuration/jwks",
+            get(discovery::jwks),
+        )
+        .route("/connect/expiredjwks", get(discovery::expired_jwks))
+        .route("/connect/availableidps", get(discovery::available_idps))
+        .route("/connect/token", post(token::token))
+        .route("/connect/revocation", post(revocation::revoke))
+        .route("/connect/introspect", post(introspection::introspect))
+        .route("/testbed/environment", get(environment::environment))
+        .merge(selvbetjening::routes())
+        .merge(ttt::routes())
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(sts.clone());
+    let path = issuer_path(&sts.config.issuer);
+    if path.is_empty() {
+        routes
+    } else {
+        Router::new().nest(&path, routes).fallback(not_found)
+    }
+}
+
+/// The path part of the issuer URL (`/tenant` in `http://host/tenant`), or "".
+pub fn issuer_path(issuer: &str) -> String {
+    let rest = issuer.split_once("://").map_or(issuer, |(_, r)| r);
+    match rest.find('/') {
+        Some(i) => rest[i..].trim_end_matches('/').to_owned(),
+        None => String::new(),
+    }
+}
+
+async fn not_found(uri: axum::http::Uri) -> error::OAuthError {
+    error::OAuthError::invalid_request(format!("no endpoint at {}", uri.path()))
+        .with_status(axum::http::StatusCode::NOT_FOUND)
+}

@@ -8,7 +8,10 @@
 pub mod assertion_details;
 pub mod claims;
 pub mod client_assertion;
+pub mod client_config;
 pub mod dpop;
 pub mod jose;
 pub mod oauth;
+pub mod selvbetjening;
 pub mod signing;
+pub mod ttt;

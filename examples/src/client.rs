@@ -1,0 +1,225 @@
+//! A machine-to-machine HelseID client: `client_credentials` with a `private_key_jwt` client
+//! assertion and a DPoP-bound token, including the server-nonce round trip (reference §3.3:
+//! the first request fails with `use_dpop_nonce`; the client retries once with the nonce
+//! and a fresh assertion and proof), then DPoP-protected API calls (RFC 9449 §7).
+//!
+//! This mirrors HelseID.Library's `HelseIdClientCredentialsFlow`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use protocol::client_assertion::{self, AssertionRequest};
+use protocol::client_config::ClientConfigFile;
+use protocol::dpop;
+use protocol::jose::Alg;
+use protocol::oauth::{ErrorResponse, TokenResponse};
+use protocol::signing::{KeyError, SigningKey};
+use serde_json::Value;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ClientError {
+    #[error("client configuration: {0}")]
+    Config(String),
+    #[error("key: {0}")]
+    Key(#[from] KeyError),
+    #[error("HTTP: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("the STS refused the request ({status}): {} {}", .error.error, .error.error_description.as_deref().unwrap_or_default())]
+    Refused { status: u16, error: ErrorResponse },
+    #[error("unexpected response ({status}): {body}")]
+    Unexpected { status: u16, body: String },
+}
+
+/// What to ask for.
+#[derive(Debug, Clone, Default)]
+pub struct TokenRequest {
+    pub scope: Option<String>,
+    pub resource: Option<String>,
+    /// `assertion_details` for the client assertion (organisation numbers, journal id).
+    pub details: Option<Value>,
+}
+
+/// The outcome of one token request, kept whole for callers that show every step.
+#[derive(Debug, Clone)]
+pub struct TokenOutcome {
+    pub response: TokenResponse,
+    /// Requests it took (2 with the nonce round trip).
+    pub attempts: u32,
+}
+
+/// A client identity: its id, its registered key and a DPoP key.
+#[derive(Debug)]
+pub struct Client {
+    pub client_id: String,
+    pub issuer: String,
+    pub token_endpoint: String,
+    key: SigningKey,
+    dpop_key: Option<SigningKey>,
+    http: reqwest::Client,
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+impl Client {
+    /// A client with `key` at `issuer`; DPoP proofs are signed with a fresh ES256 key.
+    pub fn new(client_id: &str, issuer: &str, key: SigningKey) -> Result<Client, ClientError> {
+        let issuer = issuer.trim_end_matches('/').to_owned();
+        Ok(Client {
+            client_id: client_id.to_owned(),
+            token_endpoint: format!("{issuer}/connect/token"),
+            issuer,
+            key,
+            dpop_key: Some(SigningKey::generate_ec(Alg::ES256, "dpop".into())?),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
+        })
+    }
+
+    /// A client from the portal's client configuration file; `issuer` overrides its `authority`.
+    pub fn from_config(
+        file: &ClientConfigFile,
+        issuer: Option<&str>,
+    ) -> Result<Client, ClientError> {
+        let jwk = file
+            .private_jwk_json()
+            .map_err(|e| ClientError::Config(e.to_string()))?;
+        let key = SigningKey::from_private_jwk(&jwk, Alg::PS256)?;
+        let issuer = issuer
+            .map(str::to_owned)
+            .or_else(|| file.authority.clone())
+            .ok_or_else(|| ClientError::Config("no authority in the file and none given".into()))?;
+        let mut client = Client::new(&file.client_id, &issuer, key)?;
+        if !file.dpop_enabled() {
+            client.dpop_key = None;
+        }
+        Ok(client)
+    }
+
+    /// Sends no DPoP proofs (a legacy bearer client).
+    pub fn without_dpop(mut self) -> Client {
+        self.dpop_key = None;
+        self
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// A fresh client assertion for the token endpoint.
+    pub fn assertion(&self, details: Option<Value>) -> Result<String, ClientError> {
+        Ok(client_assertion::build(
+            &self.key,
+            &AssertionRequest {
+                client_id: &self.client_id,
+                audience: &self.token_endpoint,
+                now: now(),
+                lifetime: 60,
+                details,
+            },
+        )?)
+    }
+
+    /// A fresh DPoP proof, if this client uses DPoP.
+    pub fn proof(
+        &self,
+        htm: &str,
+        htu: &str,
+        nonce: Option<&str>,
+        access_token: Option<&str>,
+    ) -> Result<Option<String>, ClientError> {
+        match &self.dpop_key {
+            None => Ok(None),
+            Some(k) => Ok(Some(dpop::build_proof(
+                k,
+                htm,
+                htu,
+                now(),
+                nonce,
+                access_token,
+            )?)),
+        }
+    }
+
+    /// Gets a token, doing the DPoP nonce round trip.
+    pub async fn token(&self, request: &TokenRequest) -> Result<TokenOutcome, ClientError> {
+        let mut nonce: Option<String> = None;
+        for attempt in 1..=2 {
+            let mut form = vec![
+                ("grant_type", "client_credentials".to_owned()),
+                ("client_id", self.client_id.clone()),
+                (
+                    "client_assertion_type",
+                    client_assertion::ASSERTION_TYPE.to_owned(),
+                ),
+                ("client_assertion", self.assertion(request.details.clone())?),
+            ];
+            if let Some(s) = &request.scope {
+                form.push(("scope", s.clone()));
+            }
+            if let Some(r) = &request.resource {
+                form.push(("resource", r.clone()));
+            }
+            let mut http = self.http.post(&self.token_endpoint).form(&form);
+            if let Some(proof) = self.proof("POST", &self.token_endpoint, nonce.as_deref(), None)? {
+                http = http.header("DPoP", proof);
+            }
+            let response = http.send().await?;
+            let status = response.status().as_u16();
+            let header_nonce = response
+                .headers()
+                .get("DPoP-Nonce")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let body = response.bytes().await?;
+            if status == 200 {
+                let response =
+                    serde_json::from_slice(&body).map_err(|_| ClientError::Unexpected {
+                        status,
+                        body: String::from_utf8_lossy(&body).into_owned(),
+                    })?;
+                return Ok(TokenOutcome {
+                    response,
+                    attempts: attempt,
+                });
+            }
+            let error: ErrorResponse =
+                serde_json::from_slice(&body).map_err(|_| ClientError::Unexpected {
+                    status,
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                })?;
+            match (error.error.as_str(), header_nonce, attempt) {
+                ("use_dpop_nonce", Some(n), 1) => nonce = Some(n),
+                _ => return Err(ClientError::Refused { status, error }),
+            }
+        }
+        Err(ClientError::Unexpected {
+            status: 400,
+            body: "the STS asked for a new DPoP nonce twice".into(),
+        })
+    }
+
+    /// Calls a DPoP-protected API with `access_token` (or a Bearer token for a legacy client).
+    pub fn api_request(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        access_token: &str,
+    ) -> Result<reqwest::RequestBuilder, ClientError> {
+        let htu = url.split(['?', '#']).next().unwrap_or(url);
+        let builder = self.http.request(method.clone(), url);
+        Ok(
+            match self.proof(method.as_str(), htu, None, Some(access_token))? {
+                Some(proof) => builder
+                    .header("Authorization", format!("DPoP {access_token}"))
+                    .header("DPoP", proof),
+                None => builder.header("Authorization", format!("Bearer {access_token}")),
+            },
+        )
+    }
+}

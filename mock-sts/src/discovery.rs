@@ -1,0 +1,77 @@
+//! Discovery (OpenID Connect Discovery 1.0 §3–4) in HelseID's document shape (reference §1.2),
+//! naming only what the testbed implements; the JWKS (RFC 7517 §5) and HelseID's extra
+//! `expired_jwks_uri` and `available_idps` documents.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use protocol::claims;
+use protocol::jose::Alg;
+use serde_json::{Value, json};
+
+use crate::Sts;
+use crate::client_auth::internal;
+use crate::error::OAuthError;
+
+/// The discovery document for `sts`.
+pub fn document_for(sts: &Sts) -> Value {
+    let c = &sts.config;
+    let algs: Vec<&str> = Alg::ALL.iter().map(|a| a.as_str()).collect();
+    json!({
+        "issuer": c.issuer,
+        "jwks_uri": c.endpoint("/.well-known/openid-configuration/jwks"),
+        "token_endpoint": c.token_endpoint(),
+        "revocation_endpoint": c.endpoint("/connect/revocation"),
+        "introspection_endpoint": c.endpoint("/connect/introspect"),
+        "claims_supported": [
+            claims::CLIENT_NAME,
+            claims::CLIENT_TENANCY,
+            claims::ORGNR_PARENT,
+            claims::ORGNR_CHILD,
+            claims::ORGNR_SUPPLIER,
+            claims::CLIENT_AMR,
+        ],
+        "scopes_supported": ["nhn:sfm:journal-id"],
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": algs,
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "subject_types_supported": ["public"],
+        "dpop_signing_alg_values_supported": algs,
+        "expired_jwks_uri": c.endpoint("/connect/expiredjwks"),
+        "available_idps": c.endpoint("/connect/availableidps"),
+    })
+}
+
+pub async fn document(State(sts): State<Arc<Sts>>) -> Response {
+    cached(Json(document_for(&sts)).into_response())
+}
+
+pub async fn jwks(State(sts): State<Arc<Sts>>) -> Result<Response, OAuthError> {
+    let ring = sts.keys().map_err(internal)?;
+    Ok(cached(Json(ring.jwks(sts.now())).into_response()))
+}
+
+/// Keys replaced by rotations and past their overlap (format UNCONFIRMED for HelseID; a JWKS).
+pub async fn expired_jwks(State(sts): State<Arc<Sts>>) -> Result<Response, OAuthError> {
+    let ring = sts.keys().map_err(internal)?;
+    Ok(cached(Json(ring.expired_jwks(sts.now())).into_response()))
+}
+
+/// The identity providers users can log in with (none until interactive login exists).
+pub async fn available_idps() -> Response {
+    cached(Json(json!([])).into_response())
+}
+
+/// Duende lets clients cache metadata; a test STS whose keys rotate on command should be
+/// re-read promptly, so one minute.
+fn cached(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=60, public"),
+    );
+    response
+}

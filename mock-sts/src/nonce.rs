@@ -1,0 +1,79 @@
+//! Server-issued DPoP nonces (RFC 9449 §8). HelseID requires one on every token request.
+//!
+//! Nonces are stateless: the issue time and an HMAC over it, so checking one needs no store
+//! and survives any number of concurrent clients. The key is random per process; a nonce from
+//! before a restart fails and the client simply retries, as it must for a stale nonce anyway.
+
+use aws_lc_rs::hmac;
+use protocol::jose::{b64_decode, b64_encode};
+
+/// How long a nonce is accepted (Duende's default proof validity).
+pub const NONCE_LIFETIME_SECS: i64 = 60;
+
+#[derive(Debug)]
+pub struct NonceIssuer {
+    key: hmac::Key,
+}
+
+impl NonceIssuer {
+    pub fn new() -> NonceIssuer {
+        let mut secret = [0u8; 32];
+        let _ = aws_lc_rs::rand::fill(&mut secret);
+        NonceIssuer {
+            key: hmac::Key::new(hmac::HMAC_SHA256, &secret),
+        }
+    }
+
+    pub fn issue(&self, now: i64) -> String {
+        let issued = now.to_be_bytes();
+        let tag = hmac::sign(&self.key, &issued);
+        let mut bytes = issued.to_vec();
+        bytes.extend_from_slice(&tag.as_ref()[..16]);
+        b64_encode(&bytes)
+    }
+
+    /// True when `nonce` was issued here within the lifetime.
+    pub fn is_valid(&self, nonce: &str, now: i64) -> bool {
+        let Some(bytes) = b64_decode(nonce) else {
+            return false;
+        };
+        if bytes.len() != 24 {
+            return false;
+        }
+        let (issued, tag) = bytes.split_at(8);
+        let expected = hmac::sign(&self.key, issued);
+        if !protocol::jose::constant_time_eq(tag, &expected.as_ref()[..16]) {
+            return false;
+        }
+        let mut buf = [0u8; 8];
+        buf.copy_from_slice(issued);
+        let issued_at = i64::from_be_bytes(buf);
+        issued_at <= now + 5 && now - issued_at <= NONCE_LIFETIME_SECS
+    }
+}
+
+impl Default for NonceIssuer {
+    fn default() -> Self {
+        NonceIssuer::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_nonces_pass_and_stale_forged_or_foreign_ones_fail() {
+        let n = NonceIssuer::new();
+        let nonce = n.issue(1000);
+        assert!(n.is_valid(&nonce, 1000));
+        assert!(n.is_valid(&nonce, 1000 + NONCE_LIFETIME_SECS));
+        assert!(!n.is_valid(&nonce, 1001 + NONCE_LIFETIME_SECS));
+        assert!(!NonceIssuer::new().is_valid(&nonce, 1000));
+        let mut forged = b64_decode(&nonce).unwrap();
+        forged[7] ^= 1;
+        assert!(!n.is_valid(&b64_encode(&forged), 1000));
+        assert!(!n.is_valid("", 1000));
+        assert!(!n.is_valid("not base64!", 1000));
+    }
+}

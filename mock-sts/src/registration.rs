@@ -1,0 +1,292 @@
+//! Registering clients: the testbed's equivalent of creating a client in HelseID's portal,
+//! used by seeding, `helseid-testbed client create`, `--config <client file>` and the
+//! Selvbetjening API.
+//!
+//! A client created here gets a fresh key pair; the private half leaves only in the portal's
+//! client configuration file format ([`protocol::client_config`]), so the same file works
+//! against the testbed and, with another `authority` and `clientId`, against HelseID.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use protocol::client_config::{
+    self, ClientConfigFile, SECRET_TYPE_RSA_PRIVATE_KEY_JWT, TestbedExtension,
+};
+use protocol::jose::{Alg, PublicJwk};
+use protocol::signing::{KeyError, SigningKey};
+use serde_json::Value;
+use thiserror::Error;
+
+use crate::clock::rfc3339;
+use crate::store::{Client, ClientKey, Store, StoreError, Tenancy, TokenBinding};
+
+/// Key size of generated client keys. HelseID's portal makes 4096-bit keys; 2048 keeps
+/// `client create` instant and is what HelseID accepts as a minimum.
+pub const CLIENT_KEY_BITS: usize = 2048;
+
+#[derive(Debug, Error)]
+pub enum RegistrationError {
+    #[error("scope {0:?} is not a scope of any API in this environment")]
+    UnknownScope(String),
+    #[error("organisation number {0:?} is not 9 digits")]
+    OrgNr(String),
+    #[error("the client's public key {0}")]
+    PublicKey(String),
+    #[error("key: {0}")]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("client id {0:?} is already registered")]
+    Exists(String),
+    #[error("client configuration file: {0}")]
+    ConfigFile(String),
+    #[error("writing {path}: {detail}")]
+    Write { path: String, detail: String },
+}
+
+/// What a new client should be.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub client_id: Option<String>,
+    pub name: String,
+    pub tenancy: Tenancy,
+    pub scopes: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub binding: TokenBinding,
+    pub key_expires_at: Option<i64>,
+    pub origin: String,
+}
+
+/// A random GUID (RFC 9562 version 4), the shape of HelseID client ids.
+pub fn new_client_id() -> String {
+    let mut b = [0u8; 16];
+    let _ = aws_lc_rs::rand::fill(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+/// Checks the scopes against the environment's APIs and the org numbers' shape.
+pub fn check(store: &Store, scopes: &[String], tenancy: &Tenancy) -> Result<(), RegistrationError> {
+    let apis = store.apis()?;
+    if let Some(unknown) = scopes
+        .iter()
+        .find(|s| !apis.iter().any(|a| a.scopes.contains(s)))
+    {
+        return Err(RegistrationError::UnknownScope(unknown.clone()));
+    }
+    let mut orgs = vec![tenancy.owner().to_owned()];
+    if let Tenancy::SingleTenant { child_orgnrs, .. } = tenancy {
+        orgs.extend(child_orgnrs.iter().cloned());
+    }
+    for o in orgs {
+        protocol::assertion_details::org_number(&o)
+            .map_err(|_| RegistrationError::OrgNr(o.clone()))?;
+    }
+    Ok(())
+}
+
+/// Registers a client with a new key; returns it and the private key.
+pub fn create(
+    store: &Store,
+    new: NewClient,
+    now: i64,
+) -> Result<(Client, SigningKey), RegistrationError> {
+    check(store, &new.scopes, &new.tenancy)?;
+    let key = SigningKey::generate_rsa(CLIENT_KEY_BITS, Alg::PS256, protocol::jose::random_id())?;
+    let client = Client {
+        client_id: new.client_id.unwrap_or_else(new_client_id),
+        name: new.name,
+        tenancy: new.tenancy,
+        scopes: new.scopes,
+        grant_types: if new.grant_types.is_empty() {
+            vec!["client_credentials".into()]
+        } else {
+            new.grant_types
+        },
+        redirect_uris: new.redirect_uris,
+        post_logout_redirect_uris: Vec::new(),
+        audience_specific_claims: Vec::new(),
+        keys: vec![ClientKey {
+            jwk: key.public_jwk().to_json(),
+            created_at: now,
+            expires_at: new.key_expires_at,
+        }],
+        binding: new.binding,
+        confirmed: true,
+        created_at: now,
+        origin: new.origin,
+    };
+    if !store.insert_client(&client)? {
+        return Err(RegistrationError::Exists(client.client_id));
+    }
+    Ok((client, key))
+}
+
+/// The portal's client configuration file for `client` with its private `key`.
+pub fn config_file(
+    client: &Client,
+    key: &SigningKey,
+    issuer: &str,
+) -> Result<ClientConfigFile, RegistrationError> {
+    let private_jwk = key.to_private_jwk()?;
+    let (tenancy, organization_number, supplier, children) = match &client.tenancy {
+        Tenancy::SingleTenant {
+            orgnr,
+            child_orgnrs,
+        } => (
+            client_config::Tenancy::SingleTenant,
+            Some(orgnr.clone()),
+            None,
+            child_orgnrs.clone(),
+        ),
+        Tenancy::MultiTenant { supplier_orgnr } => (
+            client_config::Tenancy::MultiTenant,
+            None,
+            Some(supplier_orgnr.clone()),
+            Vec::new(),
+        ),
+    };
+    Ok(ClientConfigFile {
+        client_name: Some(client.name.clone()),
+        authority: Some(issuer.to_owned()),
+        client_id: client.client_id.clone(),
+        grant_types: Some(client.grant_types.clone()),
+        scopes: Some(client.scopes.clone()),
+        redirect_uris: Some(client.redirect_uris.clone()),
+        post_logout_redirect_uris: Some(client.post_logout_redirect_uris.clone()),
+        secret_type: Some(SECRET_TYPE_RSA_PRIVATE_KEY_JWT.into()),
+        rsa_private_key: None,
+        rsa_key_size_bits: Some(CLIENT_KEY_BITS as u32),
+        private_jwk: Some(private_jwk.to_string()),
+        pkce_required: Some(true),
+        testbed: Some(TestbedExtension {
+            organization_number,
+            tenancy: Some(tenancy),
+            child_organization_numbers: children,
+            supplier_organization_number: supplier,
+            dpop: client.binding == TokenBinding::Dpop,
+            key_expiration: client.keys.first().and_then(|k| k.expires_at).map(rfc3339),
+        }),
+        other: serde_json::Map::new(),
+    })
+}
+
+/// Registers the client a portal configuration file describes (its public key derived from
+/// `privateJwk`). A file without the testbed extension becomes a single-tenant client of
+/// `default_orgnr`. An already registered id is updated: the file wins.
+pub fn import(
+    store: &Store,
+    file: &ClientConfigFile,
+    default_orgnr: &str,
+    now: i64,
+) -> Result<Client, RegistrationError> {
+    let private = file
+        .private_jwk_json()
+        .map_err(|e| RegistrationError::ConfigFile(e.to_string()))?;
+    let public = match &private {
+        Value::Object(map) => {
+            PublicJwk::public_part(map).map_err(|e| RegistrationError::PublicKey(e.to_string()))?
+        }
+        _ => return Err(RegistrationError::PublicKey("is not a JSON object".into())),
+    };
+    // The key must also work as a private key, or the client could never authenticate.
+    SigningKey::from_private_jwk(&private, Alg::PS256)?;
+    let ext = file.testbed.clone().unwrap_or_default();
+    let tenancy = match ext.tenancy {
+        Some(client_config::Tenancy::MultiTenant) => Tenancy::MultiTenant {
+            supplier_orgnr: ext
+                .supplier_organization_number
+                .or(ext.organization_number)
+                .unwrap_or_else(|| default_orgnr.to_owned()),
+        },
+        _ => Tenancy::SingleTenant {
+            orgnr: ext
+                .organization_number
+                .unwrap_or_else(|| default_orgnr.to_owned()),
+            child_orgnrs: ext.child_organization_numbers,
+        },
+    };
+    let scopes: Vec<String> = file
+        .scopes
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| s.contains('/'))
+        .collect();
+    check(store, &scopes, &tenancy)?;
+    let mut jwk = public.to_json();
+    if jwk.get("alg").is_none()
+        && let Some(map) = jwk.as_object_mut()
+    {
+        map.insert("alg".into(), "PS256".into());
+    }
+    let client = Client {
+        client_id: file.client_id.clone(),
+        name: file
+            .client_name
+            .clone()
+            .unwrap_or_else(|| file.client_id.clone()),
+        tenancy,
+        scopes,
+        grant_types: file
+            .grant_types
+            .clone()
+            .unwrap_or_else(|| vec!["client_credentials".into()]),
+        redirect_uris: file.redirect_uris.clone().unwrap_or_default(),
+        post_logout_redirect_uris: file.post_logout_redirect_uris.clone().unwrap_or_default(),
+        audience_specific_claims: Vec::new(),
+        keys: vec![ClientKey {
+            jwk,
+            created_at: now,
+            expires_at: None,
+        }],
+        binding: if file.dpop_enabled() {
+            TokenBinding::Dpop
+        } else {
+            TokenBinding::LegacyBearer
+        },
+        confirmed: true,
+        created_at: now,
+        origin: "config".into(),
+    };
+    store.put_client(&client)?;
+    Ok(client)
+}
+
+/// Writes a client configuration file atomically, readable by the owner only (it holds a
+/// private key).
+pub fn write_config_file(path: &Path, file: &ClientConfigFile) -> Result<(), RegistrationError> {
+    let err = |e: std::io::Error| RegistrationError::Write {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    };
+    let text = file
+        .to_json_pretty()
+        .map_err(|e| RegistrationError::ConfigFile(e.to_string()))?;
+    let tmp = path.with_extension("json.tmp");
+    {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let mut f = options.open(&tmp).map_err(err)?;
+        f.write_all(text.as_bytes()).map_err(err)?;
+        f.write_all(b"\n").map_err(err)?;
+        f.sync_all().map_err(err)?;
+    }
+    std::fs::rename(&tmp, path).map_err(err)?;
+    Ok(())
+}

@@ -1,0 +1,552 @@
+//! The STS's state in one embedded SQLite database (`<data-dir>/testbed.sqlite`): signing
+//! keys, clients, APIs, organisations, delegations, revoked tokens and the audit log.
+//!
+//! WAL mode with `synchronous=NORMAL`: a transaction is in the OS's hands when its commit
+//! returns, so killing the process (even with -9) right after a response loses nothing that
+//! was acknowledged; only a power cut could. Writers from the CLI (`keys rotate`,
+//! `client create`) and the running server share the file; the server notices their commits
+//! through `PRAGMA data_version`.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use thiserror::Error;
+
+pub const DB_FILE: &str = "testbed.sqlite";
+const SCHEMA_VERSION: i64 = 1;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("stored record {what} is unreadable: {detail}")]
+    Corrupt { what: String, detail: String },
+    #[error("the data directory {path} cannot be used: {detail}")]
+    DataDir { path: String, detail: String },
+    #[error(
+        "the database was written by a newer testbed (schema {found}, this one knows {SCHEMA_VERSION})"
+    )]
+    Schema { found: i64 },
+}
+
+/// How a client relates to organisations (reference §6.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Tenancy {
+    /// Owned by one organisation; may name children from its whitelist.
+    SingleTenant {
+        orgnr: String,
+        #[serde(default)]
+        child_orgnrs: Vec<String>,
+    },
+    /// Owned by a supplier; acts for organisations that delegated to it.
+    MultiTenant { supplier_orgnr: String },
+}
+
+impl Tenancy {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Tenancy::SingleTenant { .. } => "single-tenant",
+            Tenancy::MultiTenant { .. } => "multi-tenant",
+        }
+    }
+
+    /// The organisation that owns the client.
+    pub fn owner(&self) -> &str {
+        match self {
+            Tenancy::SingleTenant { orgnr, .. } => orgnr,
+            Tenancy::MultiTenant { supplier_orgnr } => supplier_orgnr,
+        }
+    }
+}
+
+/// A key a client authenticates with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientKey {
+    /// The public JWK.
+    pub jwk: Value,
+    pub created_at: i64,
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+}
+
+/// Whether a client must use DPoP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TokenBinding {
+    /// Every token request carries a DPoP proof (HelseID's profile for new clients).
+    #[default]
+    Dpop,
+    /// An old client that may still receive plain Bearer tokens.
+    LegacyBearer,
+}
+
+/// A registered client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    pub tenancy: Tenancy,
+    /// Scopes the client may request.
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub grant_types: Vec<String>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub audience_specific_claims: Vec<AudienceClaim>,
+    pub keys: Vec<ClientKey>,
+    #[serde(default)]
+    pub binding: TokenBinding,
+    /// False for a Selvbetjening draft not yet confirmed.
+    #[serde(default = "yes")]
+    pub confirmed: bool,
+    pub created_at: i64,
+    /// How it came to exist: `seed`, `selvbetjening`, `cli`, `config`.
+    #[serde(default)]
+    pub origin: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AudienceClaim {
+    pub claim_type: String,
+    pub value: String,
+}
+
+/// An API (resource) clients get tokens for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Api {
+    /// The `aud` of its tokens, e.g. `nhn:testbed-api`.
+    pub audience: String,
+    pub name: String,
+    /// Full scope names, `<audience>/<name>`.
+    pub scopes: Vec<String>,
+    /// Whether a delegating organisation must have signed this API's terms before a
+    /// multi-tenant client acting for it gets these scopes.
+    #[serde(default)]
+    pub requires_terms: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organisation {
+    pub orgnr: String,
+    pub name: String,
+    pub kind: String,
+    pub parent: Option<String>,
+}
+
+/// An Altinn-style delegation: `delegator` lets `supplier`'s multi-tenant clients act for it,
+/// and has signed the terms of the APIs in `signed_terms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delegation {
+    pub delegator: String,
+    pub supplier: String,
+    pub signed_terms: Vec<String>,
+}
+
+/// A stored STS signing key.
+#[derive(Debug, Clone)]
+pub struct StoredKey {
+    pub kid: String,
+    pub alg: String,
+    pub pkcs8: Vec<u8>,
+    pub created_at: i64,
+    /// When it stopped signing (a newer key took over).
+    pub replaced_at: Option<i64>,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub at: i64,
+    pub event: String,
+    pub client_id: Option<String>,
+    pub detail: Value,
+}
+
+#[derive(Debug)]
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::DataDir {
+            path: data_dir.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        let conn = Connection::open(data_dir.join(DB_FILE))?;
+        Store::init(conn)
+    }
+
+    /// A database in memory, for tests.
+    pub fn in_memory() -> Result<Store, StoreError> {
+        Store::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Store, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS signing_keys (
+                kid TEXT PRIMARY KEY, alg TEXT NOT NULL, pkcs8 BLOB NOT NULL,
+                created_at INTEGER NOT NULL, replaced_at INTEGER);
+             CREATE TABLE IF NOT EXISTS clients (client_id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS apis (audience TEXT PRIMARY KEY, doc TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS organisations (
+                orgnr TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, parent TEXT);
+             CREATE TABLE IF NOT EXISTS delegations (
+                delegator TEXT NOT NULL, supplier TEXT NOT NULL, signed_terms TEXT NOT NULL,
+                PRIMARY KEY (delegator, supplier));
+             CREATE TABLE IF NOT EXISTS revoked_tokens (jti TEXT PRIMARY KEY, exp INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS audit (
+                id INTEGER PRIMARY KEY, at INTEGER NOT NULL, event TEXT NOT NULL,
+                client_id TEXT, detail TEXT NOT NULL);",
+        )?;
+        let store = Store {
+            conn: Mutex::new(conn),
+        };
+        match store.meta("schema_version")? {
+            None => store.set_meta("schema_version", &SCHEMA_VERSION.to_string())?,
+            Some(v) => {
+                let found = v.parse().unwrap_or(i64::MAX);
+                if found > SCHEMA_VERSION {
+                    return Err(StoreError::Schema { found });
+                }
+            }
+        }
+        Ok(store)
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (every write is a
+        // transaction), so the poisoned guard is safe to reuse.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Changes whenever another connection (the CLI) commits.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    // --- signing keys -------------------------------------------------------------------
+
+    pub fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT kid, alg, pkcs8, created_at, replaced_at FROM signing_keys ORDER BY created_at, rowid",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(StoredKey {
+                kid: r.get(0)?,
+                alg: r.get(1)?,
+                pkcs8: r.get(2)?,
+                created_at: r.get(3)?,
+                replaced_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Adds `key` as the signing key; the current one is marked replaced at `now`.
+    pub fn add_signing_key(&self, key: &StoredKey, now: i64) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE signing_keys SET replaced_at = ?1 WHERE replaced_at IS NULL",
+            [now],
+        )?;
+        tx.execute(
+            "INSERT INTO signing_keys (kid, alg, pkcs8, created_at, replaced_at) VALUES (?1, ?2, ?3, ?4, NULL)",
+            params![key.kid, key.alg, key.pkcs8, key.created_at],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    // --- clients ------------------------------------------------------------------------
+
+    pub fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+        let doc: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT doc FROM clients WHERE client_id = ?1",
+                [client_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        doc.map(|d| parse_doc(&d, client_id)).transpose()
+    }
+
+    pub fn clients(&self) -> Result<Vec<Client>, StoreError> {
+        self.docs("SELECT client_id, doc FROM clients ORDER BY client_id")
+    }
+
+    /// Inserts or replaces a client.
+    pub fn put_client(&self, client: &Client) -> Result<(), StoreError> {
+        let doc = to_doc(client)?;
+        self.conn().execute(
+            "INSERT INTO clients (client_id, doc) VALUES (?1, ?2)
+             ON CONFLICT(client_id) DO UPDATE SET doc = excluded.doc",
+            params![client.client_id, doc],
+        )?;
+        Ok(())
+    }
+
+    /// Inserts a client; false if the id is taken.
+    pub fn insert_client(&self, client: &Client) -> Result<bool, StoreError> {
+        let doc = to_doc(client)?;
+        let n = self.conn().execute(
+            "INSERT OR IGNORE INTO clients (client_id, doc) VALUES (?1, ?2)",
+            params![client.client_id, doc],
+        )?;
+        Ok(n == 1)
+    }
+
+    // --- APIs, organisations, delegations ------------------------------------------------
+
+    pub fn apis(&self) -> Result<Vec<Api>, StoreError> {
+        self.docs("SELECT audience, doc FROM apis ORDER BY audience")
+    }
+
+    pub fn api(&self, audience: &str) -> Result<Option<Api>, StoreError> {
+        let doc: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT doc FROM apis WHERE audience = ?1",
+                [audience],
+                |r| r.get(0),
+            )
+            .optional()?;
+        doc.map(|d| parse_doc(&d, audience)).transpose()
+    }
+
+    pub fn put_api(&self, api: &Api) -> Result<(), StoreError> {
+        let doc = to_doc(api)?;
+        self.conn().execute(
+            "INSERT INTO apis (audience, doc) VALUES (?1, ?2)
+             ON CONFLICT(audience) DO UPDATE SET doc = excluded.doc",
+            params![api.audience, doc],
+        )?;
+        Ok(())
+    }
+
+    pub fn put_organisations(&self, orgs: &[Organisation]) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for o in orgs {
+            tx.execute(
+                "INSERT OR REPLACE INTO organisations (orgnr, name, kind, parent) VALUES (?1, ?2, ?3, ?4)",
+                params![o.orgnr, o.name, o.kind, o.parent],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn organisations(&self) -> Result<Vec<Organisation>, StoreError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT orgnr, name, kind, parent FROM organisations ORDER BY orgnr")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Organisation {
+                orgnr: r.get(0)?,
+                name: r.get(1)?,
+                kind: r.get(2)?,
+                parent: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn organisation(&self, orgnr: &str) -> Result<Option<Organisation>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT orgnr, name, kind, parent FROM organisations WHERE orgnr = ?1",
+                [orgnr],
+                |r| {
+                    Ok(Organisation {
+                        orgnr: r.get(0)?,
+                        name: r.get(1)?,
+                        kind: r.get(2)?,
+                        parent: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    pub fn put_delegation(&self, d: &Delegation) -> Result<(), StoreError> {
+        let terms = to_doc(&d.signed_terms)?;
+        self.conn().execute(
+            "INSERT OR REPLACE INTO delegations (delegator, supplier, signed_terms) VALUES (?1, ?2, ?3)",
+            params![d.delegator, d.supplier, terms],
+        )?;
+        Ok(())
+    }
+
+    pub fn delegation(
+        &self,
+        delegator: &str,
+        supplier: &str,
+    ) -> Result<Option<Delegation>, StoreError> {
+        let terms: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT signed_terms FROM delegations WHERE delegator = ?1 AND supplier = ?2",
+                [delegator, supplier],
+                |r| r.get(0),
+            )
+            .optional()?;
+        terms
+            .map(|t| {
+                Ok(Delegation {
+                    delegator: delegator.into(),
+                    supplier: supplier.into(),
+                    signed_terms: parse_doc(&t, "delegation terms")?,
+                })
+            })
+            .transpose()
+    }
+
+    pub fn delegations(&self) -> Result<Vec<Delegation>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT delegator, supplier, signed_terms FROM delegations ORDER BY delegator, supplier",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (delegator, supplier, terms) = row?;
+            out.push(Delegation {
+                delegator,
+                supplier,
+                signed_terms: parse_doc(&terms, "delegation terms")?,
+            });
+        }
+        Ok(out)
+    }
+
+    // --- tokens and audit ------------------------------------------------------------------
+
+    pub fn revoke(&self, jti: &str, exp: i64) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT OR IGNORE INTO revoked_tokens (jti, exp) VALUES (?1, ?2)",
+            params![jti, exp],
+        )?;
+        Ok(())
+    }
+
+    pub fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT 1 FROM revoked_tokens WHERE jti = ?1", [jti], |_| {
+                Ok(())
+            })
+            .optional()?
+            .is_some())
+    }
+
+    pub fn audit(
+        &self,
+        at: i64,
+        event: &str,
+        client_id: Option<&str>,
+        detail: &Value,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO audit (at, event, client_id, detail) VALUES (?1, ?2, ?3, ?4)",
+            params![at, event, client_id, detail.to_string()],
+        )?;
+        Ok(())
+    }
+
+    pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT at, event, client_id, detail FROM audit ORDER BY id DESC LIMIT ?1")?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (at, event, client_id, detail) = row?;
+            out.push(AuditEntry {
+                at,
+                event,
+                client_id,
+                detail: serde_json::from_str(&detail).unwrap_or(Value::String(detail)),
+            });
+        }
+        Ok(out)
+    }
+
+    fn docs<T: for<'de> Deserialize<'de>>(&self, sql: &str) -> Result<Vec<T>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, doc) = row?;
+            out.push(parse_doc(&doc, &id)?);
+        }
+        Ok(out)
+    }
+}
+
+fn to_doc<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt {
+        what: "new record".into(),
+        detail: e.to_string(),
+    })
+}
+
+fn parse_doc<T: for<'de> Deserialize<'de>>(doc: &str, what: &str) -> Result<T, StoreError> {
+    serde_json::from_str(doc).map_err(|e| StoreError::Corrupt {
+        what: what.to_owned(),
+        detail: e.to_string(),
+    })
+}

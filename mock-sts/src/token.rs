@@ -1,0 +1,286 @@
+//! `POST /connect/token` (reference §4.3, "Token-endepunktet"): the `client_credentials`
+//! grant (RFC 6749 §4.4) with `private_key_jwt` client authentication (RFC 7523), DPoP with a
+//! mandatory nonce (RFC 9449), one audience per token chosen by `resource` or by the scopes
+//! (RFC 8707), and HelseID's multi-tenancy.
+//!
+//! Order of checks, as Duende IdentityServer does them: the request's shape, the client,
+//! the grant, DPoP, then scopes and organisations. The nonce challenge therefore comes after
+//! the client assertion has been consumed, and the retry needs a fresh assertion.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use protocol::assertion_details::Detail;
+use protocol::claims;
+use protocol::oauth::{ErrorCode, TokenResponse};
+use serde_json::{Map, Value, json};
+
+use crate::Sts;
+use crate::access_token::{self, TokenSpec};
+use crate::client_auth::{self, Authenticated, internal};
+use crate::dpop;
+use crate::error::OAuthError;
+use crate::form::Form;
+use crate::store::{Api, Client, TokenBinding};
+use crate::tenancy::{self, OrgClaims};
+
+pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
+
+pub async fn token(
+    State(sts): State<Arc<Sts>>,
+    headers: HeaderMap,
+    form: Form,
+) -> Result<Response, OAuthError> {
+    let grant_type = form.require("grant_type")?;
+    if grant_type != GRANT_CLIENT_CREDENTIALS {
+        return Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            format!(
+                "grant_type {grant_type:?} is not supported; this testbed issues client_credentials tokens"
+            ),
+        ));
+    }
+    let endpoint = sts.config.token_endpoint();
+    let auth = client_auth::authenticate(&sts, &headers, &form, &endpoint)?;
+    client_credentials(&sts, &headers, &form, &auth, &endpoint)
+}
+
+fn client_credentials(
+    sts: &Sts,
+    headers: &HeaderMap,
+    form: &Form,
+    auth: &Authenticated,
+    endpoint: &str,
+) -> Result<Response, OAuthError> {
+    let client = &auth.client;
+    if !client.grant_types.is_empty()
+        && !client
+            .grant_types
+            .iter()
+            .any(|g| g == GRANT_CLIENT_CREDENTIALS)
+    {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            format!(
+                "client {} may not use the client_credentials grant",
+                client.client_id
+            ),
+        ));
+    }
+    let jkt = binding(sts, headers, client, endpoint)?;
+    let apis = sts.store.apis().map_err(internal)?;
+    let mut selection = select_scopes(client, form, &apis)?;
+    let orgs = tenancy::resolve(&sts.store, client, &auth.details)?;
+    apply_terms(&orgs, &apis, &mut selection)?;
+
+    let mut extra = Map::new();
+    for d in &auth.details {
+        match d {
+            Detail::SfmJournalId(id) => {
+                extra.insert(claims::SFM_JOURNAL_ID.into(), json!(id));
+            }
+            Detail::Tillitsrammeverk(v) => {
+                extra.insert(claims::TILLITSRAMMEVERK.into(), v.clone());
+            }
+            Detail::Organisation(_) => {}
+        }
+    }
+    let lifetime = sts.config.access_token_lifetime;
+    let minted = access_token::mint(
+        sts,
+        &TokenSpec {
+            client,
+            audience: &selection.audience,
+            scopes: &selection.granted,
+            jkt: jkt.as_deref(),
+            orgs: &orgs,
+            extra,
+            lifetime,
+        },
+    )
+    .map_err(internal)?;
+    sts.store
+        .audit(
+            sts.now(),
+            "token_issued",
+            Some(&client.client_id),
+            &json!({
+                "grant_type": GRANT_CLIENT_CREDENTIALS,
+                "jti": minted.jti,
+                "aud": selection.audience,
+                "scope": selection.granted,
+                "rejected_scope": selection.rejected,
+                "dpop": jkt.is_some(),
+                "orgnr_parent": orgs.parent,
+                "orgnr_child": orgs.child,
+            }),
+        )
+        .map_err(internal)?;
+    let body = TokenResponse {
+        access_token: minted.jwt,
+        token_type: if jkt.is_some() { "DPoP" } else { "Bearer" }.into(),
+        expires_in: lifetime,
+        scope: selection.granted.join(" "),
+        rejected_scope: (!selection.rejected.is_empty()).then(|| selection.rejected.join(" ")),
+        refresh_token: None,
+        rt_expires_in: None,
+        id_token: None,
+    };
+    Ok(no_store(Json(body).into_response()))
+}
+
+/// `Cache-Control: no-store` and `Pragma: no-cache` on token responses (RFC 6749 §5.1).
+pub fn no_store(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// The DPoP key the token is bound to, or `None` for a legacy bearer client without a proof.
+fn binding(
+    sts: &Sts,
+    headers: &HeaderMap,
+    client: &Client,
+    endpoint: &str,
+) -> Result<Option<String>, OAuthError> {
+    match dpop::proof_header(headers)? {
+        Some(proof) => Ok(Some(dpop::at_token_endpoint(sts, proof, endpoint)?.jkt)),
+        None if client.binding == TokenBinding::LegacyBearer => Ok(None),
+        None => Err(OAuthError::new(
+            ErrorCode::InvalidDpopProof,
+            format!(
+                "client {} must send a DPoP proof in the DPoP header; HelseID issues DPoP-bound tokens",
+                client.client_id
+            ),
+        )),
+    }
+}
+
+/// The audience of the token and which requested scopes it gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeSelection {
+    pub audience: String,
+    pub granted: Vec<String>,
+    pub rejected: Vec<String>,
+}
+
+/// Picks the one audience of the token: the `resource` parameter, else the API of the first
+/// requested scope. Scopes of other APIs are dropped and reported in `rejected_scope`.
+pub fn select_scopes(
+    client: &Client,
+    form: &Form,
+    apis: &[Api],
+) -> Result<ScopeSelection, OAuthError> {
+    let requested: Vec<String> = match form.get("scope") {
+        Some(s) => s.split_whitespace().map(str::to_owned).collect(),
+        None => client.scopes.clone(),
+    };
+    let mut seen = Vec::new();
+    for scope in &requested {
+        if seen.contains(scope) {
+            continue;
+        }
+        let known = apis.iter().any(|a| a.scopes.contains(scope));
+        if !known {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidScope,
+                format!("scope {scope:?} is not a scope of any API in this environment"),
+            ));
+        }
+        if !client.scopes.contains(scope) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidScope,
+                format!("client {} is not allowed scope {scope:?}", client.client_id),
+            ));
+        }
+        seen.push(scope.clone());
+    }
+    if seen.is_empty() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            format!(
+                "no scope was requested and client {} has none",
+                client.client_id
+            ),
+        ));
+    }
+    let resources = form.all("resource");
+    let audience = match resources.as_slice() {
+        [] => api_of(apis, &seen[0])
+            .map(|a| a.audience.clone())
+            .unwrap_or_default(),
+        [one] => {
+            if !apis.iter().any(|a| a.audience == *one) {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidTarget,
+                    format!("resource {one:?} is not an API in this environment"),
+                ));
+            }
+            (*one).to_owned()
+        }
+        many => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidTarget,
+                format!(
+                    "{} resources were requested; a HelseID access token has exactly one audience, so ask once per resource",
+                    many.len()
+                ),
+            ));
+        }
+    };
+    let (granted, rejected): (Vec<String>, Vec<String>) = seen
+        .into_iter()
+        .partition(|s| api_of(apis, s).is_some_and(|a| a.audience == audience));
+    if granted.is_empty() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidTarget,
+            format!("none of the requested scopes belongs to resource {audience:?}"),
+        ));
+    }
+    Ok(ScopeSelection {
+        audience,
+        granted,
+        rejected,
+    })
+}
+
+fn api_of<'a>(apis: &'a [Api], scope: &str) -> Option<&'a Api> {
+    apis.iter().find(|a| a.scopes.iter().any(|s| s == scope))
+}
+
+/// A multi-tenant client acting for an organisation that has not signed an API's terms
+/// loses that API's scopes (reported in `rejected_scope`, reference §4.3).
+fn apply_terms(
+    orgs: &OrgClaims,
+    apis: &[Api],
+    selection: &mut ScopeSelection,
+) -> Result<(), OAuthError> {
+    let Some(delegation) = &orgs.delegation else {
+        return Ok(());
+    };
+    let Some(api) = apis.iter().find(|a| a.audience == selection.audience) else {
+        return Ok(());
+    };
+    if !api.requires_terms || delegation.signed_terms.contains(&api.audience) {
+        return Ok(());
+    }
+    let refused = std::mem::take(&mut selection.granted);
+    Err(OAuthError::new(
+        ErrorCode::InvalidScope,
+        format!(
+            "organisation {} has not signed the terms of use of {}; refused scopes: {}",
+            delegation.delegator,
+            api.audience,
+            refused.join(" ")
+        ),
+    ))
+}
+
+/// Decodes a token response body for logging and tests.
+pub fn parse_response(body: &[u8]) -> Option<Value> {
+    serde_json::from_slice(body).ok()
+}

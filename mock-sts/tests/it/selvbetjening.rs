@@ -1,0 +1,1 @@
+//! Selvbetjening API tests.

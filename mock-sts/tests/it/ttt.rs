@@ -1,0 +1,1 @@
+//! Test Token Service tests.
