@@ -6,7 +6,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod client_cmd;
+mod keys_cmd;
 mod synthpop_cmd;
+mod token_cmd;
+mod up_cmd;
 
 /// An offline HelseID look-alike: synthetic population, mock STS, identity providers and a
 /// conformance runner.
@@ -19,6 +23,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Start the testbed: the HelseID-like STS and its environment.
+    Up(up_cmd::UpArgs),
+    /// Get an access token with a client configuration file and show it decoded.
+    Token(token_cmd::TokenArgs),
+    /// Register clients and write their configuration files.
+    Client(client_cmd::ClientArgs),
+    /// Rotate and list the STS's signing keys.
+    Keys(keys_cmd::KeysArgs),
     /// Synthetic persons, health personnel and organisations (SyntPop style).
     Synthpop(synthpop_cmd::SynthpopArgs),
 }
@@ -26,13 +38,19 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Synthpop(args) => synthpop_cmd::run(args),
+        Command::Up(args) => up_cmd::run(args).map_err(|e| (e.to_string(), e.exit_code())),
+        Command::Token(args) => token_cmd::run(args).map_err(|e| (e, 1)),
+        Command::Client(args) => client_cmd::run(args).map_err(|e| (e, 1)),
+        Command::Keys(args) => keys_cmd::run(args).map_err(|e| (e, 1)),
+        Command::Synthpop(args) => {
+            synthpop_cmd::run(args).map_err(|e| (e.to_string(), e.exit_code()))
+        }
     };
     match result {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(e.exit_code())
+        Err((message, code)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(code)
         }
     }
 }

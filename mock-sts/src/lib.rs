@@ -24,6 +24,7 @@
 pub mod access_token;
 pub mod client_auth;
 pub mod clock;
+pub mod config_file;
 pub mod discovery;
 pub mod dpop;
 pub mod environment;

@@ -1,0 +1,218 @@
+//! `helseid-testbed up`: the STS (and, later, the identity providers and APIs) on one listener.
+//!
+//! Loopback by default; any other address only when `--bind` is given, with a warning, since
+//! the testbed's keys are not secret. The first line on stdout is the issuer; the demo
+//! client's configuration file and the API key follow.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+use mock_sts::clock::{Clock, SystemClock};
+use mock_sts::config_file;
+use mock_sts::seed::{self, SeedOptions};
+use mock_sts::{Sts, StsConfig};
+use thiserror::Error;
+
+/// Environment variable that supplies `--api-key`.
+pub const API_KEY_ENV: &str = "HELSEID_TESTBED_API_KEY";
+
+#[derive(Debug, Args)]
+pub(crate) struct UpArgs {
+    /// Address to listen on. Anything but loopback exposes keys that are not secret.
+    #[arg(long, value_name = "ADDR")]
+    bind: Option<IpAddr>,
+    /// Port to listen on; 0 takes a free one.
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// The issuer URL clients are told (default: http://<bind>:<port>).
+    #[arg(long, value_name = "URL")]
+    issuer: Option<String>,
+    #[command(flatten)]
+    data: DataDirArg,
+    /// A testbed configuration (YAML) or a client configuration file from HelseID's portal
+    /// (JSON); may be given more than once.
+    #[arg(long, value_name = "FILE")]
+    config: Vec<PathBuf>,
+    /// The Selvbetjening `api-key` and test-token `X-Auth-Key` (default: $HELSEID_TESTBED_API_KEY,
+    /// else one generated on first start and kept in the data directory).
+    #[arg(long, value_name = "KEY", env = API_KEY_ENV, hide_env_values = true)]
+    api_key: Option<String>,
+}
+
+/// `--data-dir`, shared by every command that opens the testbed's state.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DataDirArg {
+    /// Where the testbed keeps its state.
+    #[arg(long, value_name = "DIR", default_value = ".testbed")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Error)]
+pub(crate) enum UpError {
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot listen on {addr}: {detail}")]
+    Bind { addr: SocketAddr, detail: String },
+    #[error("--issuer {0:?} is not an http(s) URL")]
+    Issuer(String),
+    #[error("{0}")]
+    Start(String),
+}
+
+impl UpError {
+    pub(crate) fn exit_code(&self) -> u8 {
+        match self {
+            UpError::Config(_) | UpError::Issuer(_) => 2,
+            UpError::Bind { .. } | UpError::Start(_) => 1,
+        }
+    }
+}
+
+pub(crate) fn run(args: UpArgs) -> Result<ExitCode, UpError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| UpError::Start(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: UpArgs) -> Result<ExitCode, UpError> {
+    let loaded = config_file::load(&args.config).map_err(|e| UpError::Config(e.to_string()))?;
+    if let Some(issuer) = &args.issuer
+        && !(issuer.starts_with("http://") || issuer.starts_with("https://"))
+    {
+        return Err(UpError::Issuer(issuer.clone()));
+    }
+    let ip = args.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let addr = SocketAddr::new(ip, args.port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| UpError::Bind {
+            addr,
+            detail: e.to_string(),
+        })?;
+    let local = listener.local_addr().map_err(|e| UpError::Bind {
+        addr,
+        detail: e.to_string(),
+    })?;
+    let issuer = args
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://{local}"));
+
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = mock_sts::store::Store::open(&args.data.data_dir)
+        .map_err(|e| UpError::Start(e.to_string()))?;
+    let api_key = match &args.api_key {
+        Some(k) if !k.trim().is_empty() => k.clone(),
+        _ => stored_api_key(&store)?,
+    };
+    let mut config = StsConfig::new(&issuer, &api_key);
+    if let Some(lifetime) = loaded.settings.access_token_lifetime {
+        config.access_token_lifetime = lifetime;
+    }
+    if let Some(confirm) = loaded.settings.require_draft_confirmation {
+        config.require_draft_confirmation = confirm;
+    }
+    let sts = Sts::new(config, store, clock.clone()).map_err(|e| UpError::Start(e.to_string()))?;
+    let defaults = SeedOptions::default();
+    let options = SeedOptions {
+        seed: loaded.settings.seed.unwrap_or(defaults.seed),
+        population: loaded.settings.population.unwrap_or(defaults.population),
+    };
+    let seeded = seed::seed_if_new(
+        &sts.store,
+        options,
+        &sts.config.issuer,
+        &args.data.data_dir,
+        clock.now(),
+    )
+    .map_err(|e| UpError::Start(format!("seeding the environment: {e}")))?;
+    let default_org = seed::SAMPLE_PARENT;
+    let mut imported = Vec::new();
+    for (path, file) in &loaded.clients {
+        let client = mock_sts::registration::import(&sts.store, file, default_org, clock.now())
+            .map_err(|e| UpError::Config(format!("{}: {e}", path.display())))?;
+        imported.push((path.clone(), client.client_id));
+    }
+    sts.store
+        .set_meta("issuer", &sts.config.issuer)
+        .map_err(|e| UpError::Start(e.to_string()))?;
+
+    // The first line states the issuer; scripts read it.
+    println!("issuer: {}", sts.config.issuer);
+    if !ip.is_loopback() {
+        eprintln!(
+            "warning: listening on {local}, beyond this machine. This is a test STS: its signing keys and client keys are not secret."
+        );
+    }
+    let demo_file = args.data.data_dir.join(seed::DEMO_CLIENT_FILE);
+    let demo_id = sts
+        .store
+        .meta("demo_client_id")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    println!(
+        "demo client: {demo_id} (configuration file {})",
+        demo_file.display()
+    );
+    if seeded.is_some() {
+        println!(
+            "  try: helseid-testbed token --client {} --issuer {}",
+            demo_file.display(),
+            sts.config.issuer
+        );
+    }
+    for (path, id) in &imported {
+        println!("client from {}: {id}", path.display());
+    }
+    if args.api_key.is_none() {
+        println!("api key (Selvbetjening api-key, TTT X-Auth-Key): {api_key}");
+    }
+    println!("environment: {}/testbed/environment", sts.config.issuer);
+    println!("data directory: {}", args.data.data_dir.display());
+
+    let app = mock_sts::app(Arc::new(sts));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| UpError::Start(format!("server stopped: {e}")))?;
+    eprintln!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The API key kept in the data directory, made on first use.
+fn stored_api_key(store: &mock_sts::store::Store) -> Result<String, UpError> {
+    let err = |e: mock_sts::store::StoreError| UpError::Start(e.to_string());
+    if let Some(k) = store.meta("api_key").map_err(err)? {
+        return Ok(k);
+    }
+    let key = protocol::jose::random_id();
+    store.set_meta("api_key", &key).map_err(err)?;
+    Ok(key)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
