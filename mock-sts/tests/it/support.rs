@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use helseid_examples::client::{Client, TokenRequest};
-use mock_sts::clock::{Clock, ManualClock, SystemClock};
+pub use mock_sts::clock::Clock;
+use mock_sts::clock::{ManualClock, SystemClock};
 use mock_sts::registration::{self, NewClient};
 use mock_sts::seed::{self, SeedOptions};
 use mock_sts::store::{Tenancy, TokenBinding};
@@ -228,4 +229,73 @@ pub fn claims_of(jwt: &str) -> Value {
 pub fn header_of(jwt: &str) -> Value {
     let header = jwt.split('.').next().unwrap();
     serde_json::from_slice(&protocol::jose::b64_decode(header).unwrap()).unwrap()
+}
+
+impl Testbed {
+    /// A DPoP proof for the token endpoint with a valid server nonce.
+    pub fn proof(&self, key: &SigningKey) -> String {
+        protocol::dpop::build_proof(
+            key,
+            "POST",
+            &self.token_endpoint(),
+            self.clock.now(),
+            Some(&self.nonce()),
+            None,
+        )
+        .unwrap()
+    }
+
+    /// A client assertion for `c` with `changes` applied to the standard claims (null removes).
+    pub fn assertion_with(
+        &self,
+        c: &TestClient,
+        header: serde_json::Map<String, Value>,
+        changes: Value,
+    ) -> String {
+        let now = self.clock.now();
+        let mut claims = serde_json::json!({
+            "iss": c.id, "sub": c.id, "aud": self.token_endpoint(),
+            "iat": now, "nbf": now, "exp": now + 30, "jti": protocol::jose::random_id(),
+        });
+        for (k, v) in changes.as_object().unwrap() {
+            if v.is_null() {
+                claims.as_object_mut().unwrap().remove(k);
+            } else {
+                claims[k] = v.clone();
+            }
+        }
+        c.key.sign_jwt(header, &claims).unwrap()
+    }
+
+    /// Sends a client_credentials request for `c` with `assertion`, a valid proof and nonce.
+    pub async fn send(
+        &self,
+        c: &TestClient,
+        assertion: String,
+        extra: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let dpop = dpop_key();
+        let (status, _, body) = self
+            .post_token(&cc_form(&c.id, assertion, extra), Some(self.proof(&dpop)))
+            .await;
+        (status, body)
+    }
+}
+
+/// A fresh DPoP key.
+pub fn dpop_key() -> SigningKey {
+    SigningKey::generate_ec(protocol::jose::Alg::ES256, "dpop".into()).unwrap()
+}
+
+/// Asserts an OAuth error response.
+#[track_caller]
+pub fn assert_error(got: &(u16, Value), status: u16, error: &str, needle: &str) {
+    let (s, body) = got;
+    assert_eq!(*s, status, "{body}");
+    assert_eq!(body["error"], error, "{body}");
+    let description = body["error_description"].as_str().unwrap_or_default();
+    assert!(
+        description.contains(needle),
+        "{needle:?} not in {description:?}"
+    );
 }
