@@ -76,6 +76,12 @@ impl Testbed {
         }
     }
 
+    /// Stops the server and hands back the data directory, for a restart.
+    pub fn stop(mut self) -> tempfile::TempDir {
+        self.server.abort();
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
     }
