@@ -142,6 +142,9 @@ async fn serve(args: UpArgs) -> Result<ExitCode, UpError> {
         .set_meta("issuer", &sts.config.issuer)
         .map_err(|e| UpError::Start(e.to_string()))?;
 
+    // Signal handlers go in before anything is announced, so a SIGTERM sent by someone who
+    // read the first line already stops the server cleanly.
+    let shutdown = shutdown_signal()?;
     // The first line states the issuer; scripts read it.
     println!("issuer: {}", sts.config.issuer);
     if !ip.is_loopback() {
@@ -178,7 +181,7 @@ async fn serve(args: UpArgs) -> Result<ExitCode, UpError> {
 
     let app = mock_sts::app(Arc::new(sts));
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| UpError::Start(format!("server stopped: {e}")))?;
     eprintln!("stopped");
@@ -196,23 +199,19 @@ fn stored_api_key(store: &mock_sts::store::Store) -> Result<String, UpError> {
     Ok(key)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, UpError> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| UpError::Start(format!("cannot handle SIGTERM: {e}")))?;
+    let ctrl_c = tokio::signal::ctrl_c();
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+    })
 }

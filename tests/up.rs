@@ -1,0 +1,388 @@
+//! `helseid-testbed up` and the commands around it, run as processes the way users run them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failing test should panic
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use helseid_examples::client::{Client, TokenRequest};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_helseid-testbed");
+
+/// A running `up`, killed when dropped.
+struct Up {
+    child: Child,
+    issuer: String,
+    stdout: Vec<String>,
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn up(dir: &Path, extra: &[&str]) -> Up {
+    let mut child = Command::new(BIN)
+        .args(["up", "--data-dir"])
+        .arg(dir)
+        .args(if extra.contains(&"--port") {
+            &[][..]
+        } else {
+            &["--port", "0"][..]
+        })
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().expect("a first line").unwrap();
+    let issuer = first
+        .strip_prefix("issuer: ")
+        .unwrap_or_else(|| panic!("first line {first:?}"))
+        .to_owned();
+    let mut rest = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.starts_with("data directory:");
+        rest.push(line);
+        if done {
+            break;
+        }
+    }
+    // Keep draining so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Up {
+        child,
+        issuer,
+        stdout: rest,
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+async fn get(url: &str) -> Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
+fn load_client(path: &Path, issuer: &str) -> Client {
+    let file = protocol::client_config::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+    Client::from_config(&file, Some(issuer)).unwrap()
+}
+
+#[tokio::test]
+async fn a_newcomer_gets_a_token_with_the_demo_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = up(dir.path(), &[]);
+    assert!(
+        server.issuer.starts_with("http://127.0.0.1:"),
+        "{}",
+        server.issuer
+    );
+    let doc = get(&format!(
+        "{}/.well-known/openid-configuration",
+        server.issuer
+    ))
+    .await;
+    assert_eq!(doc["issuer"], server.issuer);
+    let demo = dir.path().join("demo-client.json");
+    assert!(
+        server.stdout.iter().any(|l| l.contains("demo-client.json")),
+        "{:?}",
+        server.stdout
+    );
+    assert!(
+        server.stdout.iter().any(|l| l.starts_with("api key")),
+        "{:?}",
+        server.stdout
+    );
+
+    let o = run(&[
+        "token",
+        "--client",
+        demo.to_str().unwrap(),
+        "--scope",
+        "nhn:testbed-api/read",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let shown: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(shown["requests"], 2);
+    assert_eq!(shown["token_response"]["token_type"], "DPoP");
+    assert_eq!(shown["access_token_claims"]["aud"], "nhn:testbed-api");
+
+    // A client registered from the command line while the server runs works at once.
+    let out = dir.path().join("new.json");
+    let o = run(&[
+        "client",
+        "create",
+        "--name",
+        "CLI client",
+        "--scope",
+        "nhn:testbed-api/write",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(file["authority"], server.issuer);
+    assert!(
+        file["privateJwk"].is_string(),
+        "privateJwk is a JSON string, as the portal writes it"
+    );
+    let o = run(&["token", "--client", out.to_str().unwrap(), "--raw"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+
+    // A key rotated from the command line is served by the running server.
+    let o = run(&["keys", "rotate", "--data-dir", dir.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let kid = text(&o.stdout)
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    let jwks = get(&format!(
+        "{}/.well-known/openid-configuration/jwks",
+        server.issuer
+    ))
+    .await;
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids.len(), 2, "old and new key during the overlap");
+    assert_eq!(kids[1], kid);
+}
+
+#[tokio::test]
+async fn nothing_acknowledged_is_lost_when_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    // The same port before and after, so the issuer (and the token's iss) stay the same.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let mut server = up(dir.path(), &["--port", &port]);
+    let client = load_client(&dir.path().join("demo-client.json"), &server.issuer);
+    let token = client
+        .token(&TokenRequest::default())
+        .await
+        .unwrap()
+        .response
+        .access_token;
+    let revocation = format!("{}/connect/revocation", server.issuer);
+    let form = [
+        ("client_id", client.client_id.clone()),
+        (
+            "client_assertion_type",
+            protocol::client_assertion::ASSERTION_TYPE.to_owned(),
+        ),
+        ("client_assertion", client.assertion(None).unwrap()),
+        ("token", token.clone()),
+    ];
+    let resp = client
+        .http()
+        .post(&revocation)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    // SIGKILL right after the acknowledgement.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    let server = up(dir.path(), &["--port", &port]);
+    let introspect = format!("{}/connect/introspect", server.issuer);
+    // A new connection: the old one died with the server.
+    let http = reqwest::Client::new();
+    let form = [
+        ("client_id", client.client_id.clone()),
+        (
+            "client_assertion_type",
+            protocol::client_assertion::ASSERTION_TYPE.to_owned(),
+        ),
+        ("client_assertion", client.assertion(None).unwrap()),
+        ("token", token.clone()),
+    ];
+    let resp: Value = http
+        .post(&introspect)
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp,
+        json!({ "active": false }),
+        "the revocation survived kill -9"
+    );
+    let claims: Value = serde_json::from_slice(
+        &protocol::jose::b64_decode(token.split('.').nth(1).unwrap()).unwrap(),
+    )
+    .unwrap();
+    let store = mock_sts::store::Store::open(dir.path()).unwrap();
+    assert!(store.is_revoked(claims["jti"].as_str().unwrap()).unwrap());
+    let log = store.audit_log(10).unwrap();
+    assert!(log.iter().any(|e| e.event == "token_revoked"), "{log:?}");
+    assert!(log.iter().any(|e| e.event == "token_issued"), "{log:?}");
+}
+
+#[test]
+fn sigterm_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = up(dir.path(), &[]);
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let started = Instant::now();
+    loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut err = String::new();
+    server
+        .child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(err.contains("stopped"), "{err}");
+}
+
+#[test]
+fn other_addresses_only_when_asked_and_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = up(dir.path(), &["--bind", "0.0.0.0"]);
+    assert!(
+        server.issuer.starts_with("http://0.0.0.0:"),
+        "{}",
+        server.issuer
+    );
+    server.child.kill().unwrap();
+    let mut err = String::new();
+    server
+        .child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        err.contains("warning") && err.contains("not secret"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_portal_client_file_given_as_config_is_registered() {
+    let dir = tempfile::tempdir().unwrap();
+    // A client file as the portal writes it, without testbed extensions.
+    let key = protocol::signing::SigningKey::generate_rsa(
+        2048,
+        protocol::jose::Alg::RS512,
+        "ABCDEF".into(),
+    )
+    .unwrap();
+    let file = json!({
+        "clientName": "Portal client",
+        "authority": "https://helseid-sts.test.nhn.no",
+        "clientId": "fcffea32-8f2d-4efc-a25a-b668a788d4f1",
+        "grantTypes": ["client_credentials"],
+        "scopes": ["nhn:test-public-samplecode/client-credentials"],
+        "secretType": "private_key_jwt:RsaPrivateKeyJwtSecret",
+        "rsaKeySizeBits": 2048,
+        "privateJwk": key.to_private_jwk().unwrap().to_string(),
+    });
+    let path = dir.path().join("portal.json");
+    std::fs::write(&path, file.to_string()).unwrap();
+    let server = up(
+        &dir.path().join("state"),
+        &["--config", path.to_str().unwrap()],
+    );
+    assert!(
+        server
+            .stdout
+            .iter()
+            .any(|l| l.contains("fcffea32-8f2d-4efc-a25a-b668a788d4f1")),
+        "{:?}",
+        server.stdout
+    );
+    let client = load_client(&path, &server.issuer);
+    let t = client
+        .token(&TokenRequest::default())
+        .await
+        .unwrap()
+        .response;
+    assert_eq!(t.scope, "nhn:test-public-samplecode/client-credentials");
+}
+
+#[test]
+fn bad_configuration_is_named_and_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "seed: many\n").unwrap();
+    let o = run(&[
+        "up",
+        "--port",
+        "0",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--config",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("bad.yaml"), "{}", text(&o.stderr));
+    let o = run(&["up", "--port", "0", "--issuer", "ftp://x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("ftp://x"));
+    let o = run(&[
+        "keys",
+        "rotate",
+        "--data-dir",
+        dir.path().join("nothing").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("has no testbed state"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = run(&[
+        "token",
+        "--client",
+        dir.path().join("missing.json").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("missing.json"));
+}
