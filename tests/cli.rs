@@ -275,19 +275,42 @@ fn a_closed_pipe_ends_quietly() {
     assert!(!stderr(&o).contains("panicked"));
 }
 
-/// The README's examples keep working.
+/// The README's examples keep working. `up` lines are started in the background (on a free
+/// port) and stopped at the end; the others must succeed against them.
 #[test]
 fn readme_examples_run() {
     let readme = include_str!("../README.md");
     let examples: Vec<&str> = readme
         .lines()
         .filter_map(|l| l.trim().strip_prefix("helseid-testbed "))
+        .map(|l| l.split(" #").next().unwrap_or(l).trim())
         .collect();
     assert!(examples.len() >= 5, "{examples:?}");
     let dir = std::env::temp_dir().join(format!("synthpop-readme-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    let mut servers = Vec::new();
     for example in examples {
-        let args: Vec<&str> = example.split_whitespace().collect();
+        let mut args: Vec<&str> = example.split_whitespace().collect();
+        if args[0] == "up" {
+            if let Some(i) = args.iter().position(|a| *a == "--port") {
+                args[i + 1] = "0";
+            } else {
+                args.extend(["--port", "0"]);
+            }
+            let mut child = Command::new(env!("CARGO_BIN_EXE_helseid-testbed"))
+                .args(&args)
+                .current_dir(&dir)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+            let first = lines.next().unwrap().unwrap();
+            assert!(first.starts_with("issuer: http://127.0.0.1:"), "{example}: {first}");
+            std::thread::spawn(move || for _ in lines {});
+            servers.push(child);
+            continue;
+        }
         let o = Command::new(env!("CARGO_BIN_EXE_helseid-testbed"))
             .args(&args)
             .current_dir(&dir)
@@ -296,6 +319,10 @@ fn readme_examples_run() {
         let expect_ok = !example.contains("validate") || !example.contains("15038512364");
         assert_eq!(o.status.success(), expect_ok, "{example}: {}", stderr(&o));
         assert!(!stderr(&o).contains("panicked"), "{example}");
+    }
+    for mut s in servers {
+        s.kill().unwrap();
+        s.wait().unwrap();
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
