@@ -306,7 +306,10 @@ fn readme_examples_run() {
                 .unwrap();
             let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
             let first = lines.next().unwrap().unwrap();
-            assert!(first.starts_with("issuer: http://127.0.0.1:"), "{example}: {first}");
+            assert!(
+                first.starts_with("issuer: http://127.0.0.1:"),
+                "{example}: {first}"
+            );
             std::thread::spawn(move || for _ in lines {});
             servers.push(child);
             continue;

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use protocol::assertion_details::Detail;
 use protocol::claims;
 use protocol::oauth::{ErrorCode, TokenResponse};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 
 use crate::Sts;
 use crate::access_token::{self, TokenSpec};
@@ -278,9 +278,4 @@ fn apply_terms(
             refused.join(" ")
         ),
     ))
-}
-
-/// Decodes a token response body for logging and tests.
-pub fn parse_response(body: &[u8]) -> Option<Value> {
-    serde_json::from_slice(body).ok()
 }

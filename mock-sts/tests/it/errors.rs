@@ -20,10 +20,19 @@ async fn raw(tb: &Testbed, path: &str, content_type: Option<&str>, body: Vec<u8>
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
+/// Path, content type, body, expected status, text the description must contain.
+type Case = (
+    &'static str,
+    Option<&'static str>,
+    Vec<u8>,
+    u16,
+    &'static str,
+);
+
 #[tokio::test]
 async fn malformed_requests_are_4xx_json_errors() {
     let tb = Testbed::start().await;
-    let cases: Vec<(&str, Option<&str>, Vec<u8>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         ("/connect/token", Some("application/json"), b"{\"grant_type\":\"client_credentials\"}".to_vec(), 400, "must be application/x-www-form-urlencoded"),
         ("/connect/token", None, b"grant_type=client_credentials".to_vec(), 400, "(none)"),
         ("/connect/token", Some(FORM), b"".to_vec(), 400, "grant_type is missing"),
