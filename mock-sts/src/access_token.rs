@@ -83,8 +83,15 @@ pub fn mint(sts: &Sts, spec: &TokenSpec<'_>) -> Result<Minted, KeysError> {
         claims.insert(claims::ORGNR_SUPPLIER.into(), json!(s));
     }
     claims.insert(claims::CLIENT_AMR.into(), json!(client_amr(spec.client)));
+    // Audience-specific client claims go only into tokens for their API (the claim type is
+    // `<audience>/<name>`, as Selvbetjening's examples show), and never replace a claim the
+    // STS set: a client must not be able to name its own `client_id` or `aud`.
     for c in &spec.client.audience_specific_claims {
-        claims.insert(c.claim_type.clone(), json!(c.value));
+        if claims::resource_of(&c.claim_type) == Some(spec.audience) {
+            claims
+                .entry(c.claim_type.clone())
+                .or_insert_with(|| json!(c.value));
+        }
     }
     claims.extend(spec.extra.clone());
     let jwt = sign(sts, "at+jwt", &Value::Object(claims))?;

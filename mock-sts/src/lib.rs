@@ -14,7 +14,7 @@
 //! | `POST /connect/token` | [`token`] | RFC 6749 §4.4, RFC 7523, RFC 8707, RFC 9449 |
 //! | `POST /connect/revocation` | [`revocation`] | RFC 7009 |
 //! | `POST /connect/introspect` | [`introspection`] | RFC 7662 |
-//! | `/selvbetjening/v1/...` | [`selvbetjening`] | HelseID Selvbetjening API |
+//! | `/selvbetjening/v1/...`, `/selvbetjening/confirm-client/{id}` | [`selvbetjening`] | HelseID Selvbetjening API, with [`resource`] (RFC 9449 §7, RFC 6750 §3) |
 //! | `POST /ttt/v2/create-test-token-with-key` | [`ttt`] | HelseID Test Token Service |
 //! | `GET /testbed/environment` | [`environment`] | testbed |
 //!
@@ -35,6 +35,7 @@ pub mod keys;
 pub mod nonce;
 pub mod registration;
 pub mod replay;
+pub mod resource;
 pub mod revocation;
 pub mod seed;
 pub mod selvbetjening;

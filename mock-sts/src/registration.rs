@@ -125,6 +125,7 @@ pub fn create(
         confirmed: true,
         created_at: now,
         origin: new.origin,
+        confirmation_redirect_uri: None,
     };
     if !store.insert_client(&client)? {
         return Err(RegistrationError::Exists(client.client_id));
@@ -258,6 +259,7 @@ pub fn import(
         confirmed: true,
         created_at: now,
         origin: "config".into(),
+        confirmation_redirect_uri: None,
     };
     store.put_client(&client)?;
     Ok(client)

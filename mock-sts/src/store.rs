@@ -110,6 +110,10 @@ pub struct Client {
     /// How it came to exist: `seed`, `selvbetjening`, `cli`, `config`.
     #[serde(default)]
     pub origin: String,
+    /// Where the Selvbetjening confirm page sends the user when the draft named
+    /// `postClientConfirmationRedirectUri`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmation_redirect_uri: Option<String>,
 }
 
 fn yes() -> bool {

@@ -43,12 +43,24 @@ impl Testbed {
         Testbed::start_in(dir).await
     }
 
+    /// A testbed whose configuration `adjust` changes first (e.g. to require draft
+    /// confirmation).
+    pub async fn start_with(adjust: impl FnOnce(&mut StsConfig)) -> Testbed {
+        let dir = tempfile::tempdir().unwrap();
+        Testbed::start_in_with(dir, adjust).await
+    }
+
     /// Starts (or restarts) a testbed on an existing data directory.
     pub async fn start_in(dir: tempfile::TempDir) -> Testbed {
+        Testbed::start_in_with(dir, |_| {}).await
+    }
+
+    async fn start_in_with(dir: tempfile::TempDir, adjust: impl FnOnce(&mut StsConfig)) -> Testbed {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let issuer = format!("http://{}", listener.local_addr().unwrap());
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
-        let config = StsConfig::new(&issuer, API_KEY);
+        let mut config = StsConfig::new(&issuer, API_KEY);
+        adjust(&mut config);
         let sts = Sts::open(config, dir.path(), clock.clone()).unwrap();
         seed::seed_if_new(
             &sts.store,
