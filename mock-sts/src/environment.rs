@@ -51,7 +51,7 @@ pub fn environment_for(sts: &Sts) -> Result<Value, OAuthError> {
         })
         .collect();
     let persons = match seed::recorded(store).map_err(internal)? {
-        Some(opts) => sample_persons(opts.seed, opts.population),
+        Some(_) => sample_persons(sts.population().map_err(internal)?.as_ref()),
         None => Vec::new(),
     };
     Ok(json!({
@@ -77,10 +77,7 @@ pub fn environment_for(sts: &Sts) -> Result<Value, OAuthError> {
     }))
 }
 
-fn sample_persons(seed: u64, size: u64) -> Vec<Value> {
-    let Ok(population) = Population::new(seed, size) else {
-        return Vec::new();
-    };
+fn sample_persons(population: &Population) -> Vec<Value> {
     let person = |p: &synthpop::Person| {
         json!({
             "pid": p.pid.to_string(),

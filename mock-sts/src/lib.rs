@@ -45,7 +45,7 @@ pub mod token;
 pub mod ttt;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -121,6 +121,8 @@ pub struct Sts {
     pub assertion_replay: ReplayCache,
     pub dpop_replay: ReplayCache,
     keys: KeyCache,
+    /// The seeded population, built on first use (not at start, to keep start-up fast).
+    population: OnceLock<Arc<synthpop::Population>>,
 }
 
 impl Sts {
@@ -135,6 +137,7 @@ impl Sts {
             assertion_replay: ReplayCache::new(REPLAY_CAPACITY),
             dpop_replay: ReplayCache::new(REPLAY_CAPACITY),
             keys,
+            population: OnceLock::new(),
         })
     }
 
@@ -153,6 +156,18 @@ impl Sts {
 
     pub fn keys(&self) -> Result<Arc<KeyRing>, KeysError> {
         self.keys.ring(&self.store, self.now())
+    }
+
+    /// The synthetic population this environment was seeded from (the defaults for a store
+    /// that was never seeded).
+    pub fn population(&self) -> Result<Arc<synthpop::Population>, StsError> {
+        if let Some(p) = self.population.get() {
+            return Ok(p.clone());
+        }
+        let options = seed::recorded(&self.store)?.unwrap_or_default();
+        let built = synthpop::Population::new(options.seed, options.population)
+            .map_err(|e| StsError::Seed(e.to_string()))?;
+        Ok(self.population.get_or_init(|| Arc::new(built)).clone())
     }
 
     /// Rotates the signing key now (what `helseid-testbed keys rotate` does from outside).

@@ -49,7 +49,7 @@ use synthpop::{Person, Population};
 
 use super::{TttError, internal, tillitsrammeverk};
 use crate::Sts;
-use crate::seed::{self, SAMPLE_PARENT};
+use crate::seed::SAMPLE_PARENT;
 
 /// `client_id` of the default client claims (a fixed GUID, as HelseID client ids are).
 pub const DEFAULT_CLIENT_ID: &str = "7e57c11e-0000-4000-8000-000000000777";
@@ -353,7 +353,7 @@ fn cnf(
 /// the store was seeded with (the default one for an unseeded store), built on first use.
 struct Registers<'a> {
     sts: &'a Sts,
-    population: Option<Population>,
+    population: Option<std::sync::Arc<Population>>,
 }
 
 impl<'a> Registers<'a> {
@@ -366,14 +366,10 @@ impl<'a> Registers<'a> {
 
     fn population(&mut self) -> Result<&Population, TttError> {
         if self.population.is_none() {
-            let options = seed::recorded(&self.sts.store)
-                .map_err(internal)?
-                .unwrap_or_default();
-            let population = Population::new(options.seed, options.population).map_err(internal)?;
-            self.population = Some(population);
+            self.population = Some(self.sts.population().map_err(internal)?);
         }
         self.population
-            .as_ref()
+            .as_deref()
             .ok_or_else(|| TttError::Internal("the population was not built".into()))
     }
 
