@@ -177,3 +177,32 @@ fn tampered_payload_fails() {
         .unwrap_err();
     assert_eq!(err, JoseError::BadSignature("ES256".into()));
 }
+
+mod arbitrary_input {
+    use proptest::prelude::*;
+
+    use crate::{client_assertion, dpop, jose};
+
+    /// Strings shaped like JWTs: three base64url-ish parts, sometimes valid JSON inside.
+    fn jwtish() -> impl Strategy<Value = String> {
+        let part = prop_oneof![
+            "[A-Za-z0-9_-]{0,40}",
+            any::<Vec<u8>>().prop_map(|b| jose::b64_encode(&b)),
+            prop::collection::btree_map("[a-z]{1,4}", "[a-z0-9+]{0,8}", 0..5)
+                .prop_map(|m| jose::b64_encode(serde_json::to_string(&m).unwrap().as_bytes())),
+        ];
+        prop::collection::vec(part, 1..5).prop_map(|parts| parts.join("."))
+    }
+
+    proptest! {
+        #[test]
+        fn validators_never_panic(token in prop_oneof![jwtish(), any::<String>()]) {
+            let _ = jose::parse_compact(&token).map(|j| j.alg());
+            let audiences = vec!["https://sts".to_owned()];
+            let rules = client_assertion::Rules { client_id: Some("c"), audiences: &audiences, now: 1_800_000_000 };
+            prop_assert!(client_assertion::validate(&token, &rules, &[]).is_err());
+            let rules = dpop::Rules { htm: "POST", htu: "https://sts/connect/token", now: 1_800_000_000, access_token: None };
+            prop_assert!(dpop::validate(&token, &rules).is_err());
+        }
+    }
+}
