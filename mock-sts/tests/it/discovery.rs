@@ -183,3 +183,26 @@ async fn environment_lists_apis_organisations_delegations_and_persons() {
             .any(|c| c["name"] == "Testbed demo client")
     );
 }
+
+#[tokio::test]
+async fn an_issuer_with_a_path_serves_everything_under_it() {
+    let tb = Testbed::start_with(|c| c.issuer = format!("{}/tenant-1", c.issuer)).await;
+    assert!(tb.issuer.ends_with("/tenant-1"));
+    let (status, doc) = get(&tb, "/.well-known/openid-configuration").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        doc["token_endpoint"],
+        format!("{}/connect/token", tb.issuer)
+    );
+    let out = tb.token(&tb.demo(), TokenRequest::default()).await.unwrap();
+    assert_eq!(claims_of(&out.response.access_token)["iss"], tb.issuer);
+    // Outside the path there is nothing.
+    let root = tb.issuer.trim_end_matches("/tenant-1").to_owned();
+    let resp = tb
+        .http
+        .get(format!("{root}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+}

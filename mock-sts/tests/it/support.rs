@@ -61,6 +61,7 @@ impl Testbed {
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
         let mut config = StsConfig::new(&issuer, API_KEY);
         adjust(&mut config);
+        let issuer = config.issuer.clone();
         let sts = Sts::open(config, dir.path(), clock.clone()).unwrap();
         seed::seed_if_new(
             &sts.store,
