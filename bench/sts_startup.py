@@ -57,14 +57,14 @@ def main():
     url = f"http://127.0.0.1:{port}/.well-known/openid-configuration"
     try:
         # First start seeds the directory; not timed.
-        p = subprocess.Popen([binary, "up", "--port", port, "--data-dir", data], stdout=subprocess.DEVNULL)
+        p = subprocess.Popen([binary, "up", "--port", port, "--data-dir", data], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(url, p, time.monotonic() + 30)
         p.send_signal(signal.SIGTERM)
         p.wait()
         times, rss = [], []
         for _ in range(args.runs):
             start = time.monotonic()
-            p = subprocess.Popen([binary, "up", "--port", port, "--data-dir", data], stdout=subprocess.DEVNULL)
+            p = subprocess.Popen([binary, "up", "--port", port, "--data-dir", data], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             wait_for(url, p, start + 10)
             times.append((time.monotonic() - start) * 1000)
             rss.append(rss_kib(p.pid) / 1024)
