@@ -11,7 +11,10 @@
 //! | `GET /.well-known/openid-configuration/jwks` | [`discovery`] | RFC 7517 §5 |
 //! | `GET /connect/expiredjwks` | [`discovery`] | HelseID `expired_jwks_uri` |
 //! | `GET /connect/availableidps` | [`discovery`] | HelseID `available_idps` |
-//! | `POST /connect/token` | [`token`] | RFC 6749 §4.4, RFC 7523, RFC 8707, RFC 9449 |
+//! | `POST /connect/par` | [`par`] | RFC 9126 |
+//! | `GET /connect/authorize` | [`login`] | OIDC Core §3.1.2 |
+//! | `GET /connect/idp/start`, `/connect/federation/callback` | [`login`], [`federation`] | OIDC Core §3.1 (as RP) |
+//! | `POST /connect/token` | [`token`] | RFC 6749 §4.1.3, §4.4, §6, RFC 7523, RFC 8707, RFC 9449 |
 //! | `POST /connect/revocation` | [`revocation`] | RFC 7009 |
 //! | `POST /connect/introspect` | [`introspection`] | RFC 7662 |
 //! | `/selvbetjening/v1/...`, `/selvbetjening/confirm-client/{id}` | [`selvbetjening`] | HelseID Selvbetjening API, with [`resource`] (RFC 9449 §7, RFC 6750 §3) |
@@ -22,23 +25,31 @@
 //! bind `127.0.0.1:0` in-process and the CLI binds what the user asked for.
 
 pub mod access_token;
+pub mod authorization_code;
+pub mod authorization_request;
 pub mod client_auth;
 pub mod clock;
 pub mod config_file;
 pub mod discovery;
 pub mod dpop;
 pub mod environment;
+pub mod ephemeral;
 pub mod error;
+pub mod federation;
 pub mod form;
+pub mod identity;
 pub mod introspection;
 pub mod keys;
+pub mod login;
 pub mod nonce;
+pub mod par;
 pub mod registration;
 pub mod replay;
 pub mod resource;
 pub mod revocation;
 pub mod seed;
 pub mod selvbetjening;
+pub mod session;
 pub mod store;
 pub mod tenancy;
 pub mod token;
@@ -62,6 +73,8 @@ use crate::store::{Store, StoreError};
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Entries each replay cache holds before it refuses new ones.
 pub const REPLAY_CAPACITY: usize = 1_000_000;
+/// Pushed requests, logins in progress and codes each held at most.
+pub const EPHEMERAL_CAPACITY: usize = 100_000;
 
 /// Settings of one STS instance.
 #[derive(Debug, Clone)]
@@ -121,6 +134,15 @@ pub struct Sts {
     pub assertion_replay: ReplayCache,
     pub dpop_replay: ReplayCache,
     keys: KeyCache,
+    /// Pushed authorization requests by `request_uri`.
+    pub par_requests: ephemeral::Ephemeral<authorization_request::AuthorizationRequest>,
+    /// Logins between `/connect/authorize` and the IdP's answer.
+    pub logins: ephemeral::Ephemeral<login::Transaction>,
+    /// Authorization codes.
+    pub codes: ephemeral::Ephemeral<authorization_code::CodeGrant>,
+    pub sessions: session::Sessions,
+    /// The identity providers users are sent to; `None` runs the STS for machines only.
+    pub federation: Option<federation::Federation>,
     /// The seeded population, built on first use (not at start, to keep start-up fast).
     population: OnceLock<Arc<synthpop::Population>>,
 }
@@ -137,6 +159,11 @@ impl Sts {
             assertion_replay: ReplayCache::new(REPLAY_CAPACITY),
             dpop_replay: ReplayCache::new(REPLAY_CAPACITY),
             keys,
+            par_requests: ephemeral::Ephemeral::new(EPHEMERAL_CAPACITY),
+            logins: ephemeral::Ephemeral::new(EPHEMERAL_CAPACITY),
+            codes: ephemeral::Ephemeral::new(EPHEMERAL_CAPACITY),
+            sessions: session::Sessions::default(),
+            federation: None,
             population: OnceLock::new(),
         })
     }
@@ -192,6 +219,10 @@ pub fn app(sts: Arc<Sts>) -> Router {
         .route("/connect/expiredjwks", get(discovery::expired_jwks))
         .route("/connect/availableidps", get(discovery::available_idps))
         .route("/connect/token", post(token::token))
+        .route("/connect/par", post(par::par))
+        .route("/connect/authorize", get(login::authorize))
+        .route("/connect/idp/start", get(login::start))
+        .route("/connect/federation/callback", get(login::callback))
         .route("/connect/revocation", post(revocation::revoke))
         .route("/connect/introspect", post(introspection::introspect))
         .route("/testbed/environment", get(environment::environment))

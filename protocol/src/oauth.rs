@@ -1,6 +1,7 @@
 //! OAuth 2.0 error codes and the error response body (RFC 6749 §5.2), with the codes later
 //! RFCs add: `invalid_target` (RFC 8707 §2), `invalid_dpop_proof` and `use_dpop_nonce`
-//! (RFC 9449 §5, §8), `invalid_token` (RFC 6750 §3.1).
+//! (RFC 9449 §5, §8), `invalid_token` (RFC 6750 §3.1), `invalid_request_object` and
+//! `invalid_request_uri` (RFC 9101 §7, RFC 9126 §2.3), `login_required` (OIDC Core §3.1.2.6).
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +20,11 @@ pub enum ErrorCode {
     InsufficientScope,
     UnsupportedTokenType,
     TemporarilyUnavailable,
+    UnsupportedResponseType,
+    InvalidRequestObject,
+    InvalidRequestUri,
+    LoginRequired,
+    AccessDenied,
 }
 
 impl ErrorCode {
@@ -37,6 +43,11 @@ impl ErrorCode {
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::UnsupportedTokenType => "unsupported_token_type",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::UnsupportedResponseType => "unsupported_response_type",
+            ErrorCode::InvalidRequestObject => "invalid_request_object",
+            ErrorCode::InvalidRequestUri => "invalid_request_uri",
+            ErrorCode::LoginRequired => "login_required",
+            ErrorCode::AccessDenied => "access_denied",
         }
     }
 }
