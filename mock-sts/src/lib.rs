@@ -16,6 +16,7 @@
 //! | `GET /connect/idp/start`, `/connect/federation/callback` | [`login`], [`federation`] | OIDC Core §3.1 (as RP) |
 //! | `POST /connect/token` | [`token`] | RFC 6749 §4.1.3, §4.4, §6, RFC 7523, RFC 8707, RFC 9449 |
 //! | `POST /connect/revocation` | [`revocation`] | RFC 7009 |
+//! | `GET/POST /connect/userinfo` | [`userinfo`] | OIDC Core §5.3 |
 //! | `POST /connect/introspect` | [`introspection`] | RFC 7662 |
 //! | `/selvbetjening/v1/...`, `/selvbetjening/confirm-client/{id}` | [`selvbetjening`] | HelseID Selvbetjening API, with [`resource`] (RFC 9449 §7, RFC 6750 §3) |
 //! | `POST /ttt/v2/create-test-token-with-key` | [`ttt`] | HelseID Test Token Service |
@@ -54,6 +55,8 @@ pub mod store;
 pub mod tenancy;
 pub mod token;
 pub mod ttt;
+pub mod user_tokens;
+pub mod userinfo;
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -224,6 +227,10 @@ pub fn app(sts: Arc<Sts>) -> Router {
         .route("/connect/idp/start", get(login::start))
         .route("/connect/federation/callback", get(login::callback))
         .route("/connect/revocation", post(revocation::revoke))
+        .route(
+            "/connect/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
         .route("/connect/introspect", post(introspection::introspect))
         .route("/testbed/environment", get(environment::environment))
         .merge(selvbetjening::routes())

@@ -27,7 +27,8 @@ pub const SCHEME: &str = "DPoP";
 /// What a resource demands of the token.
 #[derive(Debug, Clone, Copy)]
 pub struct Protected<'a> {
-    /// The token's one `aud` (HelseID tokens have exactly one, reference §4.4).
+    /// The token's one `aud` (HelseID tokens have exactly one, reference §4.4); empty for
+    /// "any audience" (userinfo).
     pub audience: &'a str,
     /// A scope the token must carry.
     pub scope: &'a str,
@@ -161,7 +162,8 @@ pub fn check_grant(
         Some(Value::Array(list)) if list.len() == 1 => list[0].as_str(),
         _ => None,
     };
-    if single_audience != Some(protected.audience) {
+    // An empty audience accepts any of this STS's tokens (the userinfo endpoint).
+    if !protected.audience.is_empty() && single_audience != Some(protected.audience) {
         return Err(ResourceError::Audience {
             got: claims.get("aud").map(Value::to_string).unwrap_or_default(),
             expected: protected.audience.to_owned(),

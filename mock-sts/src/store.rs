@@ -216,6 +216,10 @@ impl Store {
                 delegator TEXT NOT NULL, supplier TEXT NOT NULL, signed_terms TEXT NOT NULL,
                 PRIMARY KEY (delegator, supplier));
              CREATE TABLE IF NOT EXISTS revoked_tokens (jti TEXT PRIMARY KEY, exp INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS refresh_tokens (
+                handle TEXT PRIMARY KEY, doc TEXT NOT NULL, expires_at INTEGER NOT NULL,
+                consumed_at INTEGER);
+             CREATE TABLE IF NOT EXISTS users (subject TEXT PRIMARY KEY, doc TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS audit (
                 id INTEGER PRIMARY KEY, at INTEGER NOT NULL, event TEXT NOT NULL,
                 client_id TEXT, detail TEXT NOT NULL);",
@@ -487,6 +491,71 @@ impl Store {
             })
             .optional()?
             .is_some())
+    }
+
+    /// Stores a refresh token's grant under the hash of the token.
+    pub fn put_refresh_token(
+        &self,
+        handle: &str,
+        doc: &Value,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO refresh_tokens (handle, doc, expires_at, consumed_at) VALUES (?1, ?2, ?3, NULL)",
+            params![handle, doc.to_string(), expires_at],
+        )?;
+        Ok(())
+    }
+
+    /// Marks a refresh token used and returns its grant, expiry and, if it had been used
+    /// before, when. One transaction, so two concurrent uses cannot both succeed.
+    pub fn consume_refresh_token(
+        &self,
+        handle: &str,
+        now: i64,
+    ) -> Result<Option<(Value, i64, Option<i64>)>, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let row: Option<(String, i64, Option<i64>)> = tx
+            .query_row(
+                "SELECT doc, expires_at, consumed_at FROM refresh_tokens WHERE handle = ?1",
+                [handle],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((doc, expires_at, consumed_at)) = row else {
+            return Ok(None);
+        };
+        if consumed_at.is_none() {
+            tx.execute(
+                "UPDATE refresh_tokens SET consumed_at = ?1 WHERE handle = ?2",
+                params![now, handle],
+            )?;
+        }
+        tx.commit()?;
+        Ok(Some((
+            parse_doc(&doc, "refresh token")?,
+            expires_at,
+            consumed_at,
+        )))
+    }
+
+    pub fn put_user(&self, subject: &str, doc: &Value) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO users (subject, doc) VALUES (?1, ?2) ON CONFLICT(subject) DO UPDATE SET doc = excluded.doc",
+            params![subject, doc.to_string()],
+        )?;
+        Ok(())
+    }
+
+    pub fn user(&self, subject: &str) -> Result<Option<Value>, StoreError> {
+        let doc: Option<String> = self
+            .conn()
+            .query_row("SELECT doc FROM users WHERE subject = ?1", [subject], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        doc.map(|d| parse_doc(&d, subject)).transpose()
     }
 
     pub fn audit(

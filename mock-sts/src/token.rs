@@ -26,8 +26,11 @@ use crate::error::OAuthError;
 use crate::form::Form;
 use crate::store::{Api, Client, TokenBinding};
 use crate::tenancy::{self, OrgClaims};
+use crate::user_tokens::{self, Issue, UserGrant};
 
 pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
+pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
+pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
 
 pub async fn token(
     State(sts): State<Arc<Sts>>,
@@ -35,17 +38,148 @@ pub async fn token(
     form: Form,
 ) -> Result<Response, OAuthError> {
     let grant_type = form.require("grant_type")?;
-    if grant_type != GRANT_CLIENT_CREDENTIALS {
+    let supported = [
+        GRANT_CLIENT_CREDENTIALS,
+        GRANT_AUTHORIZATION_CODE,
+        GRANT_REFRESH_TOKEN,
+    ];
+    if !supported.contains(&grant_type) {
         return Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             format!(
-                "grant_type {grant_type:?} is not supported; this testbed issues client_credentials tokens"
+                "grant_type {grant_type:?} is not supported; use one of {}",
+                supported.join(", ")
             ),
         ));
     }
     let endpoint = sts.config.token_endpoint();
     let auth = client_auth::authenticate(&sts, &headers, &form, &endpoint)?;
-    client_credentials(&sts, &headers, &form, &auth, &endpoint)
+    match grant_type {
+        GRANT_AUTHORIZATION_CODE => code_grant(&sts, &headers, &form, &auth, &endpoint),
+        GRANT_REFRESH_TOKEN => refresh_grant(&sts, &headers, &form, &auth, &endpoint),
+        _ => client_credentials(&sts, &headers, &form, &auth, &endpoint),
+    }
+}
+
+fn invalid_grant(description: impl Into<String>) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, description)
+}
+
+/// Redeems an authorization code (RFC 6749 §4.1.3, RFC 7636 §4.6). DPoP and its nonce are
+/// checked before the code is spent, so the nonce round trip does not burn it.
+fn code_grant(
+    sts: &Sts,
+    headers: &HeaderMap,
+    form: &Form,
+    auth: &Authenticated,
+    endpoint: &str,
+) -> Result<Response, OAuthError> {
+    let client = &auth.client;
+    let jkt = binding(sts, headers, client, endpoint)?;
+    let code = form.require("code")?;
+    let now = sts.now();
+    let (expires_at, grant) = sts.codes.take(code).ok_or_else(|| {
+        invalid_grant("the code is unknown or was already used; codes are good for one request")
+    })?;
+    if expires_at <= now {
+        return Err(invalid_grant(format!(
+            "the code expired {} s ago; codes live {} s",
+            now - expires_at,
+            crate::authorization_code::LIFETIME_SECS
+        )));
+    }
+    if grant.request.client_id != client.client_id {
+        return Err(invalid_grant("the code was issued to another client"));
+    }
+    let redirect_uri = form.require("redirect_uri")?;
+    if redirect_uri != grant.request.redirect_uri {
+        return Err(invalid_grant(format!(
+            "redirect_uri {redirect_uri:?} is not the one of the authorization request ({:?})",
+            grant.request.redirect_uri
+        )));
+    }
+    let verifier = form.require("code_verifier")?;
+    if !crate::authorization_code::verifier_matches(verifier, &grant.request.code_challenge) {
+        return Err(invalid_grant(
+            "code_verifier does not match the code_challenge (S256)",
+        ));
+    }
+    if let Some(bound) = &grant.request.dpop_jkt
+        && jkt.as_deref() != Some(bound.as_str())
+    {
+        return Err(invalid_grant(
+            "the code is bound (dpop_jkt) to another DPoP key",
+        ));
+    }
+    let user_grant = UserGrant {
+        client_id: client.client_id.clone(),
+        user: grant.user.clone(),
+        sid: grant.sid.clone(),
+        scopes: grant.request.scopes.clone(),
+        resources: grant.request.resources.clone(),
+        jkt: jkt.clone(),
+        authorization_details: grant.request.authorization_details.clone(),
+    };
+    let issue = Issue {
+        resource: form.get("resource"),
+        scope: None,
+        details: &auth.details,
+        nonce: grant.request.nonce.as_deref(),
+        jkt: jkt.as_deref(),
+    };
+    let body = user_tokens::issue(sts, client, &user_grant, &issue)?;
+    Ok(no_store(Json(body).into_response()))
+}
+
+/// Redeems a refresh token (RFC 6749 §6): one use each, a new one with every response, bound
+/// to the DPoP key of the first request.
+fn refresh_grant(
+    sts: &Sts,
+    headers: &HeaderMap,
+    form: &Form,
+    auth: &Authenticated,
+    endpoint: &str,
+) -> Result<Response, OAuthError> {
+    let client = &auth.client;
+    let jkt = binding(sts, headers, client, endpoint)?;
+    let token = form.require("refresh_token")?;
+    let now = sts.now();
+    let (doc, expires_at, consumed) = sts
+        .store
+        .consume_refresh_token(&user_tokens::handle(token), now)
+        .map_err(internal)?
+        .ok_or_else(|| invalid_grant("the refresh token is unknown"))?;
+    if let Some(at) = consumed {
+        return Err(invalid_grant(format!(
+            "the refresh token was already used at {} UTC; each refresh token is good for one request, use the one from the latest response",
+            crate::clock::time_of_day(at)
+        )));
+    }
+    if expires_at <= now {
+        return Err(invalid_grant("the refresh token has expired"));
+    }
+    let grant: UserGrant = serde_json::from_value(doc).map_err(internal)?;
+    if grant.client_id != client.client_id {
+        return Err(invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    if let Some(bound) = &grant.jkt
+        && jkt.as_deref() != Some(bound.as_str())
+    {
+        return Err(invalid_grant(
+            "the refresh token is bound to another DPoP key (cnf.jkt)",
+        ));
+    }
+    let issue = Issue {
+        resource: form.get("resource"),
+        scope: form.get("scope"),
+        details: &auth.details,
+        nonce: None,
+        jkt: jkt.as_deref(),
+    };
+    let body = user_tokens::issue(sts, client, &grant, &issue)?;
+    Ok(no_store(Json(body).into_response()))
 }
 
 fn client_credentials(

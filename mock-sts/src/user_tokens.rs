@@ -1,0 +1,272 @@
+//! Tokens about a logged-in user, from a code (RFC 6749 §4.1.3) or a refresh token (§6):
+//! one access token per audience (reference §4.4: redeem the code for the first resource, then
+//! a refresh token for each further one), the ID token (OIDC Core §2, §3.1.3.6), and a
+//! rotating, one-time refresh token bound to the DPoP key (reference §4.6, RFC 9449 §5).
+
+use protocol::assertion_details::{self, Detail};
+use protocol::claims;
+use protocol::oauth::{ErrorCode, TokenResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::Sts;
+use crate::access_token::{self, TokenSpec};
+use crate::client_auth::internal;
+use crate::error::OAuthError;
+use crate::identity::{self, User};
+use crate::store::{Api, Client};
+use crate::tenancy;
+
+/// Lifetime of ID tokens (300 s in HelseID's 2017 example; Duende's default).
+pub const ID_TOKEN_LIFETIME: i64 = 300;
+/// Lifetime of refresh tokens: a working day (HelseID's ADR; its real value is UNCONFIRMED).
+pub const REFRESH_LIFETIME: i64 = 10 * 3600;
+
+/// What a refresh token (and the code before it) stands for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserGrant {
+    pub client_id: String,
+    pub user: User,
+    pub sid: String,
+    /// Every scope the user consented to in the login.
+    pub scopes: Vec<String>,
+    /// The APIs named at PAR (tokens for others are refused when this is not empty).
+    pub resources: Vec<String>,
+    /// The DPoP key the refresh token is bound to.
+    pub jkt: Option<String>,
+    /// `authorization_details` of the request object.
+    pub authorization_details: Option<Value>,
+}
+
+/// What this token request adds to the grant.
+#[derive(Debug, Clone, Default)]
+pub struct Issue<'a> {
+    pub resource: Option<&'a str>,
+    /// `scope` narrowing (refresh requests may ask for less).
+    pub scope: Option<&'a str>,
+    /// Details of this request's client assertion (org change, attestation).
+    pub details: &'a [Detail],
+    /// The nonce of the authorization request, for the ID token.
+    pub nonce: Option<&'a str>,
+    /// The DPoP key of this request.
+    pub jkt: Option<&'a str>,
+}
+
+pub fn issue(
+    sts: &Sts,
+    client: &Client,
+    grant: &UserGrant,
+    req: &Issue<'_>,
+) -> Result<TokenResponse, OAuthError> {
+    let apis = sts.store.apis().map_err(internal)?;
+    let audience = choose_audience(sts, grant, req.resource, &apis)?;
+    let requested: Vec<String> = match req.scope {
+        Some(s) => {
+            let asked: Vec<String> = s.split_whitespace().map(str::to_owned).collect();
+            if let Some(extra) = asked.iter().find(|a| !grant.scopes.contains(a)) {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    format!(
+                        "scope {extra:?} was not part of the login; a refresh can only narrow the scopes"
+                    ),
+                ));
+            }
+            asked
+        }
+        None => grant.scopes.clone(),
+    };
+    let scopes: Vec<String> = requested
+        .iter()
+        .filter(|s| {
+            identity::is_user_scope(s) || api_of(&apis, s).is_some_and(|a| a.audience == audience)
+        })
+        .cloned()
+        .collect();
+
+    // Organisation: this request's client assertion wins over the request object's.
+    let mut details: Vec<Detail> = req.details.to_vec();
+    if !details.iter().any(|d| matches!(d, Detail::Organisation(_)))
+        && let Some(raw) = &grant.authorization_details
+    {
+        let from_object = assertion_details::parse(raw)
+            .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+        details.extend(
+            from_object
+                .into_iter()
+                .filter(|d| matches!(d, Detail::Organisation(_))),
+        );
+    }
+    let orgs = tenancy::resolve(&sts.store, client, &details)?;
+
+    let mut extra: Map<String, Value> = grant.user.claims(&scopes, None);
+    extra.insert("sid".into(), json!(grant.sid));
+    for d in &details {
+        match d {
+            Detail::SfmJournalId(id) => {
+                extra.insert(claims::SFM_JOURNAL_ID.into(), json!(id));
+            }
+            Detail::Tillitsrammeverk(v) => {
+                extra.insert(claims::TILLITSRAMMEVERK.into(), v.clone());
+            }
+            Detail::Organisation(_) => {}
+        }
+    }
+    let lifetime = sts.config.access_token_lifetime;
+    let minted = access_token::mint(
+        sts,
+        &TokenSpec {
+            client,
+            audience: &audience,
+            scopes: &scopes,
+            jkt: req.jkt,
+            orgs: &orgs,
+            extra,
+            lifetime,
+        },
+    )
+    .map_err(internal)?;
+    sts.store
+        .put_user(&grant.user.subject(), &json!(grant.user))
+        .map_err(internal)?;
+
+    let id_token = if scopes.iter().any(|s| s == identity::SCOPE_OPENID) {
+        Some(id_token(
+            sts,
+            client,
+            grant,
+            &scopes,
+            req.nonce,
+            &minted.jwt,
+        )?)
+    } else {
+        None
+    };
+    let (refresh_token, rt_expires_in) =
+        if grant.scopes.iter().any(|s| s == identity::SCOPE_OFFLINE) {
+            let token = new_refresh_token(sts, grant, req.jkt)?;
+            (Some(token), Some(REFRESH_LIFETIME))
+        } else {
+            (None, None)
+        };
+    sts.store
+        .audit(
+            sts.now(),
+            "user_token_issued",
+            Some(&client.client_id),
+            &json!({"jti": minted.jti, "aud": audience, "scope": scopes, "sid": grant.sid, "dpop": req.jkt.is_some()}),
+        )
+        .map_err(internal)?;
+    Ok(TokenResponse {
+        access_token: minted.jwt,
+        token_type: if req.jkt.is_some() { "DPoP" } else { "Bearer" }.into(),
+        expires_in: lifetime,
+        scope: scopes.join(" "),
+        rejected_scope: None,
+        refresh_token,
+        rt_expires_in,
+        id_token,
+    })
+}
+
+fn api_of<'a>(apis: &'a [Api], scope: &str) -> Option<&'a Api> {
+    apis.iter().find(|a| a.scopes.iter().any(|s| s == scope))
+}
+
+/// The one audience: `resource` if given (it must have been named at PAR, when any were),
+/// else the first PAR resource, else the API of the first API scope, else the STS itself.
+fn choose_audience(
+    sts: &Sts,
+    grant: &UserGrant,
+    resource: Option<&str>,
+    apis: &[Api],
+) -> Result<String, OAuthError> {
+    if let Some(r) = resource {
+        if !apis.iter().any(|a| a.audience == r) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidTarget,
+                format!("resource {r:?} is not an API in this environment"),
+            ));
+        }
+        if !grant.resources.is_empty() && !grant.resources.iter().any(|x| x == r) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidTarget,
+                format!(
+                    "resource {r:?} was not requested at login (requested: {})",
+                    grant.resources.join(", ")
+                ),
+            ));
+        }
+        if !grant
+            .scopes
+            .iter()
+            .any(|s| claims::resource_of(s) == Some(r))
+        {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidTarget,
+                format!("no scope of resource {r:?} was granted in the login"),
+            ));
+        }
+        return Ok(r.to_owned());
+    }
+    if let Some(first) = grant.resources.first() {
+        return Ok(first.clone());
+    }
+    Ok(grant
+        .scopes
+        .iter()
+        .find_map(|s| api_of(apis, s))
+        .map(|a| a.audience.clone())
+        .unwrap_or_else(|| format!("{}/resources", sts.config.issuer)))
+}
+
+fn id_token(
+    sts: &Sts,
+    client: &Client,
+    grant: &UserGrant,
+    scopes: &[String],
+    nonce: Option<&str>,
+    access_token: &str,
+) -> Result<String, OAuthError> {
+    let now = sts.now();
+    let mut c = grant.user.claims(scopes, None);
+    c.insert("iss".into(), json!(sts.config.issuer));
+    c.insert("aud".into(), json!(client.client_id));
+    c.insert("iat".into(), json!(now));
+    c.insert("nbf".into(), json!(now));
+    c.insert("exp".into(), json!(now + ID_TOKEN_LIFETIME));
+    c.insert("sid".into(), json!(grant.sid));
+    c.insert("acr".into(), json!(grant.user.acr()));
+    if let Some(n) = nonce {
+        c.insert("nonce".into(), json!(n));
+    }
+    // at_hash: left half of SHA-256 of the access token (OIDC Core §3.1.3.6).
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, access_token.as_bytes());
+    c.insert(
+        "at_hash".into(),
+        json!(protocol::jose::b64_encode(&digest.as_ref()[..16])),
+    );
+    access_token::sign(sts, "JWT", &Value::Object(c)).map_err(internal)
+}
+
+/// The handle a refresh token is stored under: its hash, so a database copy cannot be used.
+pub fn handle(token: &str) -> String {
+    protocol::jose::sha256_b64(token.as_bytes())
+}
+
+fn new_refresh_token(
+    sts: &Sts,
+    grant: &UserGrant,
+    jkt: Option<&str>,
+) -> Result<String, OAuthError> {
+    let token = format!(
+        "{}{}-1",
+        protocol::jose::random_id(),
+        protocol::jose::random_id()
+    );
+    let mut bound = grant.clone();
+    bound.jkt = jkt.map(str::to_owned);
+    sts.store
+        .put_refresh_token(&handle(&token), &json!(bound), sts.now() + REFRESH_LIFETIME)
+        .map_err(internal)?;
+    Ok(token)
+}
