@@ -146,25 +146,73 @@ impl Client {
         }
     }
 
-    /// Gets a token, doing the DPoP nonce round trip.
+    /// Gets a client_credentials token, doing the DPoP nonce round trip.
     pub async fn token(&self, request: &TokenRequest) -> Result<TokenOutcome, ClientError> {
+        let mut params = vec![("grant_type", "client_credentials".to_owned())];
+        if let Some(s) = &request.scope {
+            params.push(("scope", s.clone()));
+        }
+        if let Some(r) = &request.resource {
+            params.push(("resource", r.clone()));
+        }
+        self.token_request(params, request.details.clone()).await
+    }
+
+    /// Redeems an authorization code (with its PKCE verifier) for the first (or `resource`)
+    /// audience.
+    pub async fn redeem_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+        verifier: &str,
+        resource: Option<&str>,
+    ) -> Result<TokenOutcome, ClientError> {
+        let mut params = vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code.to_owned()),
+            ("redirect_uri", redirect_uri.to_owned()),
+            ("code_verifier", verifier.to_owned()),
+        ];
+        if let Some(r) = resource {
+            params.push(("resource", r.to_owned()));
+        }
+        self.token_request(params, None).await
+    }
+
+    /// Redeems a refresh token, for `resource` when given (the multi-API pattern), with
+    /// `details` (a new organisation or attestation) in the client assertion.
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        resource: Option<&str>,
+        details: Option<Value>,
+    ) -> Result<TokenOutcome, ClientError> {
+        let mut params = vec![
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", refresh_token.to_owned()),
+        ];
+        if let Some(r) = resource {
+            params.push(("resource", r.to_owned()));
+        }
+        self.token_request(params, details).await
+    }
+
+    /// POSTs to the token endpoint with a fresh assertion and proof, retrying once with the
+    /// server's DPoP nonce.
+    async fn token_request(
+        &self,
+        params: Vec<(&str, String)>,
+        details: Option<Value>,
+    ) -> Result<TokenOutcome, ClientError> {
         let mut nonce: Option<String> = None;
         for attempt in 1..=2 {
-            let mut form = vec![
-                ("grant_type", "client_credentials".to_owned()),
-                ("client_id", self.client_id.clone()),
-                (
-                    "client_assertion_type",
-                    client_assertion::ASSERTION_TYPE.to_owned(),
-                ),
-                ("client_assertion", self.assertion(request.details.clone())?),
-            ];
-            if let Some(s) = &request.scope {
-                form.push(("scope", s.clone()));
-            }
-            if let Some(r) = &request.resource {
-                form.push(("resource", r.clone()));
-            }
+            let mut form = params.clone();
+            form.push(("client_id", self.client_id.clone()));
+            form.push((
+                "client_assertion_type",
+                client_assertion::ASSERTION_TYPE.to_owned(),
+            ));
+            form.push(("client_assertion", self.assertion(details.clone())?));
             let mut http = self.http.post(&self.token_endpoint).form(&form);
             if let Some(proof) = self.proof("POST", &self.token_endpoint, nonce.as_deref(), None)? {
                 http = http.header("DPoP", proof);

@@ -3,3 +3,4 @@
 //! its own tests; vendors can read them as a model.
 
 pub mod client;
+pub mod login;

@@ -1,0 +1,442 @@
+//! A user login through HelseID the way HelseID's own samples do it (reference §4): a pushed
+//! authorization request with PKCE, the browser's trip through `/connect/authorize`, the eID
+//! chooser and the identity provider, then the code redeemed with DPoP, and further APIs
+//! reached with the refresh token.
+//!
+//! [`Browser`] plays the user's browser with a plain HTTP client: it follows redirects, keeps
+//! cookies (for SSO), picks an identity provider from HelseID's chooser and submits an IdP's
+//! login form for a chosen person. With `test_pid` at the TestIDP no page is shown at all.
+
+use protocol::client_assertion;
+use reqwest::Url;
+use serde_json::Value;
+use thiserror::Error;
+
+use crate::client::{Client, ClientError, TokenOutcome};
+
+#[derive(Debug, Error)]
+pub enum LoginError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("HTTP: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("PAR refused ({status}): {body}")]
+    Par { status: u16, body: String },
+    #[error("the login ended with error {error}: {description}")]
+    Authorization { error: String, description: String },
+    #[error("the login stopped at {url} ({status}): {detail}")]
+    Stuck {
+        url: String,
+        status: u16,
+        detail: String,
+    },
+    #[error("state {got:?} in the answer is not the state sent ({sent:?})")]
+    State { got: Option<String>, sent: String },
+    #[error("iss {got:?} in the answer is not the issuer {expected}")]
+    Issuer {
+        got: Option<String>,
+        expected: String,
+    },
+}
+
+/// What the login asks for.
+#[derive(Debug, Clone, Default)]
+pub struct LoginRequest {
+    pub redirect_uri: String,
+    pub scope: String,
+    pub resources: Vec<String>,
+    pub acr_values: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    pub test_pid: Option<String>,
+    pub test_security_level: Option<u8>,
+    pub ui_locales: Option<String>,
+    /// A signed request object to send instead of plain parameters (JAR).
+    pub request_object: Option<String>,
+}
+
+/// How the simulated user answers pages.
+#[derive(Debug, Clone, Default)]
+pub struct UserChoice {
+    /// The identity provider to pick in the chooser (its `idp` path name or scheme).
+    pub idp: Option<String>,
+    /// The person to log in as on the IdP's page.
+    pub pid: Option<String>,
+    /// The login method to choose on the IdP's page (`bankid`, `minid`, ...).
+    pub method: Option<String>,
+}
+
+/// The result of a login: the code and what redeeming it gave.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub code: String,
+    pub verifier: String,
+    /// Every URL the browser visited, in order.
+    pub trail: Vec<String>,
+}
+
+/// The authorization response the browser ended at.
+#[derive(Debug, Clone)]
+pub enum Ending {
+    Code {
+        code: String,
+        state: Option<String>,
+        iss: Option<String>,
+    },
+    Error {
+        error: String,
+        description: String,
+    },
+}
+
+/// A request the browser makes next: method, URL and form fields.
+type Step = (reqwest::Method, String, Vec<(String, String)>);
+
+/// A browser: a cookie jar and no automatic redirects.
+#[derive(Debug, Clone)]
+pub struct Browser {
+    http: reqwest::Client,
+}
+
+impl Browser {
+    pub fn new() -> Result<Browser, LoginError> {
+        Ok(Browser {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
+        })
+    }
+
+    /// Follows `url` until the browser lands on `redirect_uri`, answering pages with `choice`.
+    pub async fn navigate(
+        &self,
+        url: &str,
+        redirect_uri: &str,
+        choice: &UserChoice,
+        trail: &mut Vec<String>,
+    ) -> Result<Ending, LoginError> {
+        let mut next: Option<Step> = Some((reqwest::Method::GET, url.to_owned(), Vec::new()));
+        for _ in 0..20 {
+            let Some((method, url, form)) = next.take() else {
+                break;
+            };
+            if url.starts_with(redirect_uri) {
+                return Ok(ending(&url));
+            }
+            trail.push(url.clone());
+            let mut req = self.http.request(method, &url);
+            if !form.is_empty() {
+                req = req.form(&form);
+            }
+            let response = req.send().await?;
+            let status = response.status();
+            let base = Url::parse(&url).map_err(|e| stuck(&url, status.as_u16(), e.to_string()))?;
+            if status.is_redirection() {
+                let location = response
+                    .headers()
+                    .get("Location")
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or_else(|| {
+                        stuck(&url, status.as_u16(), "redirect without Location".into())
+                    })?;
+                let target = base
+                    .join(location)
+                    .map_err(|e| stuck(&url, status.as_u16(), e.to_string()))?;
+                next = Some((reqwest::Method::GET, target.to_string(), Vec::new()));
+                continue;
+            }
+            let body = response.text().await?;
+            if !status.is_success() {
+                return Err(stuck(&url, status.as_u16(), first_text(&body)));
+            }
+            next = Some(answer_page(&base, &body, choice).ok_or_else(|| {
+                stuck(
+                    &url,
+                    status.as_u16(),
+                    "a page this browser cannot answer".into(),
+                )
+            })?);
+        }
+        Err(LoginError::Stuck {
+            url: url.to_owned(),
+            status: 0,
+            detail: "more than 20 steps".into(),
+        })
+    }
+}
+
+fn stuck(url: &str, status: u16, detail: String) -> LoginError {
+    LoginError::Stuck {
+        url: url.to_owned(),
+        status,
+        detail,
+    }
+}
+
+fn ending(url: &str) -> Ending {
+    let parsed = Url::parse(url).ok();
+    let get = |name: &str| {
+        parsed.as_ref().and_then(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        })
+    };
+    match (get("code"), get("error")) {
+        (Some(code), _) => Ending::Code {
+            code,
+            state: get("state"),
+            iss: get("iss"),
+        },
+        (None, error) => Ending::Error {
+            error: error.unwrap_or_else(|| "no_code".into()),
+            description: get("error_description").unwrap_or_default(),
+        },
+    }
+}
+
+/// The text of the first paragraph-ish content, for error reports.
+fn first_text(html: &str) -> String {
+    let text: String = html
+        .split('<')
+        .filter_map(|p| p.split_once('>').map(|(_, t)| t))
+        .collect::<Vec<_>>()
+        .join(" ");
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(300)
+        .collect()
+}
+
+/// Chooses what to do on an HTML page: a link to the preferred IdP in HelseID's chooser, or
+/// the first POST form (an IdP's login page) filled in for the chosen person.
+fn answer_page(base: &Url, html: &str, choice: &UserChoice) -> Option<Step> {
+    if let Some(form) = html.find("<form").map(|i| &html[i..]) {
+        let tag_end = form.find('>')?;
+        let tag = &form[..tag_end];
+        let action = attr(tag, "action").unwrap_or_default();
+        let method = attr(tag, "method").unwrap_or_else(|| "get".into());
+        let body_end = form.find("</form>").unwrap_or(form.len());
+        let fields = form_fields(&form[..body_end], choice);
+        let target = base.join(&action).ok()?.to_string();
+        let method = if method.eq_ignore_ascii_case("post") {
+            reqwest::Method::POST
+        } else {
+            reqwest::Method::GET
+        };
+        return Some((method, target, fields));
+    }
+    let links: Vec<String> = html
+        .match_indices("href=\"")
+        .filter_map(|(i, _)| html[i + 6..].split('"').next().map(unescape))
+        .filter(|h| h.contains("/connect/idp/start"))
+        .collect();
+    let pick = match &choice.idp {
+        Some(idp) => links
+            .iter()
+            .find(|l| l.ends_with(&format!("idp={idp}")))
+            .or(links.first()),
+        None => links.first(),
+    }?;
+    Some((
+        reqwest::Method::GET,
+        base.join(pick).ok()?.to_string(),
+        Vec::new(),
+    ))
+}
+
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let needle = format!("{name}=\"");
+    let start = tag.find(&needle)? + needle.len();
+    tag[start..].split('"').next().map(unescape)
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&amp;", "&")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+}
+
+/// The form's fields: hidden inputs as they are; `pid` set to the chosen person; the chosen
+/// (or first) login method of a radio group named `method`.
+fn form_fields(form: &str, choice: &UserChoice) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut method_set = false;
+    for (i, _) in form.match_indices("<input") {
+        let tag = &form[i..i + form[i..].find('>').unwrap_or(form.len() - i)];
+        let (Some(name), ty) = (
+            attr(tag, "name"),
+            attr(tag, "type").unwrap_or_else(|| "text".into()),
+        ) else {
+            continue;
+        };
+        let value = attr(tag, "value").unwrap_or_default();
+        match ty.as_str() {
+            "radio" if name == "method" => {
+                let wanted = choice.method.as_deref().is_none_or(|m| m == value);
+                if wanted && !method_set {
+                    fields.push((name, value));
+                    method_set = true;
+                }
+            }
+            "radio" | "checkbox" => {
+                if tag.contains("checked") {
+                    fields.push((name, value));
+                }
+            }
+            "submit" => {}
+            _ if name == "pid" => fields.push((name, choice.pid.clone().unwrap_or(value))),
+            _ => fields.push((name, value)),
+        }
+    }
+    fields
+}
+
+impl Client {
+    /// Pushes the authorization request (RFC 9126) and returns the authorize URL to send the
+    /// browser to, with the PKCE verifier and state to keep.
+    pub async fn push_login(
+        &self,
+        req: &LoginRequest,
+    ) -> Result<(String, String, String), LoginError> {
+        let verifier = format!(
+            "{}{}",
+            protocol::jose::random_id(),
+            protocol::jose::random_id()
+        );
+        let challenge = protocol::jose::sha256_b64(verifier.as_bytes());
+        let state = protocol::jose::random_id();
+        let nonce = protocol::jose::random_id();
+        let mut form: Vec<(&str, String)> = vec![
+            ("client_id", self.client_id.clone()),
+            (
+                "client_assertion_type",
+                client_assertion::ASSERTION_TYPE.to_owned(),
+            ),
+            ("client_assertion", self.assertion(None)?),
+        ];
+        match &req.request_object {
+            Some(object) => form.push(("request", object.clone())),
+            None => {
+                form.extend([
+                    ("response_type", "code".to_owned()),
+                    ("redirect_uri", req.redirect_uri.clone()),
+                    ("scope", req.scope.clone()),
+                    ("code_challenge", challenge),
+                    ("code_challenge_method", "S256".to_owned()),
+                    ("state", state.clone()),
+                    ("nonce", nonce),
+                ]);
+                for r in &req.resources {
+                    form.push(("resource", r.clone()));
+                }
+                for (k, v) in [
+                    ("acr_values", req.acr_values.clone()),
+                    ("prompt", req.prompt.clone()),
+                    ("max_age", req.max_age.map(|m| m.to_string())),
+                    ("login_hint", req.login_hint.clone()),
+                    ("test_pid", req.test_pid.clone()),
+                    (
+                        "test_security_level",
+                        req.test_security_level.map(|l| l.to_string()),
+                    ),
+                    ("ui_locales", req.ui_locales.clone()),
+                ] {
+                    if let Some(v) = v {
+                        form.push((k, v));
+                    }
+                }
+            }
+        }
+        let par = format!("{}/connect/par", self.issuer);
+        let response = self.http().post(&par).form(&form).send().await?;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await?;
+        if status != 201 {
+            return Err(LoginError::Par {
+                status,
+                body: body.to_string(),
+            });
+        }
+        let request_uri = body["request_uri"].as_str().unwrap_or_default();
+        let url = format!(
+            "{}/connect/authorize?client_id={}&request_uri={}",
+            self.issuer,
+            urlencode(&self.client_id),
+            urlencode(request_uri)
+        );
+        Ok((url, verifier, state))
+    }
+
+    /// A whole login: PAR, the browser's trip, and the code checked against state and `iss`.
+    pub async fn login(
+        &self,
+        browser: &Browser,
+        req: &LoginRequest,
+        choice: &UserChoice,
+    ) -> Result<Login, LoginError> {
+        let (url, verifier, state) = self.push_login(req).await?;
+        let mut trail = Vec::new();
+        match browser
+            .navigate(&url, &req.redirect_uri, choice, &mut trail)
+            .await?
+        {
+            Ending::Code {
+                code,
+                state: got,
+                iss,
+            } => {
+                if got.as_deref() != Some(state.as_str()) {
+                    return Err(LoginError::State { got, sent: state });
+                }
+                // RFC 9207: the answer must come from the issuer the client talks to.
+                if iss.as_deref() != Some(self.issuer.as_str()) {
+                    return Err(LoginError::Issuer {
+                        got: iss,
+                        expected: self.issuer.clone(),
+                    });
+                }
+                Ok(Login {
+                    code,
+                    verifier,
+                    trail,
+                })
+            }
+            Ending::Error { error, description } => {
+                Err(LoginError::Authorization { error, description })
+            }
+        }
+    }
+
+    /// A login followed by the code's redemption.
+    pub async fn login_and_redeem(
+        &self,
+        browser: &Browser,
+        req: &LoginRequest,
+        choice: &UserChoice,
+    ) -> Result<(Login, TokenOutcome), LoginError> {
+        let login = self.login(browser, req, choice).await?;
+        let tokens = self
+            .redeem_code(&login.code, &req.redirect_uri, &login.verifier, None)
+            .await?;
+        Ok((login, tokens))
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
