@@ -14,6 +14,7 @@
 //! | `POST /connect/par` | [`par`] | RFC 9126 |
 //! | `GET /connect/authorize` | [`login`] | OIDC Core §3.1.2 |
 //! | `GET /connect/idp/start`, `/connect/federation/callback` | [`login`], [`federation`] | OIDC Core §3.1 (as RP) |
+//! | `GET /connect/endsession` | [`endsession`] | OIDC RP-Initiated Logout, Front-Channel Logout |
 //! | `POST /connect/token` | [`token`] | RFC 6749 §4.1.3, §4.4, §6, RFC 7523, RFC 8707, RFC 9449 |
 //! | `POST /connect/revocation` | [`revocation`] | RFC 7009 |
 //! | `GET/POST /connect/userinfo` | [`userinfo`] | OIDC Core §5.3 |
@@ -33,6 +34,7 @@ pub mod clock;
 pub mod config_file;
 pub mod discovery;
 pub mod dpop;
+pub mod endsession;
 pub mod environment;
 pub mod ephemeral;
 pub mod error;
@@ -226,6 +228,7 @@ pub fn app(sts: Arc<Sts>) -> Router {
         .route("/connect/authorize", get(login::authorize))
         .route("/connect/idp/start", get(login::start))
         .route("/connect/federation/callback", get(login::callback))
+        .route("/connect/endsession", get(endsession::end_session))
         .route("/connect/revocation", post(revocation::revoke))
         .route(
             "/connect/userinfo",

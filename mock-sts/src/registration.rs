@@ -115,6 +115,7 @@ pub fn create(
         },
         redirect_uris: new.redirect_uris,
         post_logout_redirect_uris: Vec::new(),
+        frontchannel_logout_uri: None,
         audience_specific_claims: Vec::new(),
         keys: vec![ClientKey {
             jwk: key.public_jwk().to_json(),
@@ -245,6 +246,7 @@ pub fn import(
             .unwrap_or_else(|| vec!["client_credentials".into()]),
         redirect_uris: file.redirect_uris.clone().unwrap_or_default(),
         post_logout_redirect_uris: file.post_logout_redirect_uris.clone().unwrap_or_default(),
+        frontchannel_logout_uri: None,
         audience_specific_claims: Vec::new(),
         keys: vec![ClientKey {
             jwk,

@@ -509,6 +509,7 @@ pub fn client_from_draft(
         grant_types,
         redirect_uris,
         post_logout_redirect_uris,
+        frontchannel_logout_uri: None,
         audience_specific_claims,
         keys: vec![ClientKey {
             jwk,
@@ -969,6 +970,7 @@ mod tests {
             grant_types: vec![],
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
+            frontchannel_logout_uri: None,
             audience_specific_claims: vec![],
             keys: vec![],
             binding: TokenBinding::Dpop,

@@ -98,6 +98,10 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
+    /// Where the client is told, in a hidden frame, that the user logged out (OpenID
+    /// Front-Channel Logout 1.0 §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frontchannel_logout_uri: Option<String>,
     #[serde(default)]
     pub audience_specific_claims: Vec<AudienceClaim>,
     pub keys: Vec<ClientKey>,
