@@ -14,4 +14,5 @@ pub mod jose;
 pub mod oauth;
 pub mod selvbetjening;
 pub mod signing;
+pub mod tillitsrammeverk;
 pub mod ttt;
