@@ -217,6 +217,11 @@ fn client_credentials(
                 extra.insert(claims::SFM_JOURNAL_ID.into(), json!(id));
             }
             Detail::Tillitsrammeverk(v) => {
+                // Without a logged-in user there is no practitioner to enrich from; the
+                // attestation is checked and passed on as sent.
+                protocol::tillitsrammeverk::validate(v).map_err(|e| {
+                    OAuthError::new(ErrorCode::InvalidAuthorizationDetails, e.to_string())
+                })?;
                 extra.insert(claims::TILLITSRAMMEVERK.into(), v.clone());
             }
             Detail::Organisation(_) => {}

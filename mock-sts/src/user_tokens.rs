@@ -83,18 +83,18 @@ pub fn issue(
         .cloned()
         .collect();
 
-    // Organisation: this request's client assertion wins over the request object's.
+    // The client assertion of this request wins over the request object of the login, kind
+    // by kind (organisation, journal id, attestation).
     let mut details: Vec<Detail> = req.details.to_vec();
-    if !details.iter().any(|d| matches!(d, Detail::Organisation(_)))
-        && let Some(raw) = &grant.authorization_details
-    {
+    if let Some(raw) = &grant.authorization_details {
         let from_object = assertion_details::parse(raw)
             .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
-        details.extend(
-            from_object
-                .into_iter()
-                .filter(|d| matches!(d, Detail::Organisation(_))),
-        );
+        for d in from_object {
+            let kind = std::mem::discriminant(&d);
+            if !details.iter().any(|x| std::mem::discriminant(x) == kind) {
+                details.push(d);
+            }
+        }
     }
     let orgs = tenancy::resolve(&sts.store, client, &details)?;
 
@@ -106,7 +106,10 @@ pub fn issue(
                 extra.insert(claims::SFM_JOURNAL_ID.into(), json!(id));
             }
             Detail::Tillitsrammeverk(v) => {
-                extra.insert(claims::TILLITSRAMMEVERK.into(), v.clone());
+                extra.insert(
+                    claims::TILLITSRAMMEVERK.into(),
+                    attestation(sts, &grant.user, v)?,
+                );
             }
             Detail::Organisation(_) => {}
         }
@@ -166,6 +169,23 @@ pub fn issue(
         rt_expires_in,
         id_token,
     })
+}
+
+/// Checks a Tillitsrammeverk attestation and enriches it from the login and the registers
+/// (reference §7.1, §7.3): the practitioner's identity and HPR number come from the user, the
+/// names of organisations from the environment, never from the client.
+fn attestation(sts: &Sts, user: &User, raw: &Value) -> Result<Value, OAuthError> {
+    let att = protocol::tillitsrammeverk::validate(raw)
+        .map_err(|e| OAuthError::new(ErrorCode::InvalidAuthorizationDetails, e.to_string()))?;
+    let org_name = |id: &str| sts.store.organisation(id).ok().flatten().map(|o| o.name);
+    let ctx = protocol::tillitsrammeverk::EnrichContext {
+        practitioner_pid: &user.pid,
+        practitioner_name: &user.name,
+        hpr_number: user.hpr_number.clone(),
+        org_name: &org_name,
+        time_of_attestation: sts.now(),
+    };
+    Ok(protocol::tillitsrammeverk::enrich(&att, &ctx))
 }
 
 fn api_of<'a>(apis: &'a [Api], scope: &str) -> Option<&'a Api> {

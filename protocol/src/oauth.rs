@@ -1,7 +1,7 @@
 //! OAuth 2.0 error codes and the error response body (RFC 6749 §5.2), with the codes later
 //! RFCs add: `invalid_target` (RFC 8707 §2), `invalid_dpop_proof` and `use_dpop_nonce`
 //! (RFC 9449 §5, §8), `invalid_token` (RFC 6750 §3.1), `invalid_request_object` and
-//! `invalid_request_uri` (RFC 9101 §7, RFC 9126 §2.3), `login_required` (OIDC Core §3.1.2.6).
+//! `invalid_request_uri` (RFC 9101 §7, RFC 9126 §2.3), `login_required` (OIDC Core §3.1.2.6), `invalid_authorization_details` (RFC 9396 §5).
 
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +25,7 @@ pub enum ErrorCode {
     InvalidRequestUri,
     LoginRequired,
     AccessDenied,
+    InvalidAuthorizationDetails,
 }
 
 impl ErrorCode {
@@ -48,6 +49,7 @@ impl ErrorCode {
             ErrorCode::InvalidRequestUri => "invalid_request_uri",
             ErrorCode::LoginRequired => "login_required",
             ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::InvalidAuthorizationDetails => "invalid_authorization_details",
         }
     }
 }

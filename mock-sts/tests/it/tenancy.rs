@@ -276,3 +276,30 @@ async fn journal_id_passes_through_and_bad_details_are_named() {
         "12345",
     );
 }
+
+#[tokio::test]
+async fn tillitsrammeverk_attestations_are_checked() {
+    let tb = Testbed::start().await;
+    let demo = tb.demo();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../protocol/testdata/tillitsrammeverk/client_example.json"
+    ))
+    .unwrap();
+    let fixture: Value = serde_json::from_str(&text).unwrap();
+    let good = fixture["entry"].clone();
+    let t = claims(&tb, &demo, "nhn:testbed-api/read", Some(good.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        t["nhn:tillitsrammeverk:parameters"]["type"],
+        "nhn:tillitsrammeverk:parameters"
+    );
+    let mut bad = good;
+    bad["practitioner"]["authorization"]["system"] = json!("urn:oid:1.2.3");
+    refused(
+        claims(&tb, &demo, "nhn:testbed-api/read", Some(bad)).await,
+        "invalid_authorization_details",
+        "practitioner.authorization.system",
+    );
+}
