@@ -69,7 +69,7 @@ pub async fn show(
     };
     let now = shared.now();
     if params.has("request_id") && !params.has("client_id") {
-        return show_again(&shared, index, &params).await;
+        return show_again(&shared, index, &params, now).await;
     }
     let pending = match validate(&shared, index, idp, &params) {
         Ok(p) => p,
@@ -78,14 +78,7 @@ pub async fn show(
     if idp.descriptor.test_automation
         && let Some(test_pid) = params.get("test_pid")
     {
-        return log_in_at_once(
-            &shared,
-            idp,
-            pending,
-            test_pid,
-            params.get("test_security_level"),
-            now,
-        );
+        return log_in_at_once(&shared, idp, pending, test_pid, now);
     }
     let request_id = random_id();
     shared
@@ -113,8 +106,8 @@ pub async fn show(
 }
 
 /// The login page again for a remembered request: a search, or the other language.
-async fn show_again(shared: &Shared, index: usize, params: &Params) -> Response {
-    let (request_id, pending, locale) = match remembered(shared, index, params) {
+async fn show_again(shared: &Shared, index: usize, params: &Params, now: i64) -> Response {
+    let (request_id, pending, locale) = match remembered(shared, index, params, now) {
         Ok(found) => found,
         Err(e) => return e.into_response(),
     };
@@ -175,11 +168,11 @@ pub async fn submit(
     let Some((index, idp)) = shared.idp(&name) else {
         return unknown_idp(hinted_locale, &name).into_response();
     };
-    let (request_id, pending, locale) = match remembered(&shared, index, &params) {
+    let now = shared.now();
+    let (request_id, pending, locale) = match remembered(&shared, index, &params, now) {
         Ok(found) => found,
         Err(e) => return e.into_response(),
     };
-    let now = shared.now();
     let methods = methods_of(idp, &pending);
 
     if params.has("cancel") {
@@ -275,6 +268,7 @@ fn remembered(
     shared: &Shared,
     index: usize,
     params: &Params,
+    now: i64,
 ) -> Result<(String, Pending, Locale), PageError> {
     let lang = params.get("lang").and_then(Locale::parse);
     let locale = lang.unwrap_or_default();
@@ -288,7 +282,6 @@ fn remembered(
             ),
         ));
     };
-    let now = shared.now();
     let pending = shared
         .store
         .pending()
@@ -489,13 +482,15 @@ fn validate(
     if d.test_automation
         && let Some(level) = params.get("test_security_level")
     {
-        let level = SecurityLevel::from_digit(level).ok_or_else(|| {
-            refuse(
-                AuthorizeCode::InvalidRequest,
-                format!("test_security_level {level:?} is not offered; use 3 or 4"),
-            )
-        })?;
-        preselect = d.methods.iter().find(|m| m.level == level).map(|m| m.id);
+        let offered = SecurityLevel::from_digit(level)
+            .and_then(|l| d.methods.iter().find(|m| m.level == l))
+            .ok_or_else(|| {
+                refuse(
+                    AuthorizeCode::InvalidRequest,
+                    format!("test_security_level {level:?} is not offered; use 3 or 4"),
+                )
+            })?;
+        preselect = Some(offered.id);
     }
     Ok(Pending {
         idp: index,
@@ -518,7 +513,6 @@ fn log_in_at_once(
     idp: &Idp,
     pending: Pending,
     test_pid: &str,
-    level: Option<&str>,
     now: i64,
 ) -> Response {
     let refuse = |code: AuthorizeCode, description: String| {
@@ -531,15 +525,20 @@ fn log_in_at_once(
         }
         .into_response()
     };
-    let level = match level {
-        None => SecurityLevel::Level4,
-        // validate() has refused anything else already.
-        Some(l) => SecurityLevel::from_digit(l).unwrap_or(SecurityLevel::Level4),
-    };
-    let Some(method) = idp.descriptor.methods.iter().find(|m| m.level == level) else {
+    // validate() turned test_security_level into the preselected method; 4 when absent.
+    let method = pending
+        .preselect
+        .and_then(|id| idp.descriptor.method(id))
+        .or_else(|| {
+            idp.descriptor
+                .methods
+                .iter()
+                .find(|m| m.level == SecurityLevel::Level4)
+        });
+    let Some(method) = method else {
         return refuse(
             AuthorizeCode::InvalidRequest,
-            format!("test_security_level {} is not offered", level.as_claim()),
+            "this identity provider offers no level 4 login; set test_security_level".into(),
         );
     };
     match persons::lookup(&shared.population, test_pid, Locale::En) {
