@@ -179,7 +179,21 @@ async fn serve(args: UpArgs) -> Result<ExitCode, UpError> {
     println!("environment: {}/testbed/environment", sts.config.issuer);
     println!("data directory: {}", args.data.data_dir.display());
 
-    let app = mock_sts::app(Arc::new(sts));
+    // The STS reaches its identity providers on the address it listens on.
+    let reach = if ip.is_unspecified() {
+        SocketAddr::new(
+            if ip.is_ipv4() {
+                IpAddr::V4(Ipv4Addr::LOCALHOST)
+            } else {
+                IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+            },
+            local.port(),
+        )
+    } else {
+        local
+    };
+    let (_, app) = mock_sts::app_with_idps(sts, &format!("http://{reach}"))
+        .map_err(|e| UpError::Start(e.to_string()))?;
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -215,20 +215,23 @@ fn first_text(html: &str) -> String {
 /// Chooses what to do on an HTML page: a link to the preferred IdP in HelseID's chooser, or
 /// the first POST form (an IdP's login page) filled in for the chosen person.
 fn answer_page(base: &Url, html: &str, choice: &UserChoice) -> Option<Step> {
-    if let Some(form) = html.find("<form").map(|i| &html[i..]) {
+    // The login form is the page's POST form (an IdP page also has a GET search form).
+    let post_form = html
+        .match_indices("<form")
+        .map(|(i, _)| &html[i..])
+        .find(|f| {
+            f[..f.find('>').unwrap_or(0)]
+                .to_ascii_lowercase()
+                .contains("method=\"post\"")
+        });
+    if let Some(form) = post_form {
         let tag_end = form.find('>')?;
         let tag = &form[..tag_end];
         let action = attr(tag, "action").unwrap_or_default();
-        let method = attr(tag, "method").unwrap_or_else(|| "get".into());
         let body_end = form.find("</form>").unwrap_or(form.len());
         let fields = form_fields(&form[..body_end], choice);
         let target = base.join(&action).ok()?.to_string();
-        let method = if method.eq_ignore_ascii_case("post") {
-            reqwest::Method::POST
-        } else {
-            reqwest::Method::GET
-        };
-        return Some((method, target, fields));
+        return Some((reqwest::Method::POST, target, fields));
     }
     let links: Vec<String> = html
         .match_indices("href=\"")
@@ -263,11 +266,13 @@ fn unescape(s: &str) -> String {
         .replace("&gt;", ">")
 }
 
-/// The form's fields: hidden inputs as they are; `pid` set to the chosen person; the chosen
-/// (or first) login method of a radio group named `method`.
+/// The form's fields: hidden inputs as they are; the chosen login method of a radio group
+/// named `method`; and the person: typed into `typed_pid` when one is chosen, else the first
+/// person button of the list.
 fn form_fields(form: &str, choice: &UserChoice) -> Vec<(String, String)> {
     let mut fields: Vec<(String, String)> = Vec::new();
     let mut method_set = false;
+    let mut has_typed = false;
     for (i, _) in form.match_indices("<input") {
         let tag = &form[i..i + form[i..].find('>').unwrap_or(form.len() - i)];
         let (Some(name), ty) = (
@@ -290,9 +295,25 @@ fn form_fields(form: &str, choice: &UserChoice) -> Vec<(String, String)> {
                     fields.push((name, value));
                 }
             }
-            "submit" => {}
-            _ if name == "pid" => fields.push((name, choice.pid.clone().unwrap_or(value))),
+            "submit" | "search" => {}
+            _ if name == "typed_pid" => has_typed = true,
             _ => fields.push((name, value)),
+        }
+    }
+    match (&choice.pid, has_typed) {
+        (Some(pid), true) => {
+            fields.push(("typed_pid".into(), pid.clone()));
+            fields.push(("action".into(), "typed".into()));
+        }
+        _ => {
+            let first_person = form
+                .match_indices("<button")
+                .map(|(i, _)| &form[i..i + form[i..].find('>').unwrap_or(form.len() - i)])
+                .find(|tag| attr(tag, "name").as_deref() == Some("pid"))
+                .and_then(|tag| attr(tag, "value"));
+            if let Some(pid) = choice.pid.clone().or(first_person) {
+                fields.push(("pid".into(), pid));
+            }
         }
     }
     fields

@@ -61,9 +61,30 @@ pub async fn expired_jwks(State(sts): State<Arc<Sts>>) -> Result<Response, OAuth
     Ok(cached(Json(ring.expired_jwks(sts.now())).into_response()))
 }
 
-/// The identity providers users can log in with (none until interactive login exists).
-pub async fn available_idps() -> Response {
-    cached(Json(json!([])).into_response())
+/// The identity providers users can log in with (format UNCONFIRMED for HelseID: a list of
+/// their `idp` schemes, names and security levels).
+pub async fn available_idps(State(sts): State<Arc<Sts>>) -> Response {
+    cached(Json(json!(identity_providers(&sts))).into_response())
+}
+
+/// The bundled identity providers as `/connect/availableidps` and `/testbed/environment`
+/// list them.
+pub fn identity_providers(sts: &Sts) -> Vec<Value> {
+    sts.federation
+        .iter()
+        .flat_map(|f| {
+            f.upstreams.iter().map(|u| {
+                json!({
+                    "idp": u.scheme,
+                    "name": u.display_nb,
+                    "name_en": u.display_en,
+                    "security_levels": u.levels,
+                    "issuer": f.public_issuer(&sts.config.issuer, u),
+                    "test_pid_automation": u.test_automation,
+                })
+            })
+        })
+        .collect()
 }
 
 /// Duende lets clients cache metadata; a test STS whose keys rotate on command should be

@@ -72,7 +72,7 @@ pub fn environment_for(sts: &Sts) -> Result<Value, OAuthError> {
             "confirmed": c.confirmed,
             "origin": c.origin,
         })).collect::<Vec<_>>(),
-        "identity_providers": [],
+        "identity_providers": crate::discovery::identity_providers(sts),
         "test_persons": persons,
     }))
 }

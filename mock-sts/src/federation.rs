@@ -11,6 +11,9 @@ use thiserror::Error;
 
 use protocol::jose::{PublicJwk, parse_compact};
 
+/// The client id the STS has at every bundled IdP.
+pub const RP_CLIENT_ID: &str = "helseid-testbed-sts";
+
 /// An identity provider the STS can send users to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upstream {
@@ -72,7 +75,7 @@ impl Federation {
     ) -> Federation {
         Federation {
             upstreams,
-            client_id: "helseid-testbed-sts".into(),
+            client_id: RP_CLIENT_ID.into(),
             client_secret,
             internal_base: internal_base.trim_end_matches('/').to_owned(),
             http: reqwest::Client::builder()

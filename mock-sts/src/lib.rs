@@ -212,6 +212,58 @@ impl Sts {
 
 /// The router of every endpoint, nested under the issuer's path when it has one.
 pub fn app(sts: Arc<Sts>) -> Router {
+    build(sts, None)
+}
+
+/// The STS with the bundled identity providers (`mock-idp`) under `<issuer>/idp/<name>`,
+/// federated to as a relying party. `listen_base` is `http://<address the server listens
+/// on>`: the STS calls the IdPs' token endpoints there, whatever the public issuer says.
+pub fn app_with_idps(mut sts: Sts, listen_base: &str) -> Result<(Arc<Sts>, Router), StsError> {
+    let secret = protocol::jose::random_id();
+    let population = sts.population()?;
+    let clock = sts.clock.clone();
+    let settings = mock_idp::IdpSettings::new(&sts.config.issuer, population)
+        .with_client(mock_idp::RegisteredRp {
+            client_id: federation::RP_CLIENT_ID.into(),
+            client_secret: secret.clone(),
+            redirect_uris: vec![login::callback_uri(&sts)],
+        })
+        .with_clock(Arc::new(move || clock.now()));
+    let idps = mock_idp::MockIdps::new(settings)
+        .map_err(|e| StsError::Seed(format!("identity providers: {e}")))?;
+    let upstreams = idps
+        .descriptors()
+        .map(|d| federation::Upstream {
+            name: d.name.to_owned(),
+            scheme: d.scheme.to_owned(),
+            display_nb: d.display_name.nb.to_owned(),
+            display_en: d.display_name.en.to_owned(),
+            levels: d
+                .levels()
+                .iter()
+                .map(|l| {
+                    if *l == mock_idp::SecurityLevel::Level4 {
+                        4
+                    } else {
+                        3
+                    }
+                })
+                .collect(),
+            test_automation: d.test_automation,
+        })
+        .collect();
+    let internal = format!(
+        "{}{}",
+        listen_base.trim_end_matches('/'),
+        issuer_path(&sts.config.issuer)
+    );
+    sts.federation = Some(federation::Federation::new(upstreams, secret, internal));
+    let sts = Arc::new(sts);
+    let router = build(sts.clone(), Some(idps.router()));
+    Ok((sts, router))
+}
+
+fn build(sts: Arc<Sts>, idps: Option<Router>) -> Router {
     let routes = Router::new()
         .route(
             "/.well-known/openid-configuration",
@@ -241,6 +293,10 @@ pub fn app(sts: Arc<Sts>) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(sts.clone());
+    let routes = match idps {
+        Some(idps) => routes.merge(idps),
+        None => routes,
+    };
     let path = issuer_path(&sts.config.issuer);
     if path.is_empty() {
         routes

@@ -8,6 +8,7 @@ mod client_auth;
 mod discovery;
 mod dpop;
 mod errors;
+mod login;
 mod persistence;
 mod revocation;
 mod selvbetjening;

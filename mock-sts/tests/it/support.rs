@@ -74,8 +74,8 @@ impl Testbed {
             clock.now(),
         )
         .unwrap();
-        let sts = Arc::new(sts);
-        let app = mock_sts::app(sts.clone());
+        let listen_base = format!("http://{}", listener.local_addr().unwrap());
+        let (sts, app) = mock_sts::app_with_idps(sts, &listen_base).unwrap();
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
