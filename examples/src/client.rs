@@ -197,6 +197,28 @@ impl Client {
         self.token_request(params, details).await
     }
 
+    /// Exchanges a user's access token (received by this client acting as an API) for one to
+    /// another API (RFC 8693), as HelseID's token-exchange sample does.
+    pub async fn exchange(
+        &self,
+        subject_token: &str,
+        scope: &str,
+    ) -> Result<TokenOutcome, ClientError> {
+        let params = vec![
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:token-exchange".to_owned(),
+            ),
+            ("subject_token", subject_token.to_owned()),
+            (
+                "subject_token_type",
+                "urn:ietf:params:oauth:token-type:access_token".to_owned(),
+            ),
+            ("scope", scope.to_owned()),
+        ];
+        self.token_request(params, None).await
+    }
+
     /// POSTs to the token endpoint with a fresh assertion and proof, retrying once with the
     /// server's DPoP nonce.
     async fn token_request(

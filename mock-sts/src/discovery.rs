@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use crate::Sts;
 use crate::client_auth::internal;
 use crate::error::OAuthError;
+use crate::identity;
 
 /// The discovery document for `sts`.
 pub fn document_for(sts: &Sts) -> Value {
@@ -23,10 +24,24 @@ pub fn document_for(sts: &Sts) -> Value {
     json!({
         "issuer": c.issuer,
         "jwks_uri": c.endpoint("/.well-known/openid-configuration/jwks"),
+        "authorization_endpoint": c.endpoint("/connect/authorize"),
         "token_endpoint": c.token_endpoint(),
+        "userinfo_endpoint": c.endpoint("/connect/userinfo"),
+        "end_session_endpoint": c.endpoint("/connect/endsession"),
         "revocation_endpoint": c.endpoint("/connect/revocation"),
         "introspection_endpoint": c.endpoint("/connect/introspect"),
+        "pushed_authorization_request_endpoint": c.endpoint("/connect/par"),
+        "require_pushed_authorization_requests": true,
+        "frontchannel_logout_supported": true,
+        "frontchannel_logout_session_supported": true,
         "claims_supported": [
+            "name", "family_name", "given_name", "middle_name",
+            claims::ASSURANCE_LEVEL,
+            claims::PID,
+            identity::CLAIM_PID_PSEUDONYM,
+            claims::SECURITY_LEVEL,
+            identity::CLAIM_NETWORK,
+            claims::HPR_NUMBER,
             claims::CLIENT_NAME,
             claims::CLIENT_TENANCY,
             claims::ORGNR_PARENT,
@@ -34,12 +49,25 @@ pub fn document_for(sts: &Sts) -> Value {
             claims::ORGNR_SUPPLIER,
             claims::CLIENT_AMR,
         ],
-        "scopes_supported": ["nhn:sfm:journal-id"],
-        "grant_types_supported": ["client_credentials"],
+        "scopes_supported": identity::USER_SCOPES,
+        "grant_types_supported": [
+            "authorization_code",
+            "client_credentials",
+            "refresh_token",
+            crate::token_exchange::GRANT,
+        ],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
         "token_endpoint_auth_methods_supported": ["private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": algs,
         "id_token_signing_alg_values_supported": ["RS256"],
         "subject_types_supported": ["public"],
+        "code_challenge_methods_supported": ["S256"],
+        "request_parameter_supported": true,
+        "request_object_signing_alg_values_supported": algs,
+        "prompt_values_supported": ["none", "login"],
+        "acr_values_supported": ["Level3", "Level4"],
+        "authorization_response_iss_parameter_supported": true,
         "dpop_signing_alg_values_supported": algs,
         "expired_jwks_uri": c.endpoint("/connect/expiredjwks"),
         "available_idps": c.endpoint("/connect/availableidps"),

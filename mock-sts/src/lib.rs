@@ -56,6 +56,7 @@ pub mod session;
 pub mod store;
 pub mod tenancy;
 pub mod token;
+pub mod token_exchange;
 pub mod ttt;
 pub mod user_tokens;
 pub mod userinfo;

@@ -31,6 +31,7 @@ pub fn demo_apis() -> Vec<Api> {
         name: name.into(),
         scopes: scopes.iter().map(|s| format!("{audience}/{s}")).collect(),
         requires_terms,
+        token_exchange_clients: Vec::new(),
     };
     vec![
         api(

@@ -919,6 +919,7 @@ mod tests {
             name: "x".into(),
             scopes: vec![],
             requires_terms: false,
+            token_exchange_clients: Vec::new(),
         }];
         let claim = |k: &str| AudienceSpecificClientClaim {
             key: k.into(),

@@ -142,6 +142,10 @@ pub struct Api {
     /// multi-tenant client acting for it gets these scopes.
     #[serde(default)]
     pub requires_terms: bool,
+    /// Clients that act as this API and may exchange tokens issued for it (RFC 8693; the
+    /// "configuration owner" of HelseID's token-exchange errors).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub token_exchange_clients: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -26,6 +26,7 @@ use crate::error::OAuthError;
 use crate::form::Form;
 use crate::store::{Api, Client, TokenBinding};
 use crate::tenancy::{self, OrgClaims};
+use crate::token_exchange;
 use crate::user_tokens::{self, Issue, UserGrant};
 
 pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
@@ -42,6 +43,7 @@ pub async fn token(
         GRANT_CLIENT_CREDENTIALS,
         GRANT_AUTHORIZATION_CODE,
         GRANT_REFRESH_TOKEN,
+        token_exchange::GRANT,
     ];
     if !supported.contains(&grant_type) {
         return Err(OAuthError::new(
@@ -57,6 +59,18 @@ pub async fn token(
     match grant_type {
         GRANT_AUTHORIZATION_CODE => code_grant(&sts, &headers, &form, &auth, &endpoint),
         GRANT_REFRESH_TOKEN => refresh_grant(&sts, &headers, &form, &auth, &endpoint),
+        token_exchange::GRANT => {
+            let jkt = binding(&sts, &headers, &auth.client, &endpoint)?;
+            let body = token_exchange::exchange(
+                &sts,
+                &auth.client,
+                form.require("subject_token")?,
+                form.require("subject_token_type")?,
+                form.get("scope"),
+                jkt.as_deref(),
+            )?;
+            Ok(no_store(Json(body).into_response()))
+        }
         _ => client_credentials(&sts, &headers, &form, &auth, &endpoint),
     }
 }
@@ -119,6 +133,7 @@ fn code_grant(
         resources: grant.request.resources.clone(),
         jkt: jkt.clone(),
         authorization_details: grant.request.authorization_details.clone(),
+        on_behalf_of: grant.request.on_behalf_of.clone(),
     };
     let issue = Issue {
         resource: form.get("resource"),

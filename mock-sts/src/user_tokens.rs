@@ -17,6 +17,9 @@ use crate::identity::{self, User};
 use crate::store::{Api, Client};
 use crate::tenancy;
 
+/// The organisation an ID-porten login was made on behalf of.
+pub const CLAIM_ON_BEHALF_OF: &str = "helseid://claims/client/on_behalf_of";
+
 /// Lifetime of ID tokens (300 s in HelseID's 2017 example; Duende's default).
 pub const ID_TOKEN_LIFETIME: i64 = 300;
 /// Lifetime of refresh tokens: a working day (HelseID's ADR; its real value is UNCONFIRMED).
@@ -36,6 +39,9 @@ pub struct UserGrant {
     pub jkt: Option<String>,
     /// `authorization_details` of the request object.
     pub authorization_details: Option<Value>,
+    /// ID-porten "on behalf of": the organisation the user logged in for (reference §9).
+    #[serde(default)]
+    pub on_behalf_of: Option<String>,
 }
 
 /// What this token request adds to the grant.
@@ -100,6 +106,9 @@ pub fn issue(
 
     let mut extra: Map<String, Value> = grant.user.claims(&scopes, None);
     extra.insert("sid".into(), json!(grant.sid));
+    if let Some(org) = &grant.on_behalf_of {
+        extra.insert(CLAIM_ON_BEHALF_OF.into(), json!(org));
+    }
     for d in &details {
         match d {
             Detail::SfmJournalId(id) => {

@@ -423,3 +423,165 @@ async fn code_rules() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn token_exchange_carries_the_user_to_a_second_api() {
+    let tb = Testbed::start().await;
+    let c = login_client(&tb);
+    let (pid, _) = practitioner(&tb);
+    let mut req = request(SCOPES);
+    req.acr_values = Some("idp:testidp-oidc".into());
+    req.test_pid = Some(pid.clone());
+    let (_, tokens) = tb
+        .client(&c)
+        .login_and_redeem(&Browser::new().unwrap(), &req, &UserChoice::default())
+        .await
+        .unwrap();
+    let subject = tokens.response.access_token;
+    assert_eq!(claims_of(&subject)["aud"], "nhn:testbed-api");
+
+    // The API behind nhn:testbed-api acts as a client.
+    let actor = tb.register(
+        Tenancy::SingleTenant {
+            orgnr: "999977774".into(),
+            child_orgnrs: vec![],
+        },
+        &["nhn:test-public-samplecode/authorization-code"],
+        TokenBinding::Dpop,
+    );
+    let refused = tb
+        .client(&actor)
+        .exchange(&subject, "nhn:test-public-samplecode/authorization-code")
+        .await;
+    match refused {
+        Err(ClientError::Refused { error, .. }) => {
+            let d = error.error_description.unwrap();
+            assert!(
+                d.contains("no audience matching configuration owner"),
+                "{d}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut api = tb.sts.store.api("nhn:testbed-api").unwrap().unwrap();
+    api.token_exchange_clients.push(actor.id.clone());
+    tb.sts.store.put_api(&api).unwrap();
+
+    let out = tb
+        .client(&actor)
+        .exchange(&subject, "nhn:test-public-samplecode/authorization-code")
+        .await
+        .unwrap();
+    let t = claims_of(&out.response.access_token);
+    assert_eq!(t["aud"], "nhn:test-public-samplecode");
+    assert_eq!(t["client_id"], actor.id);
+    assert_eq!(t["helseid://claims/client/original_client_id"], c.id);
+    assert_eq!(t["act"]["client_id"], actor.id);
+    assert_eq!(t["helseid://claims/identity/pid"], pid);
+
+    for (scope, needle) in [(
+        "nhn:test-public-samplecode/authorization-code nhn:testbed-api/read",
+        "invalid scopes requested",
+    )] {
+        match tb.client(&actor).exchange(&subject, scope).await {
+            Err(ClientError::Refused { error, .. }) => {
+                assert!(error.error_description.unwrap().contains(needle))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    match tb
+        .client(&actor)
+        .exchange(
+            "not-a-token",
+            "nhn:test-public-samplecode/authorization-code",
+        )
+        .await
+    {
+        Err(ClientError::Refused { error, .. }) => assert!(
+            error
+                .error_description
+                .unwrap()
+                .starts_with("invalid subject_token - ")
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn request_objects_and_logout() {
+    let tb = Testbed::start().await;
+    let c = login_client(&tb);
+    let client = tb.client(&c);
+    let (pid, _) = practitioner(&tb);
+    let now = tb.clock.now();
+    let verifier = "A".repeat(43);
+    let object = |exp: i64| {
+        let claims = serde_json::json!({
+            "iss": c.id, "aud": tb.issuer, "client_id": c.id, "exp": exp, "nbf": now, "jti": protocol::jose::random_id(),
+            "response_type": "code", "redirect_uri": REDIRECT, "scope": SCOPES,
+            "code_challenge": protocol::jose::sha256_b64(verifier.as_bytes()), "code_challenge_method": "S256",
+            "state": "s1", "acr_values": "idp:testidp-oidc", "test_pid": pid,
+        });
+        c.key.sign_jwt(serde_json::Map::new(), &claims).unwrap()
+    };
+    // Too long-lived.
+    let mut req = request(SCOPES);
+    req.request_object = Some(object(now + 600));
+    let (status, body) = par_error(&tb, &c, &req).await;
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("invalid_request_object") && body.contains("600 s ahead"),
+        "{body}"
+    );
+    // Expired.
+    req.request_object = Some(object(now - 60));
+    let (_, body) = par_error(&tb, &c, &req).await;
+    assert!(body.contains("expired"), "{body}");
+    // Good: the login runs on the object's parameters.
+    req.request_object = Some(object(now + 30));
+    let (url, _, _) = client.push_login(&req).await.unwrap();
+    let browser = Browser::new().unwrap();
+    let mut trail = Vec::new();
+    let ending = browser
+        .navigate(&url, REDIRECT, &UserChoice::default(), &mut trail)
+        .await
+        .unwrap();
+    let helseid_examples::login::Ending::Code { code, state, .. } = ending else {
+        panic!("{ending:?}")
+    };
+    assert_eq!(state.as_deref(), Some("s1"));
+    let tokens = client
+        .redeem_code(&code, REDIRECT, &verifier, None)
+        .await
+        .unwrap()
+        .response;
+
+    // Logout with id_token_hint to a registered URI; the session is gone afterwards.
+    let id_token = tokens.id_token.unwrap();
+    let logout = tb.url(&format!(
+        "/connect/endsession?id_token_hint={id_token}&post_logout_redirect_uri=http%3A%2F%2Flocalhost%3A7890%2Fsigned-out&state=bye"
+    ));
+    let mut trail = Vec::new();
+    browser
+        .navigate(
+            &logout,
+            "http://localhost:7890/signed-out",
+            &UserChoice::default(),
+            &mut trail,
+        )
+        .await
+        .unwrap();
+    let mut prompt_none = request(SCOPES);
+    prompt_none.prompt = Some("none".into());
+    match client
+        .login(&browser, &prompt_none, &UserChoice::default())
+        .await
+    {
+        Err(LoginError::Authorization { error, .. }) => assert_eq!(error, "login_required"),
+        other => panic!("after logout: {other:?}"),
+    }
+    // An unregistered post-logout URI is refused.
+    let resp = tb.http.get(tb.url(&format!("/connect/endsession?id_token_hint={id_token}&post_logout_redirect_uri=http%3A%2F%2Fevil.example%2F"))).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+}
