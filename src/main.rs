@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod client_cmd;
 mod keys_cmd;
+mod login_cmd;
 mod synthpop_cmd;
 mod token_cmd;
 mod up_cmd;
@@ -27,6 +28,8 @@ enum Command {
     Up(up_cmd::UpArgs),
     /// Get an access token with a client configuration file and show it decoded.
     Token(token_cmd::TokenArgs),
+    /// Log a synthetic person in through an identity provider and show every token.
+    Login(login_cmd::LoginArgs),
     /// Register clients and write their configuration files.
     Client(client_cmd::ClientArgs),
     /// Rotate and list the STS's signing keys.
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
         Command::Up(args) => up_cmd::run(args).map_err(|e| (e.to_string(), e.exit_code())),
         Command::Token(args) => token_cmd::run(args).map_err(|e| (e, 1)),
         Command::Client(args) => client_cmd::run(args).map_err(|e| (e, 1)),
+        Command::Login(args) => login_cmd::run(args).map_err(|e| (e, 1)),
         Command::Keys(args) => keys_cmd::run(args).map_err(|e| (e, 1)),
         Command::Synthpop(args) => {
             synthpop_cmd::run(args).map_err(|e| (e.to_string(), e.exit_code()))

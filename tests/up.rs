@@ -170,6 +170,41 @@ async fn a_newcomer_gets_a_token_with_the_demo_client() {
     assert_eq!(kids[1], kid);
 }
 
+#[test]
+fn login_shows_a_whole_user_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = up(dir.path(), &[]);
+    let client = dir.path().join("demo-login-client.json");
+    for idp in ["testidp", "bankid"] {
+        let o = run(&["login", "--client", client.to_str().unwrap(), "--idp", idp]);
+        assert!(o.status.success(), "{idp}: {}", text(&o.stderr));
+        let shown: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(shown["access_token_claims"]["iss"], server.issuer);
+        assert_eq!(
+            shown["access_token_claims"]["helseid://claims/identity/security_level"],
+            "4"
+        );
+        assert_eq!(
+            shown["id_token_claims"]["aud"],
+            shown["access_token_claims"]["client_id"]
+        );
+        assert!(
+            shown["userinfo"]["helseid://claims/hpr/hpr_details"].is_object(),
+            "{}",
+            shown["userinfo"]
+        );
+    }
+    let o = run(&[
+        "login",
+        "--client",
+        client.to_str().unwrap(),
+        "--level",
+        "5",
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("--level 5"));
+}
+
 #[tokio::test]
 async fn nothing_acknowledged_is_lost_when_killed() {
     let dir = tempfile::tempdir().unwrap();

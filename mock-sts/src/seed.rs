@@ -14,6 +14,12 @@ use crate::store::{Api, Delegation, Organisation, Store, StoreError, Tenancy, To
 
 /// The client configuration file of the demo client, in the data directory.
 pub const DEMO_CLIENT_FILE: &str = "demo-client.json";
+/// The demo login client's file: a client with a redirect URI, for user logins.
+pub const DEMO_LOGIN_CLIENT_FILE: &str = "demo-login-client.json";
+/// Where the demo login client says it receives codes (nothing needs to listen there: the
+/// testbed's `login` command stops at the redirect and reads the code).
+pub const DEMO_REDIRECT_URI: &str = "http://localhost:7890/callback";
+pub const DEMO_POST_LOGOUT_URI: &str = "http://localhost:7890/signed-out";
 /// Persons in the default population (enough for a dozen GP offices).
 pub const DEFAULT_POPULATION: u64 = 20_000;
 
@@ -221,6 +227,36 @@ pub fn seed_if_new(
     )?;
     let path = data_dir.join(DEMO_CLIENT_FILE);
     registration::write_config_file(&path, &registration::config_file(&client, &key, issuer)?)?;
+
+    let login_scopes = demo_apis()
+        .into_iter()
+        .filter(|a| a.audience != protocol::claims::SELVBETJENING_AUDIENCE)
+        .flat_map(|a| a.scopes)
+        .collect();
+    let (mut login_client, login_key) = registration::create(
+        store,
+        NewClient {
+            client_id: None,
+            name: "Testbed demo login client".into(),
+            tenancy: Tenancy::SingleTenant {
+                orgnr: SAMPLE_PARENT.into(),
+                child_orgnrs: SAMPLE_CHILDREN.map(str::to_owned).to_vec(),
+            },
+            scopes: login_scopes,
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            redirect_uris: vec![DEMO_REDIRECT_URI.into()],
+            binding: TokenBinding::Dpop,
+            key_expires_at: None,
+            origin: "seed".into(),
+        },
+        now,
+    )?;
+    login_client.post_logout_redirect_uris = vec![DEMO_POST_LOGOUT_URI.into()];
+    store.put_client(&login_client)?;
+    registration::write_config_file(
+        &data_dir.join(DEMO_LOGIN_CLIENT_FILE),
+        &registration::config_file(&login_client, &login_key, issuer)?,
+    )?;
     store.set_meta("seed", &options.seed.to_string())?;
     store.set_meta("population", &options.population.to_string())?;
     store.set_meta("demo_client_id", &client.client_id)?;
