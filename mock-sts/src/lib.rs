@@ -22,6 +22,7 @@
 //! | `/selvbetjening/v1/...`, `/selvbetjening/confirm-client/{id}` | [`selvbetjening`] | HelseID Selvbetjening API, with [`resource`] (RFC 9449 §7, RFC 6750 §3) |
 //! | `POST /ttt/v2/create-test-token-with-key` | [`ttt`] | HelseID Test Token Service |
 //! | `GET /testbed/environment` | [`environment`] | testbed |
+//! | `GET /testbed/flows` | [`flow_log`] | testbed |
 //!
 //! [`app`] builds the router from an [`Sts`]; serving it is the caller's business, so tests
 //! bind `127.0.0.1:0` in-process and the CLI binds what the user asked for.
@@ -39,6 +40,7 @@ pub mod environment;
 pub mod ephemeral;
 pub mod error;
 pub mod federation;
+pub mod flow_log;
 pub mod form;
 pub mod identity;
 pub mod introspection;
@@ -147,6 +149,8 @@ pub struct Sts {
     /// Authorization codes.
     pub codes: ephemeral::Ephemeral<authorization_code::CodeGrant>,
     pub sessions: session::Sessions,
+    /// Recent HTTP exchanges, for `/testbed/flows`.
+    pub flows: flow_log::FlowLog,
     /// The identity providers users are sent to; `None` runs the STS for machines only.
     pub federation: Option<federation::Federation>,
     /// The seeded population, built on first use (not at start, to keep start-up fast).
@@ -169,6 +173,7 @@ impl Sts {
             logins: ephemeral::Ephemeral::new(EPHEMERAL_CAPACITY),
             codes: ephemeral::Ephemeral::new(EPHEMERAL_CAPACITY),
             sessions: session::Sessions::default(),
+            flows: flow_log::FlowLog::default(),
             federation: None,
             population: OnceLock::new(),
         })
@@ -289,6 +294,7 @@ fn build(sts: Arc<Sts>, idps: Option<Router>) -> Router {
         )
         .route("/connect/introspect", post(introspection::introspect))
         .route("/testbed/environment", get(environment::environment))
+        .route("/testbed/flows", get(flow_log::flows))
         .merge(selvbetjening::routes())
         .merge(ttt::routes())
         .fallback(not_found)
@@ -297,7 +303,11 @@ fn build(sts: Arc<Sts>, idps: Option<Router>) -> Router {
     let routes = match idps {
         Some(idps) => routes.merge(idps),
         None => routes,
-    };
+    }
+    .layer(axum::middleware::from_fn_with_state(
+        sts.clone(),
+        flow_log::record,
+    ));
     let path = issuer_path(&sts.config.issuer);
     if path.is_empty() {
         routes

@@ -585,3 +585,98 @@ async fn request_objects_and_logout() {
     let resp = tb.http.get(tb.url(&format!("/connect/endsession?id_token_hint={id_token}&post_logout_redirect_uri=http%3A%2F%2Fevil.example%2F"))).send().await.unwrap();
     assert_eq!(resp.status(), 400);
 }
+
+#[tokio::test]
+async fn the_flow_log_shows_a_login_decoded_with_secrets_masked() {
+    let tb = Testbed::start().await;
+    let c = login_client(&tb);
+    let client = tb.client(&c);
+    let (pid, _) = practitioner(&tb);
+    let mut req = request(SCOPES);
+    req.acr_values = Some("idp:testidp-oidc Level4".into());
+    req.test_pid = Some(pid.clone());
+    req.test_security_level = Some(4);
+    let browser = Browser::new().unwrap();
+    let (_, tokens) = client
+        .login_and_redeem(&browser, &req, &UserChoice::default())
+        .await
+        .unwrap();
+    let rt = tokens.response.refresh_token.unwrap();
+
+    let flows: Value = reqwest::get(tb.url(&format!("/testbed/flows?client_id={}", c.id)))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let exchanges = flows["exchanges"].as_array().unwrap();
+    let paths: Vec<&str> = exchanges
+        .iter()
+        .map(|e| e["request"]["path"].as_str().unwrap())
+        .collect();
+    for p in ["/connect/par", "/connect/authorize", "/connect/token"] {
+        assert!(paths.iter().any(|x| x.ends_with(p)), "{p} in {paths:?}");
+    }
+    assert!(
+        !paths.iter().any(|p| p.contains("/testbed/")),
+        "the log does not log itself"
+    );
+    // The successful token call: the code redeemed, newest first.
+    let token = exchanges
+        .iter()
+        .find(|e| e["request"]["path"] == "/connect/token" && e["response"]["status"] == 200)
+        .unwrap();
+    let body = &token["request"]["body"];
+    assert_eq!(body["grant_type"], "authorization_code");
+    assert!(
+        body["code_verifier"]
+            .as_str()
+            .unwrap()
+            .ends_with("(masked)")
+    );
+    assert!(body["code"].as_str().unwrap().ends_with("(masked)"));
+    assert_eq!(
+        body["client_assertion"]["jwt"]["claims"]["iss"], c.id,
+        "the client assertion decoded"
+    );
+    assert_eq!(
+        token["request"]["headers"]["dpop"]["jwt"]["header"]["typ"],
+        "dpop+jwt"
+    );
+    let response = &token["response"]["body"];
+    assert_eq!(
+        response["access_token"]["jwt"]["claims"]["helseid://claims/identity/pid"],
+        pid
+    );
+    assert!(response["id_token"]["jwt"]["claims"]["nonce"].is_string());
+    let shown_rt = response["refresh_token"].as_str().unwrap();
+    assert!(shown_rt.ends_with("(masked)"));
+    let text = flows.to_string();
+    assert!(!text.contains(&rt), "the refresh token never appears whole");
+    assert!(
+        !text.contains(&tokens.response.access_token),
+        "signed tokens appear without their signature"
+    );
+    // The first token call was refused for a DPoP nonce; the log shows it.
+    assert!(exchanges.iter().any(|e| {
+        e["request"]["path"] == "/connect/token"
+            && e["response"]["status"] == 400
+            && e["response"]["body"]["error"] == "use_dpop_nonce"
+    }));
+
+    // limit and an unknown client.
+    let one: Value = reqwest::get(tb.url("/testbed/flows?limit=1"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["exchanges"].as_array().unwrap().len(), 1);
+    let none: Value = reqwest::get(tb.url("/testbed/flows?client_id=nobody-at-all"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(none["exchanges"].as_array().unwrap().is_empty());
+}

@@ -1,0 +1,277 @@
+//! The flow log: every HTTP exchange with the STS and its IdPs, kept (bounded) so a vendor or
+//! a trainer can see what their client sent and got, with every token decoded. Served at
+//! `GET /testbed/flows` (newest first; `?limit=N`, `?client_id=...`).
+//!
+//! Secrets that would let a reader act as the client or the user are masked: client secrets,
+//! PKCE verifiers, refresh tokens and authorization codes show only their first characters.
+//! Access tokens, ID tokens, assertions and proofs are shown decoded: they are what one comes
+//! here to read, and on a test STS on loopback they guard nothing real.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::body::{Body, Bytes, to_bytes};
+use axum::extract::{Query, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::Sts;
+
+/// Exchanges kept.
+pub const CAPACITY: usize = 500;
+/// Largest body recorded (longer ones are cut).
+const MAX_RECORDED: usize = 64 * 1024;
+
+/// One request and its response.
+#[derive(Debug, Clone)]
+struct Exchange {
+    id: u64,
+    at: i64,
+    method: String,
+    path: String,
+    query: String,
+    request_headers: Vec<(String, String)>,
+    request_body: Bytes,
+    status: u16,
+    location: Option<String>,
+    response_body: Bytes,
+}
+
+#[derive(Debug, Default)]
+pub struct FlowLog {
+    entries: Mutex<(u64, VecDeque<Exchange>)>,
+}
+
+impl FlowLog {
+    fn record(&self, mut e: Exchange) {
+        let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        guard.0 += 1;
+        e.id = guard.0;
+        if guard.1.len() >= CAPACITY {
+            guard.1.pop_front();
+        }
+        guard.1.push_back(e);
+    }
+
+    fn snapshot(&self) -> Vec<Exchange> {
+        let guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        guard.1.iter().rev().cloned().collect()
+    }
+}
+
+/// Request headers worth showing.
+const SHOWN_HEADERS: [&str; 4] = ["dpop", "authorization", "content-type", "cookie"];
+
+/// Middleware that records the exchange (not for `/testbed/...` itself).
+pub async fn record(State(sts): State<Arc<Sts>>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    if path.contains("/testbed/") {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(request_body) = to_bytes(body, crate::MAX_BODY_BYTES).await else {
+        return crate::error::OAuthError::invalid_request(format!(
+            "the body is larger than {} bytes",
+            crate::MAX_BODY_BYTES
+        ))
+        .with_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
+        .into_response();
+    };
+    let request_headers = parts
+        .headers
+        .iter()
+        .filter(|(k, _)| SHOWN_HEADERS.contains(&k.as_str()))
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("(binary)").to_owned()))
+        .collect();
+    let method = parts.method.to_string();
+    let query = parts.uri.query().unwrap_or_default().to_owned();
+    let response = next
+        .run(Request::from_parts(parts, Body::from(request_body.clone())))
+        .await;
+    let (parts, body) = response.into_parts();
+    let response_body = to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let location = parts
+        .headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let is_html = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("text/html"));
+    sts.flows.record(Exchange {
+        id: 0,
+        at: sts.now(),
+        method,
+        path,
+        query,
+        request_headers,
+        request_body: request_body.slice(..request_body.len().min(MAX_RECORDED)),
+        status: parts.status.as_u16(),
+        location,
+        response_body: if is_html {
+            Bytes::from_static(b"(an HTML page)")
+        } else {
+            response_body.slice(..response_body.len().min(MAX_RECORDED))
+        },
+    });
+    Response::from_parts(parts, Body::from(response_body))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FlowQuery {
+    limit: Option<usize>,
+    client_id: Option<String>,
+}
+
+/// `GET /testbed/flows`.
+pub async fn flows(State(sts): State<Arc<Sts>>, Query(q): Query<FlowQuery>) -> Json<Value> {
+    let limit = q.limit.unwrap_or(50).min(CAPACITY);
+    let shown: Vec<Value> = sts
+        .flows
+        .snapshot()
+        .into_iter()
+        .map(|e| render(&e))
+        .filter(|v| {
+            q.client_id
+                .as_deref()
+                .is_none_or(|c| v.to_string().contains(c))
+        })
+        .take(limit)
+        .collect();
+    Json(json!({ "exchanges": shown }))
+}
+
+fn render(e: &Exchange) -> Value {
+    let mut request = Map::new();
+    request.insert("method".into(), json!(e.method));
+    request.insert("path".into(), json!(e.path));
+    if !e.query.is_empty() {
+        request.insert("query".into(), params(e.query.as_bytes()));
+    }
+    let mut headers = Map::new();
+    for (k, v) in &e.request_headers {
+        let shown = match k.as_str() {
+            "dpop" => decode_jwt(v),
+            "authorization" => match v.split_once(' ') {
+                Some((scheme, token)) => json!({ "scheme": scheme, "token": decode_jwt(token) }),
+                None => json!("(unreadable)"),
+            },
+            "cookie" => json!("(session cookie)"),
+            _ => json!(v),
+        };
+        headers.insert(k.clone(), shown);
+    }
+    request.insert("headers".into(), Value::Object(headers));
+    if !e.request_body.is_empty() {
+        let body = serde_json::from_slice::<Value>(&e.request_body)
+            .map(|v| mask(&v))
+            .unwrap_or_else(|_| params(&e.request_body));
+        request.insert("body".into(), body);
+    }
+    let mut response = Map::new();
+    response.insert("status".into(), json!(e.status));
+    if let Some(l) = &e.location {
+        response.insert("location".into(), json!(l));
+    }
+    if !e.response_body.is_empty() {
+        let body = serde_json::from_slice::<Value>(&e.response_body)
+            .map(|v| mask(&v))
+            .unwrap_or_else(|_| json!(String::from_utf8_lossy(&e.response_body)));
+        response.insert("body".into(), body);
+    }
+    json!({ "id": e.id, "at": e.at, "request": request, "response": response })
+}
+
+/// Form or query parameters, with tokens decoded and secrets masked.
+fn params(raw: &[u8]) -> Value {
+    let text = String::from_utf8_lossy(raw);
+    let mut map = Map::new();
+    for part in text.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        let k = percent_decode(k);
+        let v = percent_decode(v);
+        map.insert(k.clone(), shown(&k, &v));
+    }
+    Value::Object(map)
+}
+
+fn shown(name: &str, value: &str) -> Value {
+    match name {
+        "client_secret" | "code_verifier" | "refresh_token" | "code" | "password" => {
+            json!(format!(
+                "{}… (masked)",
+                value.chars().take(6).collect::<String>()
+            ))
+        }
+        "client_assertion" | "request" | "subject_token" | "token" | "access_token"
+        | "id_token" | "id_token_hint" | "accessTokenJwt" | "dPoPProof" => decode_jwt(value),
+        _ => json!(value),
+    }
+}
+
+fn mask(v: &Value) -> Value {
+    match v {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let shown = match v {
+                        Value::String(s) => shown(k, s),
+                        other => mask(other),
+                    };
+                    (k.clone(), shown)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(mask).collect()),
+        other => other.clone(),
+    }
+}
+
+/// A JWT as `{header, claims}`, or the text when it is not one.
+fn decode_jwt(token: &str) -> Value {
+    let mut parts = token.split('.');
+    let (Some(h), Some(c), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return json!(token);
+    };
+    let decode = |p: &str| {
+        protocol::jose::b64_decode(p).and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+    };
+    match (decode(h), decode(c)) {
+        (Some(header), Some(claims)) => json!({ "jwt": { "header": header, "claims": claims } }),
+        _ => json!(token),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 3 <= bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
