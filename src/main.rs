@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench_cmd;
 mod client_cmd;
 mod keys_cmd;
 mod login_cmd;
@@ -36,6 +37,9 @@ enum Command {
     Keys(keys_cmd::KeysArgs),
     /// Synthetic persons, health personnel and organisations (SyntPop style).
     Synthpop(synthpop_cmd::SynthpopArgs),
+    /// Load the token endpoint (full DPoP nonce round trip per token) and report tokens/s,
+    /// server CPU per token and the cost of one RS256 signature.
+    Bench(bench_cmd::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
         Command::Client(args) => client_cmd::run(args).map_err(|e| (e, 1)),
         Command::Login(args) => login_cmd::run(args).map_err(|e| (e, 1)),
         Command::Keys(args) => keys_cmd::run(args).map_err(|e| (e, 1)),
+        Command::Bench(args) => bench_cmd::run(args).map_err(|e| (e, 1)),
         Command::Synthpop(args) => {
             synthpop_cmd::run(args).map_err(|e| (e.to_string(), e.exit_code()))
         }
