@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Params, Row, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
@@ -208,6 +208,9 @@ impl Store {
 
     fn init(conn: Connection) -> Result<Store, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Every statement the store runs stays prepared (the token endpoint runs a handful
+        // per request; parsing them anew cost more than running them).
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -257,18 +260,18 @@ impl Store {
     pub fn data_version(&self) -> Result<i64, StoreError> {
         Ok(self
             .conn()
-            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+            .query_row_cached("PRAGMA data_version", [], |r| r.get(0))?)
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn()
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .query_row_cached("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()?)
     }
 
     pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.conn().execute(
+        self.conn().execute_cached(
             "INSERT INTO meta (key, value) VALUES (?1, ?2)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             params![key, value],
@@ -280,7 +283,7 @@ impl Store {
 
     pub fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
+        let mut stmt = conn.prepare_cached(
             "SELECT kid, alg, pkcs8, created_at, replaced_at FROM signing_keys ORDER BY created_at, rowid",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -299,11 +302,11 @@ impl Store {
     pub fn add_signing_key(&self, key: &StoredKey, now: i64) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute(
+        tx.execute_cached(
             "UPDATE signing_keys SET replaced_at = ?1 WHERE replaced_at IS NULL",
             [now],
         )?;
-        tx.execute(
+        tx.execute_cached(
             "INSERT INTO signing_keys (kid, alg, pkcs8, created_at, replaced_at) VALUES (?1, ?2, ?3, ?4, NULL)",
             params![key.kid, key.alg, key.pkcs8, key.created_at],
         )?;
@@ -316,7 +319,7 @@ impl Store {
     pub fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
         let doc: Option<String> = self
             .conn()
-            .query_row(
+            .query_row_cached(
                 "SELECT doc FROM clients WHERE client_id = ?1",
                 [client_id],
                 |r| r.get(0),
@@ -332,7 +335,7 @@ impl Store {
     /// Inserts or replaces a client.
     pub fn put_client(&self, client: &Client) -> Result<(), StoreError> {
         let doc = to_doc(client)?;
-        self.conn().execute(
+        self.conn().execute_cached(
             "INSERT INTO clients (client_id, doc) VALUES (?1, ?2)
              ON CONFLICT(client_id) DO UPDATE SET doc = excluded.doc",
             params![client.client_id, doc],
@@ -343,7 +346,7 @@ impl Store {
     /// Inserts a client; false if the id is taken.
     pub fn insert_client(&self, client: &Client) -> Result<bool, StoreError> {
         let doc = to_doc(client)?;
-        let n = self.conn().execute(
+        let n = self.conn().execute_cached(
             "INSERT OR IGNORE INTO clients (client_id, doc) VALUES (?1, ?2)",
             params![client.client_id, doc],
         )?;
@@ -359,7 +362,7 @@ impl Store {
     pub fn api(&self, audience: &str) -> Result<Option<Api>, StoreError> {
         let doc: Option<String> = self
             .conn()
-            .query_row(
+            .query_row_cached(
                 "SELECT doc FROM apis WHERE audience = ?1",
                 [audience],
                 |r| r.get(0),
@@ -370,7 +373,7 @@ impl Store {
 
     pub fn put_api(&self, api: &Api) -> Result<(), StoreError> {
         let doc = to_doc(api)?;
-        self.conn().execute(
+        self.conn().execute_cached(
             "INSERT INTO apis (audience, doc) VALUES (?1, ?2)
              ON CONFLICT(audience) DO UPDATE SET doc = excluded.doc",
             params![api.audience, doc],
@@ -382,7 +385,7 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         for o in orgs {
-            tx.execute(
+            tx.execute_cached(
                 "INSERT OR REPLACE INTO organisations (orgnr, name, kind, parent) VALUES (?1, ?2, ?3, ?4)",
                 params![o.orgnr, o.name, o.kind, o.parent],
             )?;
@@ -393,8 +396,8 @@ impl Store {
 
     pub fn organisations(&self) -> Result<Vec<Organisation>, StoreError> {
         let conn = self.conn();
-        let mut stmt =
-            conn.prepare("SELECT orgnr, name, kind, parent FROM organisations ORDER BY orgnr")?;
+        let mut stmt = conn
+            .prepare_cached("SELECT orgnr, name, kind, parent FROM organisations ORDER BY orgnr")?;
         let rows = stmt.query_map([], |r| {
             Ok(Organisation {
                 orgnr: r.get(0)?,
@@ -409,7 +412,7 @@ impl Store {
     pub fn organisation(&self, orgnr: &str) -> Result<Option<Organisation>, StoreError> {
         Ok(self
             .conn()
-            .query_row(
+            .query_row_cached(
                 "SELECT orgnr, name, kind, parent FROM organisations WHERE orgnr = ?1",
                 [orgnr],
                 |r| {
@@ -426,7 +429,7 @@ impl Store {
 
     pub fn put_delegation(&self, d: &Delegation) -> Result<(), StoreError> {
         let terms = to_doc(&d.signed_terms)?;
-        self.conn().execute(
+        self.conn().execute_cached(
             "INSERT OR REPLACE INTO delegations (delegator, supplier, signed_terms) VALUES (?1, ?2, ?3)",
             params![d.delegator, d.supplier, terms],
         )?;
@@ -440,7 +443,7 @@ impl Store {
     ) -> Result<Option<Delegation>, StoreError> {
         let terms: Option<String> = self
             .conn()
-            .query_row(
+            .query_row_cached(
                 "SELECT signed_terms FROM delegations WHERE delegator = ?1 AND supplier = ?2",
                 [delegator, supplier],
                 |r| r.get(0),
@@ -459,7 +462,7 @@ impl Store {
 
     pub fn delegations(&self) -> Result<Vec<Delegation>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
+        let mut stmt = conn.prepare_cached(
             "SELECT delegator, supplier, signed_terms FROM delegations ORDER BY delegator, supplier",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -484,7 +487,7 @@ impl Store {
     // --- tokens and audit ------------------------------------------------------------------
 
     pub fn revoke(&self, jti: &str, exp: i64) -> Result<(), StoreError> {
-        self.conn().execute(
+        self.conn().execute_cached(
             "INSERT OR IGNORE INTO revoked_tokens (jti, exp) VALUES (?1, ?2)",
             params![jti, exp],
         )?;
@@ -494,7 +497,7 @@ impl Store {
     pub fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
         Ok(self
             .conn()
-            .query_row("SELECT 1 FROM revoked_tokens WHERE jti = ?1", [jti], |_| {
+            .query_row_cached("SELECT 1 FROM revoked_tokens WHERE jti = ?1", [jti], |_| {
                 Ok(())
             })
             .optional()?
@@ -508,7 +511,7 @@ impl Store {
         doc: &Value,
         expires_at: i64,
     ) -> Result<(), StoreError> {
-        self.conn().execute(
+        self.conn().execute_cached(
             "INSERT INTO refresh_tokens (handle, doc, expires_at, consumed_at) VALUES (?1, ?2, ?3, NULL)",
             params![handle, doc.to_string(), expires_at],
         )?;
@@ -525,7 +528,7 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let row: Option<(String, i64, Option<i64>)> = tx
-            .query_row(
+            .query_row_cached(
                 "SELECT doc, expires_at, consumed_at FROM refresh_tokens WHERE handle = ?1",
                 [handle],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -535,7 +538,7 @@ impl Store {
             return Ok(None);
         };
         if consumed_at.is_none() {
-            tx.execute(
+            tx.execute_cached(
                 "UPDATE refresh_tokens SET consumed_at = ?1 WHERE handle = ?2",
                 params![now, handle],
             )?;
@@ -549,7 +552,7 @@ impl Store {
     }
 
     pub fn put_user(&self, subject: &str, doc: &Value) -> Result<(), StoreError> {
-        self.conn().execute(
+        self.conn().execute_cached(
             "INSERT INTO users (subject, doc) VALUES (?1, ?2) ON CONFLICT(subject) DO UPDATE SET doc = excluded.doc",
             params![subject, doc.to_string()],
         )?;
@@ -559,7 +562,7 @@ impl Store {
     pub fn user(&self, subject: &str) -> Result<Option<Value>, StoreError> {
         let doc: Option<String> = self
             .conn()
-            .query_row("SELECT doc FROM users WHERE subject = ?1", [subject], |r| {
+            .query_row_cached("SELECT doc FROM users WHERE subject = ?1", [subject], |r| {
                 r.get(0)
             })
             .optional()?;
@@ -573,7 +576,7 @@ impl Store {
         client_id: Option<&str>,
         detail: &Value,
     ) -> Result<(), StoreError> {
-        self.conn().execute(
+        self.conn().execute_cached(
             "INSERT INTO audit (at, event, client_id, detail) VALUES (?1, ?2, ?3, ?4)",
             params![at, event, client_id, detail.to_string()],
         )?;
@@ -582,8 +585,9 @@ impl Store {
 
     pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn
-            .prepare("SELECT at, event, client_id, detail FROM audit ORDER BY id DESC LIMIT ?1")?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT at, event, client_id, detail FROM audit ORDER BY id DESC LIMIT ?1",
+        )?;
         let rows = stmt.query_map([limit as i64], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
@@ -607,7 +611,7 @@ impl Store {
 
     fn docs<T: for<'de> Deserialize<'de>>(&self, sql: &str) -> Result<Vec<T>, StoreError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(sql)?;
+        let mut stmt = conn.prepare_cached(sql)?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         let mut out = Vec::new();
         for row in rows {
@@ -630,4 +634,33 @@ fn parse_doc<T: for<'de> Deserialize<'de>>(doc: &str, what: &str) -> Result<T, S
         what: what.to_owned(),
         detail: e.to_string(),
     })
+}
+
+/// Statements kept prepared; more than the store has.
+const STATEMENT_CACHE: usize = 64;
+
+/// `query_row` and `execute` through the connection's statement cache.
+trait Cached {
+    fn query_row_cached<T, P: Params, F: FnOnce(&Row<'_>) -> rusqlite::Result<T>>(
+        &self,
+        sql: &str,
+        params: P,
+        f: F,
+    ) -> rusqlite::Result<T>;
+    fn execute_cached<P: Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+}
+
+impl Cached for Connection {
+    fn query_row_cached<T, P: Params, F: FnOnce(&Row<'_>) -> rusqlite::Result<T>>(
+        &self,
+        sql: &str,
+        params: P,
+        f: F,
+    ) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+
+    fn execute_cached<P: Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
 }
