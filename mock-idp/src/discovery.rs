@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use protocol::oauth::ErrorCode;
 use serde_json::{Value, json};
 
 use crate::error::TokenError;
@@ -68,7 +69,14 @@ pub async fn jwks(
     Path(name): Path<String>,
 ) -> Result<Response, TokenError> {
     let (_, idp) = shared.idp(&name).ok_or_else(|| unknown(&name))?;
-    Ok(cached(Json(idp.jwks()).into_response()))
+    let jwks = idp.jwks().map_err(|e| TokenError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        ..TokenError::new(
+            ErrorCode::TemporarilyUnavailable,
+            format!("the signing key could not be made: {e}"),
+        )
+    })?;
+    Ok(cached(Json(jwks).into_response()))
 }
 
 /// Keys change only at a restart; relying parties may cache for a minute.

@@ -146,11 +146,24 @@ pub enum IdpError {
     Key { idp: String, source: KeyError },
 }
 
+/// An IdP's signing key, made on first use (or by the warm-up thread `MockIdps::new` starts).
+#[derive(Debug, Default)]
+pub(crate) struct LazyKey(OnceLock<Result<SigningKey, KeyError>>);
+
+impl LazyKey {
+    pub fn get(&self) -> Result<&SigningKey, KeyError> {
+        self.0
+            .get_or_init(|| SigningKey::generate_rsa(2048, Alg::RS256, protocol::jose::random_id()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
 /// One served IdP: its description, issuer and keys.
 pub(crate) struct Idp {
     pub descriptor: IdpDescriptor,
     pub issuer: String,
-    pub key: SigningKey,
+    pub key: LazyKey,
     /// Keys `sub`: HMAC of the pid, so it is stable per person and IdP and reveals nothing.
     pub sub_key: hmac::Key,
 }
@@ -170,8 +183,8 @@ impl Idp {
         format!("{}{path}", self.issuer)
     }
 
-    pub fn jwks(&self) -> Value {
-        json!({ "keys": [self.key.public_jwk().to_json()] })
+    pub fn jwks(&self) -> Result<Value, KeyError> {
+        Ok(json!({ "keys": [self.key.get()?.public_jwk().to_json()] }))
     }
 }
 
@@ -219,9 +232,9 @@ pub struct MockIdps {
 }
 
 impl MockIdps {
-    /// Checks `settings` and makes a fresh RS256 key (2048 bits, random upper-case hex `kid`)
-    /// for each IdP. The keys live as long as this value: a restart publishes new ones, as a
-    /// relying party re-reading JWKS must cope with.
+    /// Checks `settings` and starts making a fresh RS256 key (2048 bits, random upper-case hex
+    /// `kid`) for each IdP. The keys live as long as this value: a restart publishes new ones,
+    /// as a relying party re-reading JWKS must cope with.
     pub fn new(settings: IdpSettings) -> Result<MockIdps, IdpError> {
         let base = settings.base_url.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
@@ -238,28 +251,8 @@ impl MockIdps {
                 return Err(IdpError::NoMethods(d.name.to_owned()));
             }
         }
-        // RSA key generation takes a noticeable moment; make the keys side by side.
-        let keys: Vec<Result<SigningKey, KeyError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = settings
-                .idps
-                .iter()
-                .map(|_| {
-                    scope.spawn(|| {
-                        SigningKey::generate_rsa(2048, Alg::RS256, protocol::jose::random_id())
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or(Err(KeyError::Generate)))
-                .collect()
-        });
         let mut idps = Vec::with_capacity(settings.idps.len());
-        for (descriptor, key) in settings.idps.into_iter().zip(keys) {
-            let key = key.map_err(|source| IdpError::Key {
-                idp: descriptor.name.to_owned(),
-                source,
-            })?;
+        for descriptor in settings.idps {
             let sub_key = hmac::Key::new(
                 hmac::HMAC_SHA256,
                 format!("helseid-testbed mock-idp sub {}", descriptor.scheme).as_bytes(),
@@ -267,20 +260,29 @@ impl MockIdps {
             idps.push(Idp {
                 issuer: issuer_for(&base, descriptor.name),
                 descriptor,
-                key,
+                key: LazyKey::default(),
                 sub_key,
             });
         }
-        Ok(MockIdps {
-            shared: Arc::new(Shared {
-                clients: settings.clients,
-                population: settings.population,
-                clock: settings.clock,
-                idps,
-                store: state::Store::new(),
-                default_persons: OnceLock::new(),
-            }),
-        })
+        let shared = Arc::new(Shared {
+            clients: settings.clients,
+            population: settings.population,
+            clock: settings.clock,
+            idps,
+            store: state::Store::new(),
+            default_persons: OnceLock::new(),
+        });
+        // Make the keys in the background, one after the other on one thread: RSA key
+        // generation takes tens of milliseconds each, and the STS must answer discovery within
+        // 200 ms of its start (one thread leaves the other core to it). A request that needs a
+        // key before it is ready waits for it.
+        let warm = shared.clone();
+        std::thread::spawn(move || {
+            for idp in &warm.idps {
+                let _ = idp.key.get();
+            }
+        });
+        Ok(MockIdps { shared })
     }
 
     /// The routes of every IdP (no fallback, no state left to fill in).
@@ -313,7 +315,7 @@ impl MockIdps {
     /// The JWKS of IdP `name`, for a relying party in the same process that would rather not
     /// fetch its own listener.
     pub fn jwks(&self, name: &str) -> Option<Value> {
-        self.shared.idp(name).map(|(_, i)| i.jwks())
+        self.shared.idp(name).and_then(|(_, i)| i.jwks().ok())
     }
 
     /// The discovery document of IdP `name`.

@@ -177,15 +177,19 @@ pub async fn token(
         now,
         method,
     });
-    let id_token = id_token::sign(&idp.key, &claims).map_err(|e| TokenError {
-        // Signing with a key made at start does not fail; if it ever does, it is the
-        // server's fault and says so.
-        status: StatusCode::INTERNAL_SERVER_ERROR,
-        ..TokenError::new(
-            ErrorCode::TemporarilyUnavailable,
-            format!("signing failed: {e}"),
-        )
-    })?;
+    let id_token = idp
+        .key
+        .get()
+        .and_then(|key| id_token::sign(key, &claims))
+        .map_err(|e| TokenError {
+            // Making or using the key does not fail in practice; if it ever does, it is the
+            // server's fault and says so.
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            ..TokenError::new(
+                ErrorCode::TemporarilyUnavailable,
+                format!("signing failed: {e}"),
+            )
+        })?;
     let response = TokenResponse {
         // Opaque: the IdPs have no API to present it to.
         access_token: format!("{}{}", random_id(), random_id()),
