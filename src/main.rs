@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod bench_cmd;
 mod client_cmd;
+mod conformance_cmd;
 mod keys_cmd;
 mod login_cmd;
 mod synthpop_cmd;
@@ -40,6 +41,8 @@ enum Command {
     /// Load the token endpoint (full DPoP nonce round trip per token) and report tokens/s,
     /// server CPU per token and the cost of one RS256 signature.
     Bench(bench_cmd::BenchArgs),
+    /// Check a vendor's API against HelseID's acceptance requirements, with evidence.
+    Conformance(conformance_cmd::ConformanceArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::Login(args) => login_cmd::run(args).map_err(|e| (e, 1)),
         Command::Keys(args) => keys_cmd::run(args).map_err(|e| (e, 1)),
         Command::Bench(args) => bench_cmd::run(args).map_err(|e| (e, 1)),
+        Command::Conformance(args) => conformance_cmd::run(args),
         Command::Synthpop(args) => {
             synthpop_cmd::run(args).map_err(|e| (e.to_string(), e.exit_code()))
         }

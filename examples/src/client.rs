@@ -101,6 +101,13 @@ impl Client {
         Ok(client)
     }
 
+    /// Signs DPoP proofs with `key` (a caller that must also sign its own proofs, like the
+    /// conformance runner, keeps a copy).
+    pub fn with_dpop_key(mut self, key: SigningKey) -> Client {
+        self.dpop_key = Some(key);
+        self
+    }
+
     /// Sends no DPoP proofs (a legacy bearer client).
     pub fn without_dpop(mut self) -> Client {
         self.dpop_key = None;

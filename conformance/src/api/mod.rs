@@ -1,0 +1,853 @@
+//! Target kind `api`: a vendor's API that must accept HelseID access tokens and refuse every
+//! faulty one (../shared/reference/conformance-checks.md §1).
+//!
+//! Each check sends requests that differ from the baseline request in one way and judges the
+//! status: 2xx is acceptance, 401/403 refusal (RFC 6750 §3.1, RFC 9449 §7.1), anything else
+//! a failure of its own (a 400 or 404 is not how an API refuses a token, a 5xx never is).
+
+pub mod forge;
+
+use std::time::{Duration, Instant};
+
+use protocol::dpop::build_proof;
+use protocol::signing::SigningKey;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::catalogue::{Applies, CHECKS, Check, Severity, TargetKind};
+use crate::embedded::{Embedded, dpop_key};
+use crate::report::{CheckResult, DecodedToken, Exchange, Outcome, ScenarioReport};
+use crate::scenario::{Binding, Scenario, Target};
+use crate::{RunOptions, now};
+use forge::Forge;
+
+/// How long the runner waits for one response.
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// Response bodies kept as evidence.
+const MAX_BODY: usize = 2048;
+
+/// Whether `check` applies to `scenario`, and if not, why.
+pub fn applies(check: &Check, scenario: &Scenario) -> Result<(), String> {
+    let r = &scenario.requirements;
+    let (ok, why) = match check.applies {
+        Applies::Always => (true, ""),
+        Applies::Scopes => (
+            scenario.api.as_ref().is_some_and(|a| !a.scopes.is_empty()),
+            "the API requires no scopes",
+        ),
+        Applies::Dpop => (
+            r.token_binding == Binding::Dpop,
+            "the API takes Bearer tokens",
+        ),
+        Applies::Bearer => (
+            r.token_binding == Binding::Bearer,
+            "the API takes DPoP tokens",
+        ),
+        Applies::Level4 => (
+            r.security_level == Some(4),
+            "the API does not require security level 4",
+        ),
+        Applies::Tillitsrammeverk => (
+            r.tillitsrammeverk,
+            "the API does not require the Tillitsrammeverk claim",
+        ),
+        Applies::Organisations => (
+            !r.organisations.is_empty(),
+            "the API names no organisations it serves",
+        ),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("does not apply: {why}"))
+    }
+}
+
+/// The state of one api run.
+struct Run<'a> {
+    http: reqwest::Client,
+    target: &'a Target,
+    method: Method,
+    binding: Binding,
+    dpop: Option<SigningKey>,
+    forge: Forge,
+    other_org: String,
+}
+
+/// What goes in the Authorization and DPoP headers.
+enum Credentials<'t> {
+    None,
+    /// The scenario's scheme with a correct proof for `token` when it is DPoP.
+    Token(&'t str),
+    /// An explicit scheme and proof.
+    Raw {
+        scheme: &'static str,
+        token: &'t str,
+        proof: Option<String>,
+    },
+}
+
+/// Runs the api checks of `scenario` against `target` (already resolved: `--target` wins).
+pub async fn run(
+    scenario: &Scenario,
+    source: &str,
+    target: &Target,
+    options: &RunOptions,
+    embedded: &Embedded,
+    progress: &(dyn Fn(&CheckResult) + Sync),
+) -> ScenarioReport {
+    let started = Instant::now();
+    let started_at = now();
+    let selected: Vec<&Check> = CHECKS
+        .iter()
+        .filter(|c| c.kind == TargetKind::Api)
+        .collect();
+    let mut report = ScenarioReport {
+        name: scenario.name.clone(),
+        source: source.to_owned(),
+        kind: scenario.kind.as_str().into(),
+        target: format!("{} {}", target.method, target.url),
+        issuer: String::new(),
+        kid: String::new(),
+        started_at,
+        duration_ms: 0,
+        results: Vec::new(),
+    };
+    let setup = async {
+        embedded.register_api(scenario).map_err(|e| e.to_string())?;
+        let org = embedded.consumer_org(scenario).map_err(|e| e.to_string())?;
+        let mut not = scenario.requirements.organisations.clone();
+        not.push(org.clone());
+        let other_org = embedded.other_org(&not).map_err(|e| e.to_string())?;
+        let dpop = match scenario.requirements.token_binding {
+            Binding::Dpop => Some(dpop_key().map_err(|e| e.to_string())?),
+            Binding::Bearer => None,
+        };
+        let client_key = dpop
+            .as_ref()
+            .map(copy_key)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let client = embedded
+            .client(scenario, &org, client_key)
+            .map_err(|e| e.to_string())?;
+        let token = embedded
+            .baseline_token(scenario, &client)
+            .await
+            .map_err(|e| e.to_string())?;
+        let ring = embedded.sts.keys().map_err(|e| e.to_string())?;
+        let forge = Forge::new(&token, ring).map_err(|e| e.to_string())?;
+        Ok::<_, String>((forge, dpop, other_org))
+    };
+    let (forge, dpop, other_org) = match setup.await {
+        Ok(v) => v,
+        Err(message) => {
+            for check in selected {
+                let r = CheckResult::new(
+                    check,
+                    Outcome::Inconclusive,
+                    format!("the run could not start: {message}"),
+                );
+                progress(&r);
+                report.results.push(r);
+            }
+            report.duration_ms = started.elapsed().as_millis() as u64;
+            return report;
+        }
+    };
+    report.issuer = embedded.issuer.clone();
+    report.kid = forge_kid(&forge);
+    let run = Run {
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(TIMEOUT)
+            .build()
+            .unwrap_or_default(),
+        target,
+        method: Method::from_bytes(target.method.as_bytes()).unwrap_or(Method::GET),
+        binding: scenario.requirements.token_binding,
+        dpop,
+        forge,
+        other_org,
+    };
+
+    // The baseline first: if a valid token is not accepted, nothing else can be judged.
+    let mut baseline_ok = false;
+    for check in selected {
+        let t = Instant::now();
+        let mut result = if let Err(why) = applies(check, scenario) {
+            CheckResult::new(check, Outcome::Skipped, why)
+        } else if !options.selected(check, scenario) && check.id != "API-BASE-01" {
+            CheckResult::new(check, Outcome::Skipped, "not selected")
+        } else if check.id != "API-BASE-01" && !baseline_ok {
+            CheckResult::new(
+                check,
+                Outcome::Inconclusive,
+                "the valid token was not accepted (API-BASE-01), so a refusal proves nothing",
+            )
+        } else {
+            let r = run.check(check).await;
+            if check.id == "API-BASE-01" {
+                baseline_ok = r.outcome == Outcome::Passed;
+            }
+            r
+        };
+        result.duration_ms = t.elapsed().as_millis() as u64;
+        progress(&result);
+        report.results.push(result);
+    }
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report
+}
+
+fn forge_kid(forge: &Forge) -> String {
+    forge::decode(&forge.baseline)
+        .and_then(|(h, _)| h["kid"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn copy_key(key: &SigningKey) -> Result<SigningKey, protocol::signing::KeyError> {
+    SigningKey::from_pkcs8(&key.to_pkcs8()?, key.alg, key.kid.clone())
+}
+
+/// How a response was judged.
+enum Verdict {
+    Accepted,
+    Refused,
+    /// Neither: a 3xx, 400, 404, 5xx, ...
+    Other(u16),
+    Unreachable(String),
+}
+
+fn verdict(e: &Exchange) -> Verdict {
+    match (e.status, &e.error) {
+        (Some(s), _) if (200..300).contains(&s) => Verdict::Accepted,
+        (Some(401 | 403), _) => Verdict::Refused,
+        (Some(s), _) => Verdict::Other(s),
+        (None, Some(err)) => Verdict::Unreachable(err.clone()),
+        (None, None) => Verdict::Unreachable("no response".into()),
+    }
+}
+
+impl Run<'_> {
+    fn scheme(&self) -> &'static str {
+        match self.binding {
+            Binding::Dpop => "DPoP",
+            Binding::Bearer => "Bearer",
+        }
+    }
+
+    fn htu(&self) -> String {
+        protocol::dpop::normalize_url(&self.target.url)
+    }
+
+    /// A proof for this request and `token` (None for Bearer scenarios).
+    fn proof(&self, token: &str) -> Option<String> {
+        self.proof_with(self.method.as_str(), &self.htu(), now(), Some(token))
+    }
+
+    fn proof_with(&self, htm: &str, htu: &str, iat: i64, token: Option<&str>) -> Option<String> {
+        let key = self.dpop.as_ref()?;
+        build_proof(key, htm, htu, iat, None, token).ok()
+    }
+
+    async fn send(&self, label: &str, credentials: Credentials<'_>) -> Exchange {
+        let mut headers: Vec<(String, String)> = Vec::new();
+        let mut decoded = Vec::new();
+        match credentials {
+            Credentials::None => {}
+            Credentials::Token(token) => {
+                headers.push(("Authorization".into(), format!("{} {token}", self.scheme())));
+                decoded.extend(decode_token("access token", token));
+                if let Some(p) = self.proof(token) {
+                    decoded.extend(decode_token("DPoP proof", &p));
+                    headers.push(("DPoP".into(), p));
+                }
+            }
+            Credentials::Raw {
+                scheme,
+                token,
+                proof,
+            } => {
+                headers.push(("Authorization".into(), format!("{scheme} {token}")));
+                decoded.extend(decode_token("access token", token));
+                if let Some(p) = proof {
+                    decoded.extend(decode_token("DPoP proof", &p));
+                    headers.push(("DPoP".into(), p));
+                }
+            }
+        }
+        let mut request = self.http.request(self.method.clone(), &self.target.url);
+        for (k, v) in &headers {
+            request = request.header(k, v);
+        }
+        if let Some(body) = &self.target.body {
+            request = request
+                .header(
+                    "Content-Type",
+                    self.target
+                        .content_type
+                        .as_deref()
+                        .unwrap_or("application/json"),
+                )
+                .body(body.clone());
+        }
+        let mut exchange = Exchange {
+            label: label.to_owned(),
+            method: self.method.to_string(),
+            url: self.target.url.clone(),
+            request_headers: headers,
+            decoded,
+            ..Default::default()
+        };
+        match request.send().await {
+            Ok(response) => {
+                exchange.status = Some(response.status().as_u16());
+                for name in ["www-authenticate", "content-type"] {
+                    for v in response.headers().get_all(name) {
+                        exchange
+                            .response_headers
+                            .push((name.into(), v.to_str().unwrap_or("(binary)").to_owned()));
+                    }
+                }
+                let body = response.text().await.unwrap_or_default();
+                exchange.response_body = cut(&body, MAX_BODY);
+            }
+            Err(e) => exchange.error = Some(error_text(&e)),
+        }
+        exchange
+    }
+
+    /// One request that must be refused.
+    async fn must_refuse(
+        &self,
+        check: &Check,
+        label: &str,
+        credentials: Credentials<'_>,
+    ) -> CheckResult {
+        let e = self.send(label, credentials).await;
+        judge_refusal(check, vec![e])
+    }
+
+    async fn check(&self, check: &Check) -> CheckResult {
+        let f = &self.forge;
+        let t = now();
+        let forged = |r: Result<String, forge::ForgeError>| r.map_err(|e| e.to_string());
+        let token_result = match check.id {
+            "API-BASE-01" => {
+                let e = self
+                    .send("the valid token", Credentials::Token(&f.baseline))
+                    .await;
+                return match verdict(&e) {
+                    Verdict::Accepted => with_evidence(
+                        CheckResult::new(
+                            check,
+                            Outcome::Passed,
+                            format!("accepted with {}", e.status.unwrap_or(0)),
+                        ),
+                        vec![e],
+                    ),
+                    Verdict::Unreachable(err) => with_evidence(
+                        CheckResult::new(
+                            check,
+                            Outcome::Inconclusive,
+                            format!("the target could not be reached: {err}"),
+                        ),
+                        vec![e],
+                    ),
+                    _ => with_evidence(
+                        CheckResult::new(
+                            check,
+                            Outcome::Failed,
+                            format!(
+                                "a valid token was answered with {}; expected 2xx",
+                                e.status.unwrap_or(0)
+                            ),
+                        ),
+                        vec![e],
+                    ),
+                };
+            }
+            "API-AUTH-01" => {
+                let e = self.send("no credentials", Credentials::None).await;
+                let scheme = self.scheme();
+                let challenge = header(&e, "www-authenticate");
+                let r = judge_refusal(check, vec![e.clone()]);
+                if r.outcome != Outcome::Passed {
+                    return r;
+                }
+                return if e.status != Some(401) {
+                    fail(
+                        check,
+                        format!("refused with {} instead of 401", e.status.unwrap_or(0)),
+                        vec![e],
+                    )
+                } else if !challenge.iter().any(|c| starts_with_scheme(c, scheme)) {
+                    fail(
+                        check,
+                        format!(
+                            "401 without a WWW-Authenticate challenge for {scheme} (got {challenge:?})"
+                        ),
+                        vec![e],
+                    )
+                } else {
+                    with_evidence(
+                        CheckResult::new(check, Outcome::Passed, "401 with a challenge"),
+                        vec![e],
+                    )
+                };
+            }
+            "API-EXP-01" => forged(f.with_claims(|c| {
+                c.insert("exp".into(), json!(t - 600));
+                c.insert("iat".into(), json!(t - 4200));
+                c.insert("nbf".into(), json!(t - 4200));
+            })),
+            "API-NBF-01" => forged(f.with_claims(|c| {
+                c.insert("nbf".into(), json!(t + 600));
+                c.insert("iat".into(), json!(t + 600));
+                c.insert("exp".into(), json!(t + 4200));
+            })),
+            "API-ISS-01" => forged(f.with_claims(|c| {
+                c.insert("iss".into(), json!("https://helseid-sts.example.invalid"));
+            })),
+            "API-AUD-01" => forged(f.with_claims(|c| {
+                c.insert("aud".into(), json!("nhn:another-api"));
+            })),
+            "API-SCOPE-01" => forged(f.with_claims(|c| {
+                let kept: Vec<Value> = scope_list(c.get("scope"))
+                    .into_iter()
+                    .filter(|s| !s.contains('/') || s.starts_with("helseid://"))
+                    .map(Value::from)
+                    .collect();
+                c.insert("scope".into(), Value::Array(kept));
+            })),
+            "API-ALG-01" => Ok(f.alg_none()),
+            "API-ALG-02" => {
+                let mut evidence = Vec::new();
+                for (label, token) in f.hs256_with_public_key() {
+                    let proof = self.proof(&token);
+                    evidence.push(
+                        self.send(
+                            &format!("HS256, secret: the public key as {label}"),
+                            Credentials::Raw {
+                                scheme: self.scheme(),
+                                token: &token,
+                                proof,
+                            },
+                        )
+                        .await,
+                    );
+                }
+                return judge_refusal(check, evidence);
+            }
+            "API-KID-01" => forged(f.unknown_kid()),
+            "API-SIG-01" => Ok(f.bad_signature()),
+            "API-SIG-02" => Ok(f.tampered_payload()),
+            "API-TYP-01" => forged(f.with_header(|h| {
+                h.insert("typ".into(), json!("JWT"));
+            })),
+            "API-DPOP-01" => {
+                return self
+                    .must_refuse(
+                        check,
+                        "the DPoP-bound token as Bearer",
+                        Credentials::Raw {
+                            scheme: "Bearer",
+                            token: &f.baseline,
+                            proof: None,
+                        },
+                    )
+                    .await;
+            }
+            "API-DPOP-02" => {
+                return self
+                    .must_refuse(
+                        check,
+                        "DPoP without a proof",
+                        Credentials::Raw {
+                            scheme: "DPoP",
+                            token: &f.baseline,
+                            proof: None,
+                        },
+                    )
+                    .await;
+            }
+            "API-DPOP-03" => {
+                let other = if self.method == Method::GET {
+                    "POST"
+                } else {
+                    "GET"
+                };
+                let proof = self.proof_with(other, &self.htu(), t, Some(&f.baseline));
+                return self
+                    .must_refuse(
+                        check,
+                        &format!("a proof with htm {other}"),
+                        Credentials::Raw {
+                            scheme: "DPoP",
+                            token: &f.baseline,
+                            proof,
+                        },
+                    )
+                    .await;
+            }
+            "API-DPOP-04" => {
+                let htu = format!("{}/not-this-resource", self.htu().trim_end_matches('/'));
+                let proof = self.proof_with(self.method.as_str(), &htu, t, Some(&f.baseline));
+                return self
+                    .must_refuse(
+                        check,
+                        &format!("a proof with htu {htu}"),
+                        Credentials::Raw {
+                            scheme: "DPoP",
+                            token: &f.baseline,
+                            proof,
+                        },
+                    )
+                    .await;
+            }
+            "API-DPOP-05" => {
+                let proof = self.proof_with(
+                    self.method.as_str(),
+                    &self.htu(),
+                    t,
+                    Some("another access token"),
+                );
+                return self
+                    .must_refuse(
+                        check,
+                        "a proof whose ath hashes another token",
+                        Credentials::Raw {
+                            scheme: "DPoP",
+                            token: &f.baseline,
+                            proof,
+                        },
+                    )
+                    .await;
+            }
+            "API-DPOP-06" => {
+                let proof = self.proof(&f.baseline);
+                let first = self
+                    .send(
+                        "a proof, first use",
+                        Credentials::Raw {
+                            scheme: "DPoP",
+                            token: &f.baseline,
+                            proof: proof.clone(),
+                        },
+                    )
+                    .await;
+                if !matches!(verdict(&first), Verdict::Accepted) {
+                    return with_evidence(
+                        CheckResult::new(
+                            check,
+                            Outcome::Inconclusive,
+                            format!(
+                                "the first use of a fresh proof was not accepted ({}), so the replay proves nothing",
+                                first.status.unwrap_or(0)
+                            ),
+                        ),
+                        vec![first],
+                    );
+                }
+                let second = self
+                    .send(
+                        "the same proof again",
+                        Credentials::Raw {
+                            scheme: "DPoP",
+                            token: &f.baseline,
+                            proof,
+                        },
+                    )
+                    .await;
+                let mut r = judge_refusal(check, vec![second]);
+                r.evidence.insert(0, first);
+                return r;
+            }
+            "API-DPOP-07" => {
+                let proof = dpop_key().ok().and_then(|k| {
+                    build_proof(
+                        &k,
+                        self.method.as_str(),
+                        &self.htu(),
+                        t,
+                        None,
+                        Some(&f.baseline),
+                    )
+                    .ok()
+                });
+                return self
+                    .must_refuse(
+                        check,
+                        "a proof signed by another key than cnf.jkt",
+                        Credentials::Raw {
+                            scheme: "DPoP",
+                            token: &f.baseline,
+                            proof,
+                        },
+                    )
+                    .await;
+            }
+            "API-DPOP-08" => {
+                let proof = self.proof_with(
+                    self.method.as_str(),
+                    &self.htu(),
+                    t - 600,
+                    Some(&f.baseline),
+                );
+                return self
+                    .must_refuse(
+                        check,
+                        "a proof made ten minutes ago",
+                        Credentials::Raw {
+                            scheme: "DPoP",
+                            token: &f.baseline,
+                            proof,
+                        },
+                    )
+                    .await;
+            }
+            "API-LEVEL-01" => forged(f.with_claims(|c| {
+                c.insert(protocol::claims::SECURITY_LEVEL.into(), json!("3"));
+                c.insert(
+                    protocol::claims::ASSURANCE_LEVEL.into(),
+                    json!("substantial"),
+                );
+            })),
+            "API-TR-01" => forged(f.with_claims(|c| {
+                c.remove(protocol::claims::TILLITSRAMMEVERK);
+            })),
+            "API-TR-02" => forged(f.with_claims(|c| {
+                c.insert(
+                    protocol::claims::TILLITSRAMMEVERK.into(),
+                    json!({ "practitioner": { "authorization": { "code": "LE" } } }),
+                );
+            })),
+            "API-ORG-01" => {
+                let other = self.other_org.clone();
+                forged(f.with_claims(|c| {
+                    c.insert(protocol::claims::ORGNR_PARENT.into(), json!(other));
+                    c.remove(protocol::claims::ORGNR_CHILD);
+                }))
+            }
+            "API-WWW-01" => {
+                let token = match f.with_claims(|c| {
+                    c.insert("exp".into(), json!(t - 600));
+                }) {
+                    Ok(t) => t,
+                    Err(e) => return inconclusive(check, e.to_string()),
+                };
+                let e = self
+                    .send("an expired token", Credentials::Token(&token))
+                    .await;
+                let scheme = self.scheme();
+                let challenges = header(&e, "www-authenticate");
+                return match verdict(&e) {
+                    Verdict::Unreachable(err) => inconclusive(check, err),
+                    _ if e.status != Some(401) => inconclusive(
+                        check,
+                        format!(
+                            "the expired token got {}, not 401; nothing to judge",
+                            e.status.unwrap_or(0)
+                        ),
+                    ),
+                    _ if challenges.iter().any(|c| {
+                        starts_with_scheme(c, scheme)
+                            && (c.contains("error=\"invalid_token\"")
+                                || c.contains("error=\"invalid_dpop_proof\""))
+                    }) =>
+                    {
+                        with_evidence(
+                            CheckResult::new(
+                                check,
+                                Outcome::Passed,
+                                "the challenge names the scheme and the error",
+                            ),
+                            vec![e],
+                        )
+                    }
+                    _ => fail(
+                        check,
+                        format!(
+                            "expected WWW-Authenticate: {scheme} error=\"invalid_token\", got {challenges:?}"
+                        ),
+                        vec![e],
+                    ),
+                };
+            }
+            "API-5XX-01" => {
+                let huge = format!(
+                    "{}.{}.{}",
+                    "e".repeat(6000),
+                    "e".repeat(6000),
+                    "e".repeat(4000)
+                );
+                let garbage = [
+                    ("not a JWT", "not-a-jwt".to_owned()),
+                    ("three parts of nonsense", "a.b.c".to_owned()),
+                    (
+                        "a header that is a JSON array",
+                        format!("{}.{}.", b64("[]"), b64("{}")),
+                    ),
+                    (
+                        "a header that is not JSON",
+                        format!("{}.{}.c2ln", b64("{alg"), b64("{}")),
+                    ),
+                    ("a 16 KB token", huge),
+                ];
+                let mut evidence = Vec::new();
+                for (label, token) in &garbage {
+                    let proof = self.proof(token);
+                    evidence.push(
+                        self.send(
+                            label,
+                            Credentials::Raw {
+                                scheme: self.scheme(),
+                                token,
+                                proof,
+                            },
+                        )
+                        .await,
+                    );
+                }
+                if let Some(e) = evidence.iter().find(|e| e.status.is_some_and(|s| s >= 500)) {
+                    let message = format!("{}: answered {}", e.label, e.status.unwrap_or(0));
+                    return fail(check, message, evidence);
+                }
+                return judge_refusal(check, evidence);
+            }
+            other => Err(format!("the runner has no implementation of {other}")),
+        };
+        match token_result {
+            Ok(token) => {
+                let label = check.title.to_lowercase();
+                self.must_refuse(check, &label, Credentials::Token(&token))
+                    .await
+            }
+            Err(e) => inconclusive(check, format!("could not make the faulty token: {e}")),
+        }
+    }
+}
+
+/// Every exchange must be a refusal (401/403).
+fn judge_refusal(check: &Check, evidence: Vec<Exchange>) -> CheckResult {
+    let mut failure = None;
+    for e in &evidence {
+        match verdict(e) {
+            Verdict::Refused => {}
+            Verdict::Accepted => {
+                failure = Some(format!(
+                    "{}: accepted with {}",
+                    e.label,
+                    e.status.unwrap_or(0)
+                ));
+                break;
+            }
+            Verdict::Other(s) => {
+                failure.get_or_insert(format!(
+                    "{}: answered {s}; a refusal is 401 or 403",
+                    e.label
+                ));
+            }
+            Verdict::Unreachable(err) => {
+                return with_evidence(inconclusive(check, format!("{}: {err}", e.label)), evidence);
+            }
+        }
+    }
+    match failure {
+        Some(message) => fail(check, message, evidence),
+        None => {
+            let statuses: Vec<String> = evidence
+                .iter()
+                .filter_map(|e| e.status)
+                .map(|s| s.to_string())
+                .collect();
+            with_evidence(
+                CheckResult::new(
+                    check,
+                    Outcome::Passed,
+                    format!("refused ({})", statuses.join(", ")),
+                ),
+                evidence,
+            )
+        }
+    }
+}
+
+fn fail(check: &Check, message: String, evidence: Vec<Exchange>) -> CheckResult {
+    let outcome = match check.severity {
+        Severity::Must => Outcome::Failed,
+        Severity::Should => Outcome::Warning,
+    };
+    with_evidence(CheckResult::new(check, outcome, message), evidence)
+}
+
+fn inconclusive(check: &Check, message: String) -> CheckResult {
+    CheckResult::new(check, Outcome::Inconclusive, message)
+}
+
+fn with_evidence(mut r: CheckResult, evidence: Vec<Exchange>) -> CheckResult {
+    r.evidence = evidence;
+    r
+}
+
+fn header(e: &Exchange, name: &str) -> Vec<String> {
+    e.response_headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+/// `challenge` is for `scheme` (auth-scheme is case-insensitive, RFC 9110 §11.1).
+fn starts_with_scheme(challenge: &str, scheme: &str) -> bool {
+    challenge
+        .split([' ', ','])
+        .next()
+        .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+}
+
+fn scope_list(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn decode_token(what: &str, token: &str) -> Option<DecodedToken> {
+    forge::decode(token).map(|(header, claims)| DecodedToken {
+        what: what.to_owned(),
+        header,
+        claims,
+    })
+}
+
+fn b64(s: &str) -> String {
+    protocol::jose::b64_encode(s.as_bytes())
+}
+
+fn cut(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &s[..end], s.len())
+}
+
+fn error_text(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

@@ -1,0 +1,392 @@
+//! The catalogue: every check the runner knows, with its stable ID, severity and the
+//! requirement it enforces. IDs never change meaning; a retired check keeps its ID reserved.
+//!
+//! Sources: ../shared/reference/conformance-checks.md §1 (API checks), HelseID's pages on
+//! access tokens and DPoP (reference helseid.md §3, §5, §7), RFC 6750, RFC 7519, RFC 8725,
+//! RFC 9068 and RFC 9449.
+
+use serde::Serialize;
+
+/// Must-checks decide the verdict; should-checks only warn (unless `--fail-on should`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Must,
+    Should,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Must => "must",
+            Severity::Should => "should",
+        }
+    }
+}
+
+/// The kind of target a check applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    Api,
+    Client,
+    Idp,
+}
+
+/// When a check applies, from the scenario's requirements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applies {
+    Always,
+    /// The API requires scopes.
+    Scopes,
+    /// The API takes DPoP-bound tokens.
+    Dpop,
+    /// The API takes Bearer tokens.
+    Bearer,
+    /// The API requires security level 4.
+    Level4,
+    /// The API requires the Tillitsrammeverk claim.
+    Tillitsrammeverk,
+    /// The API serves only named organisations.
+    Organisations,
+}
+
+/// One check.
+#[derive(Debug, Clone, Copy)]
+pub struct Check {
+    pub id: &'static str,
+    pub group: &'static str,
+    pub kind: TargetKind,
+    pub severity: Severity,
+    pub title: &'static str,
+    /// What the check enforces, in a sentence or two.
+    pub requirement: &'static str,
+    /// Where the requirement is written.
+    pub link: &'static str,
+    pub applies: Applies,
+}
+
+const RFC6750_3: &str = "https://www.rfc-editor.org/rfc/rfc6750#section-3";
+const RFC7519_4_1_4: &str = "https://www.rfc-editor.org/rfc/rfc7519#section-4.1.4";
+const RFC7519_4_1_5: &str = "https://www.rfc-editor.org/rfc/rfc7519#section-4.1.5";
+const RFC9068_4: &str = "https://www.rfc-editor.org/rfc/rfc9068#section-4";
+const RFC8725_3_1: &str = "https://www.rfc-editor.org/rfc/rfc8725#section-3.1";
+const RFC8725_3_2: &str = "https://www.rfc-editor.org/rfc/rfc8725#section-3.2";
+const RFC7515_5_2: &str = "https://www.rfc-editor.org/rfc/rfc7515#section-5.2";
+const RFC9449_7_1: &str = "https://www.rfc-editor.org/rfc/rfc9449#section-7.1";
+const RFC9449_4_3: &str = "https://www.rfc-editor.org/rfc/rfc9449#section-4.3";
+const RFC9449_11_1: &str = "https://www.rfc-editor.org/rfc/rfc9449#section-11.1";
+/// HelseID's profile for the trust framework (the one HelseID page the reference pins).
+const HELSEID_TR: &str = "https://utviklerportal.nhn.no/informasjonstjenester/helseid/bruksmoenstre-og-eksempelkode/bruk-av-helseid/docs/tillitsrammeverk/profil_for_tillitsrammeverkmd";
+/// HelseID's developer portal, for claims the reference sources only from HelseID's samples.
+const HELSEID: &str = "https://utviklerportal.nhn.no/informasjonstjenester/helseid";
+
+macro_rules! api_check {
+    ($id:literal, $group:literal, $sev:ident, $applies:ident, $title:literal, $req:literal, $link:expr) => {
+        Check {
+            id: $id,
+            group: $group,
+            kind: TargetKind::Api,
+            severity: Severity::$sev,
+            title: $title,
+            requirement: $req,
+            link: $link,
+            applies: Applies::$applies,
+        }
+    };
+}
+
+/// Every check, in the order they run.
+pub const CHECKS: &[Check] = &[
+    api_check!(
+        "API-BASE-01",
+        "baseline",
+        Must,
+        Always,
+        "A valid token is accepted",
+        "A token the STS issued for this API, with the required scopes and claims (and a correct DPoP proof when the API takes DPoP), gets a 2xx. Every other API check is inconclusive unless this passes.",
+        RFC9068_4
+    ),
+    api_check!(
+        "API-AUTH-01",
+        "response",
+        Must,
+        Always,
+        "A request without a token is refused with a challenge",
+        "A request without credentials gets 401 with a WWW-Authenticate challenge naming the scheme the API takes.",
+        RFC6750_3
+    ),
+    api_check!(
+        "API-EXP-01",
+        "claims",
+        Must,
+        Always,
+        "An expired token is refused",
+        "A token whose exp is ten minutes in the past is refused (401); a leeway of a minute or two is fine, an unchecked exp is not.",
+        RFC7519_4_1_4
+    ),
+    api_check!(
+        "API-NBF-01",
+        "claims",
+        Must,
+        Always,
+        "A token that is not yet valid is refused",
+        "A token whose nbf (and iat) is ten minutes in the future is refused.",
+        RFC7519_4_1_5
+    ),
+    api_check!(
+        "API-ISS-01",
+        "claims",
+        Must,
+        Always,
+        "A token from another issuer is refused",
+        "A token whose iss is not HelseID's issuer is refused, even when signed by a key the API trusts.",
+        RFC9068_4
+    ),
+    api_check!(
+        "API-AUD-01",
+        "claims",
+        Must,
+        Always,
+        "A token for another audience is refused",
+        "A token whose aud is another API's audience is refused: HelseID issues one audience per token (RFC 8707), and the API must check it is its own.",
+        RFC9068_4
+    ),
+    api_check!(
+        "API-SCOPE-01",
+        "claims",
+        Must,
+        Scopes,
+        "A token without the required scope is refused",
+        "A token that lacks a scope the API requires is refused, preferably with 403 and error=\"insufficient_scope\".",
+        RFC6750_3
+    ),
+    api_check!(
+        "API-ALG-01",
+        "signature",
+        Must,
+        Always,
+        "An unsigned token (alg none) is refused",
+        "A token with \"alg\": \"none\" and no signature is refused; the API accepts only the asymmetric algorithms HelseID signs with.",
+        RFC8725_3_1
+    ),
+    api_check!(
+        "API-ALG-02",
+        "signature",
+        Must,
+        Always,
+        "HS256 signed with the issuer's public key is refused",
+        "A token signed with HMAC-SHA256 using the issuer's public key (as PEM, DER or JWK text) as the secret is refused: the algorithm-confusion attack.",
+        RFC8725_3_2
+    ),
+    api_check!(
+        "API-KID-01",
+        "signature",
+        Must,
+        Always,
+        "A token signed with an unknown key is refused",
+        "A token signed by a key whose kid is not in the issuer's JWKS is refused.",
+        RFC7515_5_2
+    ),
+    api_check!(
+        "API-SIG-01",
+        "signature",
+        Must,
+        Always,
+        "A token with a broken signature is refused",
+        "A token whose signature bytes were changed is refused.",
+        RFC7515_5_2
+    ),
+    api_check!(
+        "API-SIG-02",
+        "signature",
+        Must,
+        Always,
+        "A token whose payload was changed after signing is refused",
+        "A token whose claims were edited after the issuer signed it is refused.",
+        RFC7515_5_2
+    ),
+    api_check!(
+        "API-TYP-01",
+        "claims",
+        Must,
+        Always,
+        "An ID token presented as an access token is refused",
+        "A JWT with typ JWT (an ID token's) is not an access token: HelseID's access tokens have typ at+jwt and the API must check it.",
+        RFC9068_4
+    ),
+    api_check!(
+        "API-DPOP-01",
+        "dpop",
+        Must,
+        Dpop,
+        "A DPoP-bound token sent as Bearer is refused",
+        "A token with cnf.jkt sent with Authorization: Bearer (no proof) is refused.",
+        RFC9449_7_1
+    ),
+    api_check!(
+        "API-DPOP-02",
+        "dpop",
+        Must,
+        Dpop,
+        "A DPoP token without a proof is refused",
+        "Authorization: DPoP without a DPoP header is refused.",
+        RFC9449_7_1
+    ),
+    api_check!(
+        "API-DPOP-03",
+        "dpop",
+        Must,
+        Dpop,
+        "A proof for another method is refused",
+        "A proof whose htm is not the request's method is refused.",
+        RFC9449_4_3
+    ),
+    api_check!(
+        "API-DPOP-04",
+        "dpop",
+        Must,
+        Dpop,
+        "A proof for another URL is refused",
+        "A proof whose htu is not the request's URL (another path) is refused.",
+        RFC9449_4_3
+    ),
+    api_check!(
+        "API-DPOP-05",
+        "dpop",
+        Must,
+        Dpop,
+        "A proof for another token is refused",
+        "A proof whose ath is not the hash of the presented access token is refused.",
+        RFC9449_4_3
+    ),
+    api_check!(
+        "API-DPOP-06",
+        "dpop",
+        Must,
+        Dpop,
+        "A replayed proof is refused",
+        "The same proof (same jti) sent twice: the second request is refused.",
+        RFC9449_11_1
+    ),
+    api_check!(
+        "API-DPOP-07",
+        "dpop",
+        Must,
+        Dpop,
+        "A proof signed by another key than cnf.jkt is refused",
+        "A proof signed by a key whose thumbprint is not the token's cnf.jkt is refused.",
+        RFC9449_4_3
+    ),
+    api_check!(
+        "API-DPOP-08",
+        "dpop",
+        Must,
+        Dpop,
+        "A stale proof is refused",
+        "A proof whose iat is ten minutes old is refused (HelseID's APIs allow proofs a short lifetime).",
+        RFC9449_11_1
+    ),
+    api_check!(
+        "API-LEVEL-01",
+        "helseid",
+        Must,
+        Level4,
+        "A security level 3 token is refused where 4 is required",
+        "A user token with helseid://claims/identity/security_level 3 is refused by an API that requires level 4.",
+        HELSEID
+    ),
+    api_check!(
+        "API-TR-01",
+        "helseid",
+        Must,
+        Tillitsrammeverk,
+        "A token without the Tillitsrammeverk claim is refused",
+        "An API that requires the trust framework refuses a token without nhn:tillitsrammeverk:parameters.",
+        HELSEID_TR
+    ),
+    api_check!(
+        "API-TR-02",
+        "helseid",
+        Must,
+        Tillitsrammeverk,
+        "A token with a malformed Tillitsrammeverk claim is refused",
+        "An API that requires the trust framework refuses a token whose nhn:tillitsrammeverk:parameters lacks the practitioner's legal entity and purpose of use.",
+        HELSEID_TR
+    ),
+    api_check!(
+        "API-ORG-01",
+        "helseid",
+        Must,
+        Organisations,
+        "A token for an organisation the API does not serve is refused",
+        "A token whose consumer organisation (orgnr_parent / orgnr_child) is not one the API serves is refused.",
+        HELSEID
+    ),
+    api_check!(
+        "API-WWW-01",
+        "response",
+        Should,
+        Always,
+        "Refusals name the scheme and the error",
+        "A 401 carries WWW-Authenticate with the scheme (DPoP or Bearer) and error=\"invalid_token\" (or \"invalid_dpop_proof\").",
+        RFC6750_3
+    ),
+    api_check!(
+        "API-5XX-01",
+        "response",
+        Must,
+        Always,
+        "Malformed tokens never cause a server error",
+        "Garbage in the Authorization header (not a JWT, bad base64, JSON that is not an object, a huge token) gets a 4xx, never a 5xx.",
+        RFC6750_3
+    ),
+];
+
+/// The check with `id` (case-insensitive).
+pub fn find(id: &str) -> Option<&'static Check> {
+    CHECKS.iter().find(|c| c.id.eq_ignore_ascii_case(id))
+}
+
+/// Whether `selector` (an ID, a group name or a prefix like `API-DPOP`) names `check`.
+pub fn selects(selector: &str, check: &Check) -> bool {
+    check.id.eq_ignore_ascii_case(selector)
+        || check.group.eq_ignore_ascii_case(selector)
+        || (selector.len() >= 3
+            && check
+                .id
+                .to_ascii_lowercase()
+                .starts_with(&format!("{}-", selector.to_ascii_lowercase())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        for (i, c) in CHECKS.iter().enumerate() {
+            assert!(
+                CHECKS[..i].iter().all(|o| o.id != c.id),
+                "duplicate {}",
+                c.id
+            );
+            let parts: Vec<&str> = c.id.split('-').collect();
+            assert_eq!(parts.len(), 3, "{}", c.id);
+            assert!(parts[2].len() == 2 && parts[2].chars().all(|ch| ch.is_ascii_digit()));
+            assert!(c.link.starts_with("https://"), "{}", c.id);
+            assert!(!c.title.ends_with('.'), "{}", c.id);
+        }
+    }
+
+    #[test]
+    fn selectors() {
+        let dpop = find("api-dpop-03").unwrap_or_else(|| panic!("api-dpop-03"));
+        assert!(selects("API-DPOP-03", dpop));
+        assert!(selects("dpop", dpop));
+        assert!(selects("API-DPOP", dpop));
+        assert!(!selects("API-DPOP-04", dpop));
+        assert!(!selects("API", dpop) || dpop.id.starts_with("API-"));
+        assert!(find("NOPE-01").is_none());
+    }
+}

@@ -1,0 +1,254 @@
+//! The testbed the runner embeds: the STS with its IdPs on 127.0.0.1, in-process, on a
+//! throw-away data directory, with the API under test and a client registered.
+
+use std::sync::Arc;
+
+use helseid_examples::client::{Client, TokenRequest};
+use helseid_examples::login::{Browser, LoginRequest, UserChoice};
+use mock_sts::clock::SystemClock;
+use mock_sts::registration::{self, NewClient};
+use mock_sts::seed::{self, SeedOptions};
+use mock_sts::store::{Api, Organisation, Tenancy, TokenBinding};
+use mock_sts::{Sts, StsConfig};
+use protocol::jose::Alg;
+use protocol::signing::SigningKey;
+use thiserror::Error;
+
+use crate::scenario::{Binding, Scenario};
+
+/// Where a redirect lands; the runner's browser stops there and never connects to it.
+pub const REDIRECT_URI: &str = "http://localhost:7890/conformance/callback";
+
+#[derive(Debug, Error)]
+pub enum EmbedError {
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Listen { port: u16, source: std::io::Error },
+    #[error("the embedded STS: {0}")]
+    Sts(String),
+    #[error("getting the baseline token from the embedded STS: {0}")]
+    Token(String),
+}
+
+fn sts_err(e: impl std::fmt::Display) -> EmbedError {
+    EmbedError::Sts(e.to_string())
+}
+
+/// A running embedded testbed. Dropping it stops the server and removes its data.
+#[derive(Debug)]
+pub struct Embedded {
+    pub issuer: String,
+    pub sts: Arc<Sts>,
+    server: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// The population the embedded STS is seeded from: small, fixed, quick to build.
+const SEED: SeedOptions = SeedOptions {
+    seed: 1,
+    population: 2_000,
+};
+
+impl Embedded {
+    /// Starts the STS and its IdPs on `127.0.0.1:port` (0: any free port).
+    pub async fn start(port: u16) -> Result<Embedded, EmbedError> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .map_err(|source| EmbedError::Listen { port, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| EmbedError::Listen { port, source })?;
+        let issuer = format!("http://{addr}");
+        let dir = tempfile::tempdir().map_err(sts_err)?;
+        let clock = Arc::new(SystemClock);
+        let config = StsConfig::new(&issuer, &protocol::jose::random_id());
+        let sts = Sts::open(config, dir.path(), clock.clone()).map_err(sts_err)?;
+        seed::seed_if_new(&sts.store, SEED, &issuer, dir.path(), sts.now()).map_err(sts_err)?;
+        let (sts, app) = mock_sts::app_with_idps(sts, &issuer).map_err(sts_err)?;
+        let server = tokio::spawn(async move {
+            // The runner reports what it can reach; a server that stops shows as transport
+            // errors in the checks' evidence.
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Embedded {
+            issuer,
+            sts,
+            server,
+            _dir: dir,
+        })
+    }
+
+    /// Registers the scenario's API (audience and scopes) and its consumer organisation.
+    pub fn register_api(&self, scenario: &Scenario) -> Result<(), EmbedError> {
+        let Some(api) = &scenario.api else {
+            return Err(EmbedError::Sts("the scenario names no API".into()));
+        };
+        self.sts
+            .store
+            .put_api(&Api {
+                audience: api.audience.clone(),
+                name: format!("API under test ({})", api.audience),
+                scopes: api.scopes.clone(),
+                requires_terms: false,
+                token_exchange_clients: vec![],
+            })
+            .map_err(sts_err)?;
+        let known = self.sts.store.organisations().map_err(sts_err)?;
+        let missing: Vec<Organisation> = scenario
+            .requirements
+            .organisations
+            .iter()
+            .filter(|o| !known.iter().any(|k| &k.orgnr == *o))
+            .map(|o| Organisation {
+                orgnr: o.clone(),
+                name: format!("Organisation {o}"),
+                kind: "legal-entity".into(),
+                parent: None,
+            })
+            .collect();
+        self.sts
+            .store
+            .put_organisations(&missing)
+            .map_err(sts_err)?;
+        Ok(())
+    }
+
+    /// The organisation tokens are issued for: the scenario's first, or a seeded one.
+    pub fn consumer_org(&self, scenario: &Scenario) -> Result<String, EmbedError> {
+        if let Some(o) = scenario.requirements.organisations.first() {
+            return Ok(o.clone());
+        }
+        self.other_org(&[])
+    }
+
+    /// A seeded organisation that is none of `not`.
+    pub fn other_org(&self, not: &[String]) -> Result<String, EmbedError> {
+        self.sts
+            .store
+            .organisations()
+            .map_err(sts_err)?
+            .into_iter()
+            .filter(|o| o.parent.is_none() && !not.contains(&o.orgnr))
+            .map(|o| o.orgnr)
+            .next()
+            .ok_or_else(|| EmbedError::Sts("no organisation in the seeded environment".into()))
+    }
+
+    /// A client of `orgnr` with the API's scopes, and the reference client acting as it with
+    /// `dpop_key` (when the scenario takes DPoP).
+    pub fn client(
+        &self,
+        scenario: &Scenario,
+        orgnr: &str,
+        dpop_key: Option<SigningKey>,
+    ) -> Result<Client, EmbedError> {
+        let scopes = scenario
+            .api
+            .as_ref()
+            .map(|a| a.scopes.clone())
+            .unwrap_or_default();
+        let binding = match scenario.requirements.token_binding {
+            Binding::Dpop => TokenBinding::Dpop,
+            Binding::Bearer => TokenBinding::LegacyBearer,
+        };
+        let (mut registered, key) = registration::create(
+            &self.sts.store,
+            NewClient {
+                client_id: None,
+                name: "Conformance runner".into(),
+                tenancy: Tenancy::SingleTenant {
+                    orgnr: orgnr.to_owned(),
+                    child_orgnrs: vec![],
+                },
+                scopes,
+                grant_types: vec![],
+                redirect_uris: vec![],
+                binding,
+                key_expires_at: None,
+                origin: "conformance".into(),
+            },
+            self.sts.now(),
+        )
+        .map_err(sts_err)?;
+        registered.redirect_uris = vec![REDIRECT_URI.into()];
+        self.sts.store.put_client(&registered).map_err(sts_err)?;
+        let client = Client::new(&registered.client_id, &self.issuer, key).map_err(sts_err)?;
+        Ok(match dpop_key {
+            Some(k) => client.with_dpop_key(k),
+            None => client.without_dpop(),
+        })
+    }
+
+    /// A health worker of the population (pid, HPR number).
+    pub fn practitioner(&self) -> Result<(String, String), EmbedError> {
+        let population = self.sts.population().map_err(sts_err)?;
+        let person = population
+            .practitioners()
+            .next()
+            .ok_or_else(|| EmbedError::Sts("no health personnel in the population".into()))?;
+        let hpr = person
+            .hpr
+            .map(|h| h.hpr_number.to_string())
+            .unwrap_or_default();
+        Ok((person.pid.to_string(), hpr))
+    }
+
+    /// A token the STS issues for the scenario: client credentials for system APIs; for user
+    /// APIs, a TestIDP login of a health worker at the required level, then the code.
+    pub async fn baseline_token(
+        &self,
+        scenario: &Scenario,
+        client: &Client,
+    ) -> Result<String, EmbedError> {
+        let api = scenario
+            .api
+            .as_ref()
+            .ok_or_else(|| EmbedError::Token("the scenario names no API".into()))?;
+        if !scenario.requirements.user_token() {
+            let outcome = client
+                .token(&TokenRequest {
+                    scope: Some(api.scopes.join(" ")),
+                    resource: Some(api.audience.clone()),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| EmbedError::Token(e.to_string()))?;
+            return Ok(outcome.response.access_token);
+        }
+        let level = scenario.requirements.security_level.unwrap_or(4);
+        let (pid, _) = self.practitioner()?;
+        let mut scope = vec![
+            "openid",
+            "profile",
+            "helseid://scopes/identity/pid",
+            "helseid://scopes/identity/security_level",
+            "helseid://scopes/hpr/hpr_number",
+        ];
+        scope.extend(api.scopes.iter().map(String::as_str));
+        let request = LoginRequest {
+            redirect_uri: REDIRECT_URI.into(),
+            scope: scope.join(" "),
+            resources: vec![api.audience.clone()],
+            acr_values: Some(format!("idp:testidp-oidc Level{level}")),
+            test_pid: Some(pid),
+            test_security_level: Some(level),
+            ..Default::default()
+        };
+        let browser = Browser::new().map_err(|e| EmbedError::Token(e.to_string()))?;
+        let (_, tokens) = client
+            .login_and_redeem(&browser, &request, &UserChoice::default())
+            .await
+            .map_err(|e| EmbedError::Token(e.to_string()))?;
+        Ok(tokens.response.access_token)
+    }
+}
+
+/// A fresh DPoP key for the runner's client.
+pub fn dpop_key() -> Result<SigningKey, EmbedError> {
+    SigningKey::generate_ec(Alg::ES256, "runner-dpop".into()).map_err(sts_err)
+}

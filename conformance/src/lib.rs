@@ -1,0 +1,150 @@
+//! The conformance runner: scenarios in, verdicts with evidence out.
+//!
+//! A scenario (YAML, [`scenario`]) names a target of one of the three kinds of seed 001 (an
+//! API, a client, an identity provider) and what it requires. The runner embeds the testbed's
+//! STS ([`embedded`]), runs the checks of the catalogue ([`catalogue`]) that apply, and
+//! reports ([`report`], [`junit`], [`html`], [`terminal`]).
+//!
+//! Kinds implemented: `api` ([`api`]). `client` and `idp` scenarios are read and validated but
+//! refused at run time with a message saying so.
+
+pub mod api;
+pub mod catalogue;
+pub mod embedded;
+pub mod html;
+pub mod junit;
+pub mod report;
+pub mod scenario;
+pub mod terminal;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use catalogue::Check;
+use embedded::Embedded;
+use report::{CheckResult, FailOn, Report, ScenarioReport};
+use scenario::{Kind, Scenario};
+
+/// Options of a run (the command line's).
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Overrides every scenario's target URL.
+    pub target: Option<String>,
+    /// Overrides every scenario's target method.
+    pub method: Option<String>,
+    /// Port of the embedded STS (issuer `http://127.0.0.1:PORT`).
+    pub sts_port: Option<u16>,
+    /// Only these checks (IDs, prefixes, groups), on top of each scenario's selection.
+    pub only: Vec<String>,
+    pub fail_on: FailOn,
+}
+
+impl RunOptions {
+    /// Whether `check` is selected by the scenario and the command line.
+    pub fn selected(&self, check: &Check, scenario: &Scenario) -> bool {
+        let sel = &scenario.checks;
+        let by_scenario =
+            sel.only.is_empty() || sel.only.iter().any(|s| catalogue::selects(s, check));
+        let skipped = sel.skip.iter().any(|s| catalogue::selects(s, check));
+        let by_cli = self.only.is_empty() || self.only.iter().any(|s| catalogue::selects(s, check));
+        by_scenario && !skipped && by_cli
+    }
+}
+
+/// A scenario to run and where it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub scenario: Scenario,
+    pub source: String,
+}
+
+/// A run that could not happen at all.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Embed(#[from] embedded::EmbedError),
+    #[error("{origin}: {message}")]
+    Scenario { origin: String, message: String },
+    #[error(
+        "--only {0:?} names no check, prefix or group (see `helseid-testbed conformance list`)"
+    )]
+    UnknownSelector(String),
+}
+
+/// Checks everything that can be checked before starting servers.
+pub fn prepare(loaded: &[Loaded], options: &RunOptions) -> Result<(), RunError> {
+    for sel in &options.only {
+        if !catalogue::CHECKS.iter().any(|c| catalogue::selects(sel, c)) {
+            return Err(RunError::UnknownSelector(sel.clone()));
+        }
+    }
+    for l in loaded {
+        match l.scenario.kind {
+            Kind::Api => {
+                if l.scenario.target.is_none() && options.target.is_none() {
+                    return Err(RunError::Scenario {
+                        origin: l.source.clone(),
+                        message:
+                            "target.url: an api scenario needs the API's URL (or --target URL)"
+                                .into(),
+                    });
+                }
+            }
+            Kind::Client | Kind::Idp => {
+                return Err(RunError::Scenario {
+                    origin: l.source.clone(),
+                    message: format!(
+                        "kind {}: not implemented yet in this version of the runner (only api)",
+                        l.scenario.kind.as_str()
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs every scenario against one embedded STS and reports. `progress` sees each result as
+/// it is decided.
+pub async fn run(
+    loaded: &[Loaded],
+    options: &RunOptions,
+    on_start: &(dyn Fn(&Embedded) + Sync),
+    progress: &(dyn Fn(&Scenario, &CheckResult) + Sync),
+) -> Result<Report, RunError> {
+    prepare(loaded, options)?;
+    let port = options
+        .sts_port
+        .or_else(|| loaded.iter().find_map(|l| l.scenario.sts.port))
+        .unwrap_or(0);
+    let embedded = Embedded::start(port).await?;
+    on_start(&embedded);
+    let mut reports: Vec<ScenarioReport> = Vec::new();
+    for l in loaded {
+        let mut target = l.scenario.target.clone().unwrap_or(scenario::Target {
+            url: String::new(),
+            method: "GET".into(),
+            body: None,
+            content_type: None,
+        });
+        if let Some(url) = &options.target {
+            target.url = url.clone();
+        }
+        if let Some(m) = &options.method {
+            target.method = m.to_ascii_uppercase();
+        }
+        let report = api::run(&l.scenario, &l.source, &target, options, &embedded, &|r| {
+            progress(&l.scenario, r)
+        })
+        .await;
+        reports.push(report);
+    }
+    Ok(Report::new(reports, options.fail_on))
+}
+
+/// Seconds since the epoch.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}

@@ -1,0 +1,209 @@
+//! Results and the report model. The JSON report is this model serialised; its schema is
+//! published as `schemas/report.schema.json`.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::catalogue::{Check, Severity};
+
+/// How a check ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Passed,
+    /// A must-check found the flaw.
+    Failed,
+    /// A should-check found the flaw.
+    Warning,
+    /// It does not apply to this scenario, or was deselected.
+    Skipped,
+    /// It could not decide (the baseline failed, or the target could not be reached).
+    Inconclusive,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Passed => "passed",
+            Outcome::Failed => "failed",
+            Outcome::Warning => "warning",
+            Outcome::Skipped => "skipped",
+            Outcome::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// One HTTP exchange, as evidence.
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+pub struct Exchange {
+    /// What this request was for, e.g. "expired token".
+    pub label: String,
+    pub method: String,
+    pub url: String,
+    /// Request headers that matter (Authorization, DPoP), as sent.
+    pub request_headers: Vec<(String, String)>,
+    /// The tokens sent, decoded (header and claims; signatures are not decoded).
+    pub decoded: Vec<DecodedToken>,
+    /// The response status (absent when the request failed).
+    pub status: Option<u16>,
+    /// Response headers that matter (WWW-Authenticate, Content-Type).
+    pub response_headers: Vec<(String, String)>,
+    /// The response body, cut at 2 KiB.
+    pub response_body: String,
+    /// The transport error, when there was no response.
+    pub error: Option<String>,
+}
+
+/// A JWT shown as its parts.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct DecodedToken {
+    /// "access token", "DPoP proof", ...
+    pub what: String,
+    pub header: Value,
+    pub claims: Value,
+}
+
+/// The result of one check.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CheckResult {
+    pub id: String,
+    pub title: String,
+    pub severity: String,
+    pub group: String,
+    pub requirement: String,
+    pub link: String,
+    pub outcome: Outcome,
+    /// One sentence: what was expected and what happened.
+    pub message: String,
+    pub duration_ms: u64,
+    pub evidence: Vec<Exchange>,
+}
+
+impl CheckResult {
+    pub fn new(check: &Check, outcome: Outcome, message: impl Into<String>) -> CheckResult {
+        CheckResult {
+            id: check.id.into(),
+            title: check.title.into(),
+            severity: check.severity.as_str().into(),
+            group: check.group.into(),
+            requirement: check.requirement.into(),
+            link: check.link.into(),
+            outcome,
+            message: message.into(),
+            duration_ms: 0,
+            evidence: Vec::new(),
+        }
+    }
+
+    pub fn is_must(&self) -> bool {
+        self.severity == Severity::Must.as_str()
+    }
+}
+
+/// One scenario's run.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ScenarioReport {
+    pub name: String,
+    /// The scenario file, or "(command line)".
+    pub source: String,
+    pub kind: String,
+    pub target: String,
+    /// The embedded STS's issuer and signing key id.
+    pub issuer: String,
+    pub kid: String,
+    pub started_at: i64,
+    pub duration_ms: u64,
+    pub results: Vec<CheckResult>,
+}
+
+/// Counts by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Totals {
+    pub passed: usize,
+    pub failed: usize,
+    pub warning: usize,
+    pub skipped: usize,
+    pub inconclusive: usize,
+}
+
+impl Totals {
+    pub fn add(&mut self, o: Outcome) {
+        match o {
+            Outcome::Passed => self.passed += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::Warning => self.warning += 1,
+            Outcome::Skipped => self.skipped += 1,
+            Outcome::Inconclusive => self.inconclusive += 1,
+        }
+    }
+}
+
+/// A whole run: every scenario.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Report {
+    /// `helseid-testbed conformance` report format version.
+    pub format: u32,
+    pub tool: String,
+    pub tool_version: String,
+    pub scenarios: Vec<ScenarioReport>,
+    pub totals: Totals,
+    /// Whether the run passes: no must-check failed or was inconclusive (and, with
+    /// `--fail-on should`, no warning).
+    pub passed: bool,
+}
+
+/// What makes a run fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailOn {
+    /// Failed or inconclusive must-checks.
+    #[default]
+    Must,
+    /// Also should-check warnings.
+    Should,
+}
+
+pub const FORMAT: u32 = 1;
+
+impl Report {
+    pub fn new(scenarios: Vec<ScenarioReport>, fail_on: FailOn) -> Report {
+        let mut totals = Totals::default();
+        for r in scenarios.iter().flat_map(|s| &s.results) {
+            totals.add(r.outcome);
+        }
+        let passed = totals.failed == 0
+            && totals.inconclusive == 0
+            && (fail_on == FailOn::Must || totals.warning == 0);
+        Report {
+            format: FORMAT,
+            tool: "helseid-testbed conformance".into(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            scenarios,
+            totals,
+            passed,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// The JSON Schema of the JSON report.
+pub fn schema() -> Value {
+    serde_json::to_value(schemars::schema_for!(Report)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_published_schema_is_current() {
+        let published = include_str!("../../schemas/report.schema.json");
+        let now = serde_json::to_string_pretty(&super::schema()).unwrap_or_default();
+        assert_eq!(
+            published.trim(),
+            now.trim(),
+            "schemas/report.schema.json is stale: run `helseid-testbed conformance schema report > schemas/report.schema.json`"
+        );
+    }
+}

@@ -1,0 +1,314 @@
+//! `helseid-testbed conformance`: run acceptance suites against a vendor's target, list and
+//! explain the checks, print the schemas. Exit codes: 0 conformant, 1 not conformant (a
+//! must-check failed or could not be decided), 2 the run could not happen (bad scenario, bad
+//! arguments, port taken).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+use conformance::report::{FailOn, Report};
+use conformance::scenario::{self, ApiResource, Binding, Kind, Requirements, Scenario, Target};
+use conformance::{Loaded, RunOptions, catalogue, terminal};
+
+#[derive(Debug, Args)]
+pub(crate) struct ConformanceArgs {
+    #[command(subcommand)]
+    command: ConformanceCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConformanceCommand {
+    /// Run scenario files (or every .yaml in a folder).
+    Run(RunArgs),
+    /// Run the whole api suite against one endpoint, no scenario file needed.
+    Api(ApiArgs),
+    /// Print the catalogue of checks.
+    List,
+    /// Print what a check requires and where that is written.
+    Explain {
+        /// A check ID, e.g. API-AUD-01.
+        id: String,
+    },
+    /// Print a JSON Schema: of scenario files or of the JSON report.
+    Schema {
+        #[arg(value_enum)]
+        which: SchemaKind,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SchemaKind {
+    Scenario,
+    Report,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
+enum FailOnArg {
+    #[default]
+    Must,
+    Should,
+}
+
+#[derive(Debug, Args)]
+struct ReportArgs {
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write the JSON report here (schema: schemas/report.schema.json).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write a self-contained HTML report here.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Run only these checks: IDs (API-AUD-01), prefixes (API-DPOP) or groups (signature).
+    #[arg(long, value_name = "ID", num_args = 1..)]
+    only: Vec<String>,
+    /// What fails the run: must-checks only (default), or should-checks too.
+    #[arg(long, value_enum, default_value_t = FailOnArg::Must)]
+    fail_on: FailOnArg,
+    /// Port of the embedded STS on 127.0.0.1 (issuer http://127.0.0.1:PORT); default: free.
+    #[arg(long, value_name = "PORT")]
+    sts_port: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Scenario files or folders.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Call this URL instead of each scenario's target.url.
+    #[arg(long, value_name = "URL")]
+    target: Option<String>,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+struct ApiArgs {
+    /// The API endpoint to call, e.g. http://127.0.0.1:9000/api/patients.
+    #[arg(long, value_name = "URL")]
+    target: String,
+    /// The HTTP method.
+    #[arg(long, default_value = "GET")]
+    method: String,
+    /// The API's audience (the aud of its tokens), e.g. nhn:my-api.
+    #[arg(long, value_name = "AUD")]
+    audience: String,
+    /// Scopes the API requires (full names, AUD/name).
+    #[arg(long, value_name = "SCOPE", num_args = 1..)]
+    scope: Vec<String>,
+    /// The API takes DPoP-bound tokens (the default).
+    #[arg(long, conflicts_with = "bearer")]
+    dpop: bool,
+    /// The API takes plain Bearer tokens.
+    #[arg(long)]
+    bearer: bool,
+    /// The API requires user tokens of this security level.
+    #[arg(long, value_name = "LEVEL", value_parser = clap::value_parser!(u8).range(3..=4))]
+    level: Option<u8>,
+    /// The API requires the Tillitsrammeverk claim.
+    #[arg(long)]
+    tillitsrammeverk: bool,
+    /// Organisation numbers the API serves (tokens are for the first).
+    #[arg(long, value_name = "ORGNR", num_args = 1..)]
+    org: Vec<String>,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+pub(crate) fn run(args: ConformanceArgs) -> Result<ExitCode, (String, u8)> {
+    match args.command {
+        ConformanceCommand::List => {
+            list();
+            Ok(ExitCode::SUCCESS)
+        }
+        ConformanceCommand::Explain { id } => explain(&id).map_err(|e| (e, 2)),
+        ConformanceCommand::Schema { which } => {
+            let schema = match which {
+                SchemaKind::Scenario => scenario::schema(),
+                SchemaKind::Report => conformance::report::schema(),
+            };
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        ConformanceCommand::Run(a) => {
+            let mut loaded = Vec::new();
+            for path in &a.paths {
+                let files = scenario::files(path).map_err(|e| (e.to_string(), 2))?;
+                if files.is_empty() {
+                    return Err((format!("{}: no .yaml scenario files", path.display()), 2));
+                }
+                for file in files {
+                    let s = scenario::load(&file).map_err(|e| (e.to_string(), 2))?;
+                    loaded.push(Loaded {
+                        scenario: s,
+                        source: file.display().to_string(),
+                    });
+                }
+            }
+            execute(loaded, a.target, None, &a.report)
+        }
+        ConformanceCommand::Api(a) => {
+            let scenario = Scenario {
+                name: format!("API {}", a.audience),
+                description: None,
+                kind: Kind::Api,
+                target: Some(Target {
+                    url: a.target.clone(),
+                    method: a.method.to_ascii_uppercase(),
+                    body: None,
+                    content_type: None,
+                }),
+                api: Some(ApiResource {
+                    audience: a.audience.clone(),
+                    scopes: a.scope.clone(),
+                }),
+                requirements: Requirements {
+                    token_binding: if a.bearer {
+                        Binding::Bearer
+                    } else {
+                        Binding::Dpop
+                    },
+                    user: false,
+                    security_level: a.level,
+                    tillitsrammeverk: a.tillitsrammeverk,
+                    organisations: a.org.clone(),
+                },
+                sts: Default::default(),
+                checks: Default::default(),
+            };
+            // The same rules as a scenario file, so the messages agree.
+            scenario::validate(&scenario).map_err(|e| (format!("(command line): {e}"), 2))?;
+            // --dpop only documents the default; --bearer is what changes it.
+            let _ = a.dpop;
+            execute(
+                vec![Loaded {
+                    scenario,
+                    source: "(command line)".into(),
+                }],
+                None,
+                None,
+                &a.report,
+            )
+        }
+    }
+}
+
+fn list() {
+    let mut out = String::new();
+    for c in catalogue::CHECKS {
+        out.push_str(&format!(
+            "{:<13} {:<6} {:<7} {:<10} {}\n",
+            c.id,
+            c.severity.as_str(),
+            format!("{:?}", c.kind).to_lowercase(),
+            c.group,
+            c.title
+        ));
+    }
+    print!("{out}");
+}
+
+fn explain(id: &str) -> Result<ExitCode, String> {
+    let c = catalogue::find(id).ok_or_else(|| {
+        format!("no check {id:?}; `helseid-testbed conformance list` shows them all")
+    })?;
+    println!("{} ({}, {})", c.id, c.severity.as_str(), c.group);
+    println!("{}", c.title);
+    println!();
+    println!("{}", c.requirement);
+    println!();
+    println!("Source: {}", c.link);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn execute(
+    loaded: Vec<Loaded>,
+    target: Option<String>,
+    method: Option<String>,
+    report_args: &ReportArgs,
+) -> Result<ExitCode, (String, u8)> {
+    let options = RunOptions {
+        target,
+        method,
+        sts_port: report_args.sts_port,
+        only: report_args.only.clone(),
+        fail_on: match report_args.fail_on {
+            FailOnArg::Must => FailOn::Must,
+            FailOnArg::Should => FailOn::Should,
+        },
+    };
+    conformance::prepare(&loaded, &options).map_err(|e| (e.to_string(), 2))?;
+    // Fail on unwritable report paths before the run, not after it.
+    for path in [&report_args.junit, &report_args.json, &report_args.html]
+        .into_iter()
+        .flatten()
+    {
+        check_writable(path).map_err(|e| (e, 2))?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| (format!("cannot start the runtime: {e}"), 2))?;
+    let report = runtime
+        .block_on(conformance::run(
+            &loaded,
+            &options,
+            &|e| {
+                anstream::println!("embedded STS: {} (issuer)", e.issuer);
+            },
+            &|s, r| {
+                let _ = s;
+                anstream::println!("{}", terminal::progress_line(r));
+            },
+        ))
+        .map_err(|e| (e.to_string(), 2))?;
+    anstream::print!("{}", terminal::summary(&report));
+    write_reports(&report, report_args).map_err(|e| (e, 2))?;
+    Ok(if report.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn check_writable(path: &Path) -> Result<(), String> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(format!(
+            "{}: the folder {} does not exist",
+            path.display(),
+            dir.display()
+        ));
+    }
+    Ok(())
+}
+
+fn write_reports(report: &Report, a: &ReportArgs) -> Result<(), String> {
+    let write = |path: &Path, text: &str| -> Result<(), String> {
+        let mut f = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        f.write_all(text.as_bytes())
+            .and_then(|_| f.sync_all())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("wrote {}", path.display());
+        Ok(())
+    };
+    if let Some(p) = &a.junit {
+        write(p, &conformance::junit::render(report)?)?;
+    }
+    if let Some(p) = &a.json {
+        write(p, &report.to_json())?;
+    }
+    if let Some(p) = &a.html {
+        write(p, &conformance::html::render(report)?)?;
+    }
+    Ok(())
+}
