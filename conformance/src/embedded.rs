@@ -225,6 +225,7 @@ impl Embedded {
         let mut scope = vec![
             "openid",
             "profile",
+            "offline_access",
             "helseid://scopes/identity/pid",
             "helseid://scopes/identity/security_level",
             "helseid://scopes/hpr/hpr_number",
@@ -244,8 +245,31 @@ impl Embedded {
             .login_and_redeem(&browser, &request, &UserChoice::default())
             .await
             .map_err(|e| EmbedError::Token(e.to_string()))?;
-        Ok(tokens.response.access_token)
+        if !scenario.requirements.tillitsrammeverk {
+            return Ok(tokens.response.access_token);
+        }
+        // The trust framework's attestation goes in the client assertion of a refresh for
+        // the API (reference §7): the STS validates it and enriches it from the session.
+        let refresh_token = tokens.response.refresh_token.ok_or_else(|| {
+            EmbedError::Token("the login gave no refresh token to attest with".into())
+        })?;
+        let attestation = tillitsrammeverk_attestation()?;
+        let refreshed = client
+            .refresh(&refresh_token, Some(&api.audience), Some(attestation))
+            .await
+            .map_err(|e| EmbedError::Token(e.to_string()))?;
+        Ok(refreshed.response.access_token)
     }
+}
+
+/// The attestation of the Tillitsrammeverk profile's example (a GP at a municipal health
+/// service documenting care for a patient), as `assertion_details` entry.
+pub fn tillitsrammeverk_attestation() -> Result<serde_json::Value, EmbedError> {
+    let fixture: serde_json::Value = serde_json::from_str(include_str!(
+        "../../protocol/testdata/tillitsrammeverk/client_example.json"
+    ))
+    .map_err(|e| EmbedError::Token(format!("the bundled attestation: {e}")))?;
+    Ok(fixture["entry"].clone())
 }
 
 /// A fresh DPoP key for the runner's client.

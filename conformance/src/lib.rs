@@ -118,6 +118,18 @@ pub async fn run(
         .unwrap_or(0);
     let embedded = Embedded::start(port).await?;
     on_start(&embedded);
+    run_on(&embedded, loaded, options, progress).await
+}
+
+/// Runs every scenario against an embedded STS the caller started (tests start the target
+/// after the STS, so it can be told the issuer).
+pub async fn run_on(
+    embedded: &Embedded,
+    loaded: &[Loaded],
+    options: &RunOptions,
+    progress: &(dyn Fn(&Scenario, &CheckResult) + Sync),
+) -> Result<Report, RunError> {
+    prepare(loaded, options)?;
     let mut reports: Vec<ScenarioReport> = Vec::new();
     for l in loaded {
         let mut target = l.scenario.target.clone().unwrap_or(scenario::Target {

@@ -36,7 +36,7 @@ pub fn summary(report: &Report) -> String {
             s.target
         ));
         out.push_str(&format!(
-            "  {:<13} {:<6} {:<12} {}\n",
+            "  {:<13} {:<6} {:<8} {}\n",
             "check", "level", "outcome", "message"
         ));
         for r in s.results.iter().filter(|r| r.outcome != Outcome::Skipped) {
@@ -44,7 +44,7 @@ pub fn summary(report: &Report) -> String {
                 "  {:<13} {:<6} {} {}\n",
                 r.id,
                 r.severity,
-                pad(mark(r.outcome), r.outcome.as_str().len().max(4), 12),
+                pad(mark(r.outcome), 4, 8),
                 r.message
             ));
         }
