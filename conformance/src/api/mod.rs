@@ -720,12 +720,32 @@ impl Run<'_> {
         };
         match token_result {
             Ok(token) => {
-                let label = check.title.to_lowercase();
-                self.must_refuse(check, &label, Credentials::Token(&token))
+                self.must_refuse(check, faulty_token_label(check.id), Credentials::Token(&token))
                     .await
             }
             Err(e) => inconclusive(check, format!("could not make the faulty token: {e}")),
         }
+    }
+}
+
+/// What the one faulty token of a check is, for evidence and messages.
+fn faulty_token_label(id: &str) -> &'static str {
+    match id {
+        "API-EXP-01" => "a token that expired ten minutes ago",
+        "API-NBF-01" => "a token valid from ten minutes from now",
+        "API-ISS-01" => "a token with iss https://helseid-sts.example.invalid",
+        "API-AUD-01" => "a token with aud nhn:another-api",
+        "API-SCOPE-01" => "a token without the API's scopes",
+        "API-ALG-01" => "a token with alg none and no signature",
+        "API-KID-01" => "a token signed by a key with an unknown kid",
+        "API-SIG-01" => "a token with changed signature bytes",
+        "API-SIG-02" => "a token whose exp was moved a day after signing",
+        "API-TYP-01" => "a token with typ JWT (an ID token's)",
+        "API-LEVEL-01" => "a token with security level 3",
+        "API-TR-01" => "a token without nhn:tillitsrammeverk:parameters",
+        "API-TR-02" => "a token with a malformed nhn:tillitsrammeverk:parameters",
+        "API-ORG-01" => "a token for another organisation",
+        _ => "the faulty token",
     }
 }
 
