@@ -196,11 +196,55 @@ pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
             },
         }
     })?;
-    validate(&scenario).map_err(|message| ScenarioError::Invalid {
-        path: origin.to_owned(),
-        message,
+    validate(&scenario).map_err(|message| match locate(text, &message) {
+        Some((line, column)) => ScenarioError::Syntax {
+            path: origin.to_owned(),
+            line,
+            column,
+            message,
+        },
+        None => ScenarioError::Invalid {
+            path: origin.to_owned(),
+            message,
+        },
     })?;
     Ok(scenario)
+}
+
+/// Where in `text` the field a [`validate`] message names (`api.scopes: "x" ...`) is: the
+/// line of the quoted value under that key, or of the key itself. 1-based.
+fn locate(text: &str, message: &str) -> Option<(u64, u64)> {
+    let (path, rest) = message.split_once(": ")?;
+    if path.contains(' ') {
+        return None;
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let mut from = 0;
+    let mut found = None;
+    for key in path.split('.') {
+        let (i, line) = lines.iter().enumerate().skip(from).find(|(_, l)| {
+            let t = l.trim_start().trim_start_matches("- ");
+            t.starts_with(&format!("{key}:"))
+        })?;
+        let column = line.len() - line.trim_start().len() + 1;
+        found = Some((i, column));
+        from = i + 1;
+    }
+    let (key_line, key_column) = found?;
+    // The quoted value, when the message names one.
+    let value = rest
+        .strip_prefix('"')
+        .and_then(|r| r.split_once('"'))
+        .map(|(v, _)| v)
+        .filter(|v| !v.is_empty());
+    if let Some(v) = value {
+        for (i, line) in lines.iter().enumerate().skip(key_line).take(50) {
+            if let Some(col) = line.find(v) {
+                return Some((i as u64 + 1, col as u64 + 1));
+            }
+        }
+    }
+    Some((key_line as u64 + 1, key_column as u64))
 }
 
 /// serde-saphyr's message repeats the location and a snippet; the first line says it.
@@ -330,7 +374,13 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(e.contains("api.scopes"), "{e}");
+        assert!(e.starts_with("s.yaml:7:12: api.scopes"), "{e}");
+        let text = GOOD.replace("http://127.0.0.1:9000/api", "ftp://x");
+        let e = parse(&text, "s.yaml")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.starts_with("s.yaml:4:8: target.url"), "{e}");
         let text = format!("{GOOD}checks:\n  only: [API-NOPE-01]\n");
         let e = parse(&text, "s.yaml")
             .err()

@@ -720,8 +720,12 @@ impl Run<'_> {
         };
         match token_result {
             Ok(token) => {
-                self.must_refuse(check, faulty_token_label(check.id), Credentials::Token(&token))
-                    .await
+                self.must_refuse(
+                    check,
+                    faulty_token_label(check.id),
+                    Credentials::Token(&token),
+                )
+                .await
             }
             Err(e) => inconclusive(check, format!("could not make the faulty token: {e}")),
         }
