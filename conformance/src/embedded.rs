@@ -93,7 +93,7 @@ impl Embedded {
             .put_api(&Api {
                 audience: api.audience.clone(),
                 name: format!("API under test ({})", api.audience),
-                scopes: api.scopes.clone(),
+                scopes: token_scopes(scenario),
                 requires_terms: false,
                 token_exchange_clients: vec![],
             })
@@ -147,11 +147,7 @@ impl Embedded {
         orgnr: &str,
         dpop_key: Option<SigningKey>,
     ) -> Result<Client, EmbedError> {
-        let scopes = scenario
-            .api
-            .as_ref()
-            .map(|a| a.scopes.clone())
-            .unwrap_or_default();
+        let scopes = token_scopes(scenario);
         let binding = match scenario.requirements.token_binding {
             Binding::Dpop => TokenBinding::Dpop,
             Binding::Bearer => TokenBinding::LegacyBearer,
@@ -212,7 +208,7 @@ impl Embedded {
         if !scenario.requirements.user_token() {
             let outcome = client
                 .token(&TokenRequest {
-                    scope: Some(api.scopes.join(" ")),
+                    scope: Some(token_scopes(scenario).join(" ")),
                     resource: Some(api.audience.clone()),
                     ..Default::default()
                 })
@@ -230,7 +226,8 @@ impl Embedded {
             "helseid://scopes/identity/security_level",
             "helseid://scopes/hpr/hpr_number",
         ];
-        scope.extend(api.scopes.iter().map(String::as_str));
+        let api_scopes = token_scopes(scenario);
+        scope.extend(api_scopes.iter().map(String::as_str));
         let request = LoginRequest {
             redirect_uri: REDIRECT_URI.into(),
             scope: scope.join(" "),
@@ -270,6 +267,16 @@ pub fn tillitsrammeverk_attestation() -> Result<serde_json::Value, EmbedError> {
     ))
     .map_err(|e| EmbedError::Token(format!("the bundled attestation: {e}")))?;
     Ok(fixture["entry"].clone())
+}
+
+/// The scopes tokens carry: the API's required ones, or `<audience>/access` for an API that
+/// names none (HelseID issues no token without a scope).
+pub fn token_scopes(scenario: &Scenario) -> Vec<String> {
+    match &scenario.api {
+        Some(api) if !api.scopes.is_empty() => api.scopes.clone(),
+        Some(api) => vec![format!("{}/access", api.audience)],
+        None => vec![],
+    }
 }
 
 /// A fresh DPoP key for the runner's client.
