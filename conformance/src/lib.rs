@@ -144,7 +144,7 @@ pub async fn run_on(
         if let Some(m) = &options.method {
             target.method = m.to_ascii_uppercase();
         }
-        let report = api::run(&l.scenario, &l.source, &target, options, &embedded, &|r| {
+        let report = api::run(&l.scenario, &l.source, &target, options, embedded, &|r| {
             progress(&l.scenario, r)
         })
         .await;
