@@ -394,3 +394,114 @@ fn bench_refuses_bad_flags_with_a_reason() {
     assert_eq!(o.status.code(), Some(1));
     assert_refused(&o, missing.to_str().unwrap());
 }
+
+#[test]
+fn conformance_list_explain_and_schema() {
+    let o = testbed(&["conformance", "list"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let list = stdout(&o);
+    assert!(list.lines().count() >= 27, "{list}");
+    assert!(list.contains("API-ALG-02") && list.contains("API-DPOP-06"));
+    let o = testbed(&["conformance", "explain", "api-dpop-06"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("rfc9449"), "{}", stdout(&o));
+    let o = testbed(&["conformance", "explain", "API-NOPE-99"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("API-NOPE-99"));
+    let o = testbed(&["conformance", "schema", "scenario"]);
+    let schema: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(schema["title"], "Scenario");
+}
+
+#[test]
+fn conformance_refuses_bad_scenarios_and_arguments_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "name: x\nkind: api\ntarget:\n  url: http://127.0.0.1:1/x\napi:\n  audience: nhn:a\n  scopes: [nhn:b/read]\n",
+    )
+    .unwrap();
+    let o = testbed(&["conformance", "run", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("bad.yaml:7:12: api.scopes"), "{err}");
+    let o = testbed(&[
+        "conformance",
+        "run",
+        dir.path().join("missing.yaml").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = testbed(&[
+        "conformance",
+        "api",
+        "--target",
+        "http://127.0.0.1:1/x",
+        "--audience",
+        "nhn:a",
+        "--only",
+        "API-NOPE",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("API-NOPE"), "{}", stderr(&o));
+    let o = testbed(&[
+        "conformance",
+        "api",
+        "--target",
+        "http://127.0.0.1:1/x",
+        "--audience",
+        "nhn:a",
+        "--level",
+        "5",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn conformance_against_an_unreachable_api_is_not_conformant_and_writes_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("junit.xml");
+    let json = dir.path().join("report.json");
+    let html = dir.path().join("report.html");
+    let o = Command::new(env!("CARGO_BIN_EXE_helseid-testbed"))
+        .args([
+            "conformance",
+            "api",
+            "--target",
+            "http://127.0.0.1:1/nothing",
+            "--audience",
+            "nhn:a",
+            "--scope",
+            "nhn:a/read",
+            "--junit",
+            junit.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("NOT CONFORMANT"), "{out}");
+    assert!(!out.contains('\u{1b}'), "NO_COLOR honoured");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["passed"], false);
+    assert_eq!(
+        report["scenarios"][0]["results"][0]["outcome"],
+        "inconclusive"
+    );
+    assert!(
+        std::fs::read_to_string(&junit)
+            .unwrap()
+            .contains("<testsuites")
+    );
+    assert!(
+        std::fs::read_to_string(&html)
+            .unwrap()
+            .contains("Not conformant")
+    );
+}
