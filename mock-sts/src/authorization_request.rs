@@ -260,12 +260,25 @@ pub fn validate(
         .and_then(|o| o.get("authorization_details").cloned());
     if let Some(d) = &authorization_details {
         // Parsed now so a malformed structure fails the request, not the later token call.
-        assertion_details::parse(d).map_err(|e| {
+        let details = assertion_details::parse(d).map_err(|e| {
             OAuthError::new(
                 ErrorCode::InvalidRequestObject,
                 format!("authorization_details: {e}"),
             )
         })?;
+        // A Tillitsrammeverk attestation is checked in full here too (RFC 9396 §5: details
+        // that do not conform to their type are refused with invalid_authorization_details),
+        // so a bad code is reported at PAR, naming the element, and not after the login.
+        for detail in &details {
+            if let assertion_details::Detail::Tillitsrammeverk(raw) = detail {
+                protocol::tillitsrammeverk::validate(raw).map_err(|e| {
+                    OAuthError::new(
+                        ErrorCode::InvalidAuthorizationDetails,
+                        format!("authorization_details: {e}"),
+                    )
+                })?;
+            }
+        }
     }
     Ok(AuthorizationRequest {
         client_id: client.client_id.clone(),

@@ -1,9 +1,13 @@
-//! User logins (issue 4): PAR, the IdPs, codes, ID tokens, userinfo, refresh, SSO.
+//! User logins (issue 4): PAR, every bundled IdP, codes, ID tokens, userinfo, refresh, SSO,
+//! Tillitsrammeverk in request objects, Selvbetjening login clients, logout.
 
 use helseid_examples::client::ClientError;
 use helseid_examples::login::{Browser, LoginError, LoginRequest, UserChoice};
+use mock_sts::clock::SystemClock;
 use mock_sts::store::{Tenancy, TokenBinding};
-use serde_json::Value;
+use protocol::jose::Alg;
+use protocol::signing::SigningKey;
+use serde_json::{Value, json};
 
 use crate::support::*;
 
@@ -679,4 +683,559 @@ async fn the_flow_log_shows_a_login_decoded_with_secrets_masked() {
         .await
         .unwrap();
     assert!(none["exchanges"].as_array().unwrap().is_empty());
+}
+
+/// One bundled IdP and method, and what HelseID's tokens say about a login through it.
+struct IdpCase {
+    label: &'static str,
+    /// The IdP's path name under `/idp/`.
+    path: &'static str,
+    choice: UserChoice,
+    /// TestIDP automation: `test_pid` and `test_security_level` at PAR instead of a page.
+    automation: Option<u8>,
+    scheme: &'static str,
+    amr: &'static str,
+    level: u8,
+}
+
+#[tokio::test]
+async fn a_login_through_every_bundled_idp_and_method() {
+    let tb = Testbed::start().await;
+    let c = login_client(&tb);
+    let client = tb.client(&c);
+    let (pid, _) = practitioner(&tb);
+    let page = |idp: &str, method: Option<&str>| UserChoice {
+        idp: Some(idp.into()),
+        pid: Some(pid.clone()),
+        method: method.map(str::to_owned),
+    };
+    let cases = [
+        IdpCase {
+            label: "TestIDP automation, level 4",
+            path: "testidp",
+            choice: UserChoice::default(),
+            automation: Some(4),
+            scheme: "testidp-oidc",
+            amr: "testidp",
+            level: 4,
+        },
+        IdpCase {
+            label: "TestIDP automation, level 3",
+            path: "testidp",
+            choice: UserChoice::default(),
+            automation: Some(3),
+            scheme: "testidp-oidc",
+            amr: "testidp",
+            level: 3,
+        },
+        IdpCase {
+            label: "ID-porten with MinID",
+            path: "idporten",
+            choice: page("idporten", Some("minid")),
+            automation: None,
+            scheme: "idporten-oidc",
+            amr: "minid",
+            level: 3,
+        },
+        IdpCase {
+            label: "ID-porten with BankID",
+            path: "idporten",
+            choice: page("idporten", Some("bankid")),
+            automation: None,
+            scheme: "idporten-oidc",
+            amr: "bankid",
+            level: 4,
+        },
+        IdpCase {
+            label: "BankID",
+            path: "bankid",
+            choice: page("bankid", None),
+            automation: None,
+            scheme: "bankid-oidc",
+            amr: "bankid",
+            level: 4,
+        },
+        IdpCase {
+            label: "Buypass smart card",
+            path: "buypass",
+            choice: page("buypass", None),
+            automation: None,
+            scheme: "buypass-oidc",
+            amr: "bp:amr:sc",
+            level: 4,
+        },
+        IdpCase {
+            label: "Commfides",
+            path: "commfides",
+            choice: page("commfides", None),
+            automation: None,
+            scheme: "commfides-oidc",
+            amr: "commfides",
+            level: 4,
+        },
+        IdpCase {
+            label: "employer IdP (jobbkonto)",
+            path: "jobbkonto",
+            choice: page("jobbkonto", None),
+            automation: None,
+            scheme: "adfs-helse-testfjord-oidc",
+            amr: "pwd",
+            level: 3,
+        },
+    ];
+    for case in cases {
+        let label = case.label;
+        let mut req = request(SCOPES);
+        if let Some(level) = case.automation {
+            req.acr_values = Some("idp:testidp-oidc".into());
+            req.test_pid = Some(pid.clone());
+            req.test_security_level = Some(level);
+        }
+        // The reference client dates its assertions and proofs by the wall clock; eight
+        // logins on a loaded machine outlast the STS's 5 s skew, so keep the test clock in step.
+        tb.clock.set(SystemClock.now());
+        // A fresh browser each time: no SSO from the case before.
+        let (login, tokens) = client
+            .login_and_redeem(&Browser::new().unwrap(), &req, &case.choice)
+            .await
+            .unwrap_or_else(|e| panic!("{label}: {e}"));
+        // The IdP's authorize URL, then (with a page) the login form posted back to it.
+        let at_idp = format!("/idp/{}/authorize", case.path);
+        let visits = login.trail.iter().filter(|u| u.contains(&at_idp)).count();
+        let expected = if case.automation.is_some() {
+            1..=1
+        } else {
+            2..=5
+        };
+        assert!(
+            expected.contains(&visits),
+            "{label}: {visits} visits to {at_idp}: {:?}",
+            login.trail
+        );
+        let at = claims_of(&tokens.response.access_token);
+        let id = claims_of(tokens.response.id_token.as_deref().unwrap());
+        let level = case.level.to_string();
+        for (which, t) in [("access token", &at), ("ID token", &id)] {
+            assert_eq!(t["idp"], case.scheme, "{label}: {which} idp");
+            assert_eq!(t["amr"], json!([case.amr]), "{label}: {which} amr");
+            assert_eq!(
+                t["helseid://claims/identity/security_level"], level,
+                "{label}: {which} security level"
+            );
+            assert_eq!(
+                t["helseid://claims/identity/pid"], pid,
+                "{label}: {which} pid"
+            );
+        }
+        assert_eq!(id["acr"], format!("Level{level}"), "{label}: ID token acr");
+        assert_eq!(id["sid"], at["sid"], "{label}: one session");
+    }
+}
+
+/// The client-sent Tillitsrammeverk attestation of the protocol fixture, for organisations
+/// the testbed knows.
+fn attestation() -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../protocol/testdata/tillitsrammeverk/client_example.json"
+    ))
+    .unwrap();
+    let fixture: Value = serde_json::from_str(&text).unwrap();
+    let mut entry = fixture["entry"].clone();
+    entry["practitioner"]["legal_entity"]["id"] = json!("999977774");
+    entry["practitioner"]["point_of_care"]["id"] = json!("999977776");
+    entry
+}
+
+/// A PAR whose signed request object carries `authorization_details`.
+fn tr_request(tb: &Testbed, c: &TestClient, pid: &str, details: Value) -> (LoginRequest, String) {
+    let now = tb.clock.now();
+    let verifier = "B".repeat(43);
+    let claims = json!({
+        "iss": c.id, "aud": tb.issuer, "client_id": c.id, "exp": now + 30, "nbf": now,
+        "jti": protocol::jose::random_id(),
+        "response_type": "code", "redirect_uri": REDIRECT, "scope": SCOPES,
+        "code_challenge": protocol::jose::sha256_b64(verifier.as_bytes()),
+        "code_challenge_method": "S256", "state": "tr",
+        "acr_values": "idp:testidp-oidc", "test_pid": pid,
+        "authorization_details": details,
+    });
+    let mut req = request(SCOPES);
+    req.request_object = Some(c.key.sign_jwt(serde_json::Map::new(), &claims).unwrap());
+    (req, verifier)
+}
+
+#[tokio::test]
+async fn tillitsrammeverk_in_a_request_object_is_enriched_into_the_access_token() {
+    let tb = Testbed::start().await;
+    let c = login_client(&tb);
+    let client = tb.client(&c);
+    let (pid, hpr) = practitioner(&tb);
+    let (req, verifier) = tr_request(&tb, &c, &pid, json!([attestation()]));
+    let (url, _, _) = client.push_login(&req).await.unwrap();
+    let mut trail = Vec::new();
+    let ending = Browser::new()
+        .unwrap()
+        .navigate(&url, REDIRECT, &UserChoice::default(), &mut trail)
+        .await
+        .unwrap();
+    let helseid_examples::login::Ending::Code { code, .. } = ending else {
+        panic!("{ending:?}")
+    };
+    let tokens = client
+        .redeem_code(&code, REDIRECT, &verifier, None)
+        .await
+        .unwrap()
+        .response;
+    let at = claims_of(&tokens.access_token);
+    let t = &at["nhn:tillitsrammeverk:parameters"];
+    assert_eq!(t["type"], "nhn:tillitsrammeverk:parameters", "{at}");
+    let p = &t["practitioner"];
+    // Who the practitioner is comes from the session, not from the client.
+    assert_eq!(p["identifier"]["id"], pid);
+    assert_eq!(
+        p["identifier"]["system"], "urn:oid:2.16.578.1.12.4.1.4.1",
+        "an F-number"
+    );
+    assert_eq!(p["identifier"]["name"], at["name"]);
+    assert!(p["identifier"]["name"].is_string());
+    assert_eq!(p["hpr_nr"]["id"], hpr);
+    assert_eq!(p["hpr_nr"]["system"], "urn:oid:2.16.578.1.12.4.1.4.4");
+    // Texts and names the client never sent.
+    assert_eq!(p["authorization"]["code"], "LE");
+    assert_eq!(p["authorization"]["text"], "Lege");
+    let name_of = |orgnr: &str| tb.sts.store.organisation(orgnr).unwrap().map(|o| o.name);
+    let legal_entity = name_of("999977774").unwrap();
+    assert_eq!(p["legal_entity"]["id"], "999977774");
+    assert_eq!(p["legal_entity"]["name"], legal_entity);
+    assert_eq!(p["legal_entity"]["authority"], "https://www.brreg.no");
+    assert_eq!(p["point_of_care"]["id"], "999977776");
+    assert_eq!(p["point_of_care"]["name"], json!(name_of("999977776")));
+    let care = &t["care_relationship"];
+    assert_eq!(care["purpose_of_use"]["code"], "TREAT");
+    assert_eq!(care["healthcare_service"]["code"], "S03");
+    assert_eq!(
+        care["decision_ref"],
+        json!({"id": "30F4AB40-DBC2-41A7-8AC4-181AD3FDC25B", "user_selected": true})
+    );
+    assert_eq!(t["patients"][0]["identifier"]["id"], "05076600324");
+    assert!(t["attestation"]["toa"].is_i64());
+
+    // The login's attestation stays with the refresh token.
+    let refreshed = client
+        .refresh(tokens.refresh_token.as_deref().unwrap(), None, None)
+        .await
+        .unwrap()
+        .response;
+    assert_eq!(
+        claims_of(&refreshed.access_token)["nhn:tillitsrammeverk:parameters"]["practitioner"]["hpr_nr"]
+            ["id"],
+        hpr
+    );
+}
+
+#[tokio::test]
+async fn a_bad_attestation_in_a_request_object_is_refused_at_par() {
+    let tb = Testbed::start().await;
+    let c = login_client(&tb);
+    let (pid, _) = practitioner(&tb);
+    let cases = [
+        (
+            "/practitioner/authorization/code",
+            json!("XYZ"),
+            "practitioner.authorization.code",
+        ),
+        (
+            "/care_relationship/purpose_of_use/code",
+            json!("SHOPPING"),
+            "care_relationship.purpose_of_use.code",
+        ),
+        (
+            "/practitioner/legal_entity/id",
+            json!("12345"),
+            "practitioner.legal_entity.id",
+        ),
+        (
+            "/care_relationship/decision_ref/user_selected",
+            json!("yes"),
+            "care_relationship.decision_ref.user_selected",
+        ),
+    ];
+    for (pointer, bad, field) in cases {
+        let mut entry = attestation();
+        *entry.pointer_mut(pointer).unwrap() = bad;
+        let (req, _) = tr_request(&tb, &c, &pid, json!([entry]));
+        let (status, body) = par_error(&tb, &c, &req).await;
+        assert_eq!(status, 400, "{field}: {body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            body["error"], "invalid_authorization_details",
+            "{field}: {body}"
+        );
+        let description = body["error_description"].as_str().unwrap();
+        assert!(
+            description.contains(field),
+            "{field} not in {description:?}"
+        );
+    }
+    // A missing required element is named too.
+    let mut entry = attestation();
+    entry["care_relationship"]
+        .as_object_mut()
+        .unwrap()
+        .remove("purpose_of_use");
+    let (req, _) = tr_request(&tb, &c, &pid, json!([entry]));
+    let (status, body) = par_error(&tb, &c, &req).await;
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("care_relationship.purpose_of_use is missing"),
+        "{body}"
+    );
+}
+
+/// Posts a Selvbetjening client draft and returns the new client.
+async fn draft_client(tb: &Testbed, redirect_uris: Option<Vec<&str>>) -> TestClient {
+    let key = SigningKey::generate_ec(Alg::ES256, "draft".into()).unwrap();
+    let mut draft = json!({
+        "organizationNumber": "999977774",
+        "publicJwk": key.public_jwk().to_json().to_string(),
+        "apiScopes": ["nhn:testbed-api/read"],
+    });
+    if let Some(uris) = redirect_uris {
+        draft["redirectUris"] = json!(uris);
+    }
+    let resp = tb
+        .http
+        .post(tb.url("/selvbetjening/v1/client-drafts"))
+        .header("api-key", API_KEY)
+        .json(&draft)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    TestClient {
+        id: body["clientId"].as_str().unwrap().to_owned(),
+        key,
+    }
+}
+
+const DRAFT_SCOPES: &str =
+    "openid profile offline_access helseid://scopes/identity/pid nhn:testbed-api/read";
+
+#[tokio::test]
+async fn a_selvbetjening_draft_with_redirect_uris_logs_users_in() {
+    let tb = Testbed::start().await;
+    let c = draft_client(&tb, Some(vec![REDIRECT])).await;
+    let client = tb.client(&c);
+    let (pid, _) = practitioner(&tb);
+    let mut req = request(DRAFT_SCOPES);
+    req.acr_values = Some("idp:testidp-oidc".into());
+    req.test_pid = Some(pid.clone());
+    let (login, tokens) = client
+        .login_and_redeem(&Browser::new().unwrap(), &req, &UserChoice::default())
+        .await
+        .unwrap();
+    assert!(
+        login
+            .trail
+            .iter()
+            .any(|u| u.contains("/idp/testidp/authorize")),
+        "{:?}",
+        login.trail
+    );
+    let r = tokens.response;
+    assert_eq!(
+        r.token_type, "DPoP",
+        "Selvbetjening clients are DPoP clients"
+    );
+    let at = claims_of(&r.access_token);
+    assert_eq!(at["client_id"], c.id);
+    assert_eq!(at["aud"], "nhn:testbed-api");
+    assert_eq!(at["helseid://claims/identity/pid"], pid);
+    assert_eq!(
+        at["helseid://claims/client/claims/orgnr_parent"],
+        "999977774"
+    );
+    let id = claims_of(r.id_token.as_deref().unwrap());
+    assert_eq!(id["aud"], c.id);
+    assert_eq!(id["name"], at["name"]);
+    assert!(id["name"].is_string(), "profile");
+    assert!(r.refresh_token.is_some(), "offline_access");
+
+    // Only the registered redirect URI.
+    let mut other = request(DRAFT_SCOPES);
+    other.redirect_uri = "http://localhost:7890/elsewhere".into();
+    let (status, body) = par_error(&tb, &c, &other).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("is not registered"), "{body}");
+}
+
+#[tokio::test]
+async fn a_selvbetjening_draft_without_redirect_uris_cannot_log_users_in() {
+    let tb = Testbed::start().await;
+    let c = draft_client(&tb, None).await;
+    // It is a working machine client ...
+    let token = tb
+        .client(&c)
+        .token(&helseid_examples::client::TokenRequest {
+            scope: Some("nhn:testbed-api/read".into()),
+            resource: None,
+            details: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(claims_of(&token.response.access_token)["client_id"], c.id);
+    // ... but PAR refuses it.
+    let (status, body) = par_error(&tb, &c, &request(DRAFT_SCOPES)).await;
+    assert_eq!(status, 400, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"], "unauthorized_client", "{body}");
+    let description = body["error_description"].as_str().unwrap();
+    assert!(
+        description.contains(&c.id) && description.contains("no redirect URIs"),
+        "{description}"
+    );
+}
+
+const FRONTCHANNEL: &str = "http://localhost:7891/frontchannel-logout";
+
+/// The `src` of every front-channel logout frame of a logout page.
+fn frames(html: &str) -> Vec<reqwest::Url> {
+    html.match_indices("<iframe")
+        .filter_map(|(i, _)| {
+            let tag = &html[i..i + html[i..].find('>')?];
+            let start = tag.find("src=\"")? + 5;
+            let src = tag[start..].split('"').next()?.replace("&amp;", "&");
+            reqwest::Url::parse(&src).ok()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn logout_tells_the_sessions_other_clients_through_front_channel_frames() {
+    let tb = Testbed::start().await;
+    let first = login_client(&tb);
+    let second = login_client(&tb);
+    let mut registered = tb.sts.store.client(&second.id).unwrap().unwrap();
+    registered.frontchannel_logout_uri = Some(FRONTCHANNEL.into());
+    tb.sts.store.put_client(&registered).unwrap();
+    let (pid, _) = practitioner(&tb);
+    let browser = Browser::new().unwrap();
+    let mut req = request(SCOPES);
+    req.acr_values = Some("idp:testidp-oidc".into());
+    req.test_pid = Some(pid);
+    let (_, tokens) = tb
+        .client(&first)
+        .login_and_redeem(&browser, &req, &UserChoice::default())
+        .await
+        .unwrap();
+    let id_token = tokens.response.id_token.unwrap();
+    let sid = claims_of(&id_token)["sid"].as_str().unwrap().to_owned();
+    // The second client joins the session (SSO).
+    let (login2, tokens2) = tb
+        .client(&second)
+        .login_and_redeem(&browser, &request(SCOPES), &UserChoice::default())
+        .await
+        .unwrap();
+    assert!(!login2.trail.iter().any(|u| u.contains("/idp/")), "SSO");
+    assert_eq!(
+        claims_of(tokens2.response.id_token.as_deref().unwrap())["sid"],
+        sid
+    );
+
+    // Logging out from the first client: a page with a frame for the second.
+    let resp = tb
+        .http
+        .get(tb.url(&format!("/connect/endsession?id_token_hint={id_token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    let frames = frames(&html);
+    assert_eq!(frames.len(), 1, "one frame, for the second client: {html}");
+    let frame = &frames[0];
+    assert_eq!(
+        format!("{}://{}{}", frame.scheme(), frame.authority(), frame.path()),
+        FRONTCHANNEL
+    );
+    let query: std::collections::HashMap<String, String> = frame
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    assert_eq!(query.get("iss"), Some(&tb.issuer), "{frame}");
+    assert_eq!(query.get("sid"), Some(&sid), "the ID token's sid: {frame}");
+
+    // The session is over for both clients.
+    let mut prompt_none = request(SCOPES);
+    prompt_none.prompt = Some("none".into());
+    match tb
+        .client(&second)
+        .login(&browser, &prompt_none, &UserChoice::default())
+        .await
+    {
+        Err(LoginError::Authorization { error, .. }) => assert_eq!(error, "login_required"),
+        other => panic!("after logout: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn endsession_refuses_an_id_token_hint_this_sts_did_not_issue() {
+    let tb = Testbed::start().await;
+    let c = login_client(&tb);
+    let (pid, _) = practitioner(&tb);
+    let browser = Browser::new().unwrap();
+    let mut req = request(SCOPES);
+    req.acr_values = Some("idp:testidp-oidc".into());
+    req.test_pid = Some(pid);
+    let (_, tokens) = tb
+        .client(&c)
+        .login_and_redeem(&browser, &req, &UserChoice::default())
+        .await
+        .unwrap();
+    let id_token = tokens.response.id_token.unwrap();
+    let claims = claims_of(&id_token);
+    let kid = header_of(&id_token)["kid"].as_str().unwrap().to_owned();
+    let stranger = SigningKey::generate_rsa(2048, Alg::RS256, "stranger".into()).unwrap();
+    let mut same_kid = serde_json::Map::new();
+    same_kid.insert("kid".into(), json!(kid));
+    let mut elsewhere = claims.clone();
+    elsewhere["iss"] = json!("https://helseid-sts.test.nhn.no");
+    let cases = [
+        (
+            "an unknown key",
+            stranger.sign_jwt(serde_json::Map::new(), &claims).unwrap(),
+            "never had",
+        ),
+        (
+            "another key under the STS's kid",
+            stranger.sign_jwt(same_kid, &claims).unwrap(),
+            "bad signature",
+        ),
+        (
+            "another issuer",
+            mock_sts::access_token::sign(&tb.sts, "JWT", &elsewhere).unwrap(),
+            "another STS",
+        ),
+        ("not a JWT", "not-a-jwt".to_owned(), "id_token_hint"),
+    ];
+    for (label, hint, needle) in cases {
+        let resp = tb
+            .http
+            .get(tb.url(&format!("/connect/endsession?id_token_hint={hint}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400, "{label}");
+        let text = resp.text().await.unwrap();
+        assert!(text.contains(needle), "{label}: {needle:?} not in {text}");
+    }
+    // Nothing was logged out.
+    let mut prompt_none = request(SCOPES);
+    prompt_none.prompt = Some("none".into());
+    tb.client(&c)
+        .login(&browser, &prompt_none, &UserChoice::default())
+        .await
+        .unwrap();
 }
