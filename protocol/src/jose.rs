@@ -270,6 +270,16 @@ impl Jws<'_> {
         })
     }
 
+    /// `base64url(header) "." base64url(payload)`: what the signature covers.
+    pub fn signing_input(&self) -> &str {
+        self.signing_input
+    }
+
+    /// The decoded signature bytes.
+    pub fn signature(&self) -> &[u8] {
+        &self.signature
+    }
+
     /// Verifies the signature with `key` under the header's (allow-listed) algorithm.
     pub fn verify(&self, key: &PublicJwk) -> Result<Alg, JoseError> {
         let alg = self.alg()?;
