@@ -56,9 +56,12 @@ pub use config::{
 pub use flaw::{Flaw, UnknownFlaw};
 pub use http::{challenges, dpop_algs, refusal_response, request_url, router};
 pub use jwks::{Jwks, JwksError};
+/// The HMAC key of the algorithm-confusion flaw ([`Flaw::AcceptHs256WithPublicKey`]): the
+/// issuer key's PEM text as bytes. Defined in [`protocol::jose`] so the conformance runner
+/// forges with the same bytes without depending on this crate.
+pub use protocol::jose::hs256_confusion_secret;
 pub use validate::{
-    ApiRefusal, Caller, ProofError, ScopeError, TokenError, hs256_confusion_secret, token_kid,
-    validate_request,
+    ApiRefusal, Caller, ProofError, ScopeError, TokenError, token_kid, validate_request,
 };
 
 /// What the handler shares: the configuration, the key cache, the proof replay cache and

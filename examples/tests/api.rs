@@ -735,7 +735,7 @@ async fn client_credentials_token_from_the_sts_passes() {
     assert_eq!(body["scope"], SCOPE);
     assert_eq!(body["organisation"], ORG);
     assert_eq!(body["path"], "/fhir/Patient");
-    assert!(body.get("security_level").is_none());
+    assert_eq!(body["security_level"], Value::Null);
 
     // The same token without a proof, or with the proof of the previous request, fails.
     let bare = api

@@ -478,6 +478,19 @@ pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
     aws_lc_rs::hmac::sign(&key, message).as_ref().to_vec()
 }
 
+/// The HMAC-SHA-256 key of the algorithm-confusion attack (RFC 8725 §2.1, §3.1;
+/// CVE-2015-9235, CVE-2017-11424, CVE-2022-29217): the issuer's public key as a flawed API
+/// holds it, used as the `HS256` secret when a token says `HS256`. The bytes are the key's
+/// PEM text exactly as [`PublicJwk::to_spki_pem`] writes it (`-----BEGIN PUBLIC KEY-----`,
+/// LF, the DER `SubjectPublicKeyInfo` in standard base64 with 64-character lines and LF
+/// line endings, `-----END PUBLIC KEY-----`, a final LF), which is what OpenSSL writes and
+/// what the vulnerable libraries were handed. The reference API's
+/// `AcceptHs256WithPublicKey` flaw verifies with it and the conformance runner forges with
+/// it.
+pub fn hs256_confusion_secret(jwk: &PublicJwk) -> Vec<u8> {
+    jwk.to_spki_pem().into_bytes()
+}
+
 impl PublicJwk {
     /// The key as a DER `SubjectPublicKeyInfo` (RFC 5280 §4.1.2.7): RSA as
     /// `rsaEncryption` with NULL parameters and a PKCS#1 `RSAPublicKey` (RFC 3279 §2.3.1),

@@ -92,14 +92,15 @@ fn success(caller: &Caller, method: &Method, uri: &Uri) -> Response {
         "client_id": caller.client_id,
         "token_type": caller.token_type,
         "scope": caller.scopes.join(" "),
+        "security_level": caller.security_level,
+        "organisation": caller.organisation,
         "method": method.as_str(),
         "path": uri.path(),
     });
+    // Present only when the token has them.
     let optional = [
         ("sub", caller.sub.clone().map(Value::from)),
         ("pid", caller.pid.clone().map(Value::from)),
-        ("security_level", caller.security_level.map(Value::from)),
-        ("organisation", caller.organisation.clone().map(Value::from)),
         ("jkt", caller.jkt.clone().map(Value::from)),
     ];
     for (name, value) in optional {
@@ -186,16 +187,23 @@ fn no_store(mut response: Response) -> Response {
 
 /// Text fit for an auth-param quoted-string (RFC 9110 §5.6.4) that RFC 6750 §3 allows in
 /// `error_description` (%x20-21 / %x23-5B / %x5D-7E): quotes and backslashes become `'`,
-/// anything else outside printable ASCII `?`; cut to a readable length.
+/// `§` the word "section", anything else outside printable ASCII `?`; cut to a readable
+/// length.
 fn quoted_string_safe(text: &str) -> String {
-    text.chars()
-        .take(MAX_DESCRIPTION_CHARS)
-        .map(|c| match c {
-            '"' | '\\' => '\'',
-            ' '..='~' => c,
-            _ => '?',
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len().min(MAX_DESCRIPTION_CHARS));
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => out.push('\''),
+            '§' => out.push_str("section "),
+            ' '..='~' => out.push(c),
+            _ => out.push('?'),
+        }
+        if out.len() >= MAX_DESCRIPTION_CHARS {
+            out.truncate(MAX_DESCRIPTION_CHARS);
+            break;
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -250,6 +258,7 @@ mod tests {
     #[test]
     fn descriptions_are_made_header_safe() {
         assert_eq!(quoted_string_safe("a \"b\" \\ c\u{e6}\n"), "a 'b' ' c??");
+        assert_eq!(quoted_string_safe("RFC 9449 §7.1"), "RFC 9449 section 7.1");
         assert_eq!(
             quoted_string_safe(&"x".repeat(1000)).len(),
             MAX_DESCRIPTION_CHARS

@@ -9,24 +9,15 @@ use protocol::access_token::{
 };
 use protocol::claims;
 use protocol::dpop::{self, DpopError, Policy, Rules};
-use protocol::jose::{Alg, JoseError, Jws, PublicJwk, constant_time_eq, hmac_sha256};
+use protocol::jose::{
+    Alg, JoseError, Jws, PublicJwk, constant_time_eq, hmac_sha256, hs256_confusion_secret,
+};
 use protocol::replay::{Replay, ReplayCache};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
 use super::{ApiConfig, Flaw};
-
-/// The secret a flawed API keyed on the issuer's public key uses for `HS256`
-/// ([`Flaw::AcceptHs256WithPublicKey`]), and what the conformance runner forges with: the
-/// key's PEM text, exactly as [`PublicJwk::to_spki_pem`] writes it (`-----BEGIN PUBLIC
-/// KEY-----`, the DER `SubjectPublicKeyInfo` in standard base64 with 64-character lines,
-/// LF line endings, a final LF), as bytes. This is the classic form of the bug: a library
-/// handed the PEM it was configured with, and used it as the HMAC key when the token said
-/// `HS256`.
-pub fn hs256_confusion_secret(jwk: &PublicJwk) -> Vec<u8> {
-    jwk.to_spki_pem().into_bytes()
-}
 
 /// The `kid` of the token in the request's `Authorization` header, if the header holds a
 /// token whose JOSE header can be read: what the key cache must hold before
