@@ -1111,6 +1111,7 @@ async fn reference_api_binary() {
                 "0",
             ])
             .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap(),
     );

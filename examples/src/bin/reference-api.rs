@@ -70,7 +70,7 @@ struct Args {
 async fn main() -> ExitCode {
     let args = Args::parse();
     if args.list_flaws {
-        // Written without println!, which panics when the reader has gone (`| head`).
+        // Not println!, which panics when the reader has gone (`| head`).
         let mut out = std::io::stdout().lock();
         for flaw in Flaw::ALL {
             if writeln!(out, "{flaw}").is_err() {
@@ -110,9 +110,18 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("listening: http://{address}");
-    println!(
-        "issuer {}, audience {}, scopes [{}], {}{}",
+    // Status lines are written without println!/eprintln!, which panic when the reader has
+    // gone: a parent that reads the first line and closes the pipe must not stop the API.
+    let _ = writeln!(std::io::stdout(), "listening: http://{address}");
+    let flaws = if config.flaws.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<&str> = config.flaws.iter().map(|f| f.name()).collect();
+        format!("; FLAWS (for conformance tests only): {}", names.join(" "))
+    };
+    let _ = writeln!(
+        std::io::stderr(),
+        "reference-api: issuer {}, audience {}, scopes [{}], {}{flaws}",
         config.issuer,
         config.audience,
         config.required_scopes.join(" "),
@@ -121,25 +130,12 @@ async fn main() -> ExitCode {
         } else {
             "Bearer or DPoP"
         },
-        if config.flaws.is_empty() {
-            String::new()
-        } else {
-            format!(
-                ", FLAWS: {}",
-                config
-                    .flaws
-                    .iter()
-                    .map(|f| f.name())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            )
-        }
     );
     tokio::select! {
         result = serve(config, listener) => match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("reference-api: {e}");
+                let _ = writeln!(std::io::stderr(), "reference-api: {e}");
                 ExitCode::FAILURE
             }
         },
