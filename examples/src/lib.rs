@@ -1,6 +1,8 @@
-//! Reference implementations of a HelseID client (and, later, an API) that do everything the
-//! way HelseID's profile asks. The testbed uses them for its `token` and `bench` commands and
-//! its own tests; vendors can read them as a model.
+//! Reference implementations of a HelseID client and a HelseID-protected API that do
+//! everything the way HelseID's profile asks. The testbed uses them for its `token` and
+//! `bench` commands, its own tests and the conformance runner's; vendors can read them as a
+//! model.
 
+pub mod api;
 pub mod client;
 pub mod login;

@@ -11,6 +11,9 @@
 //! resource-server error texts are UNCONFIRMED (reference §3.5, last paragraph).
 
 use axum::http::{HeaderMap, Method, StatusCode, header};
+use protocol::access_token::{
+    AuthorizationError, Credentials, Scheme, has_scope, parse_authorization, single_audience,
+};
 use protocol::oauth::ErrorCode;
 use serde_json::{Map, Value};
 use thiserror::Error;
@@ -56,6 +59,8 @@ pub enum ResourceError {
     ManyAuthorizations,
     #[error("the Authorization header is not visible ASCII")]
     Unreadable,
+    #[error("the DPoP token in the Authorization header is not in token68 syntax")]
+    Malformed,
     #[error(
         "the Authorization scheme is {0:?}; this API accepts only DPoP-bound access tokens (`Authorization: DPoP <access token>`)"
     )]
@@ -139,15 +144,19 @@ pub fn dpop_token(headers: &HeaderMap) -> Result<&str, ResourceError> {
         return Err(ResourceError::ManyAuthorizations);
     }
     let value = value.to_str().map_err(|_| ResourceError::Unreadable)?;
-    let (scheme, token) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
-    if !scheme.eq_ignore_ascii_case(SCHEME) {
-        return Err(ResourceError::Scheme(scheme.to_owned()));
+    match parse_authorization(value) {
+        Ok(Credentials {
+            scheme: Scheme::DPoP,
+            token,
+        }) => Ok(token),
+        Ok(Credentials { scheme, .. }) => Err(ResourceError::Scheme(scheme.as_str().to_owned())),
+        Err(AuthorizationError::UnsupportedScheme(scheme)) => Err(ResourceError::Scheme(scheme)),
+        Err(AuthorizationError::MissingToken(Scheme::DPoP)) => Err(ResourceError::MissingToken),
+        Err(AuthorizationError::MalformedToken(Scheme::DPoP)) => Err(ResourceError::Malformed),
+        Err(
+            AuthorizationError::MissingToken(scheme) | AuthorizationError::MalformedToken(scheme),
+        ) => Err(ResourceError::Scheme(scheme.as_str().to_owned())),
     }
-    let token = token.trim();
-    if token.is_empty() {
-        return Err(ResourceError::MissingToken);
-    }
-    Ok(token)
 }
 
 /// Checks that the token is for this resource: exactly one audience, this one (reference
@@ -157,24 +166,14 @@ pub fn check_grant(
     claims: &Map<String, Value>,
     protected: &Protected<'_>,
 ) -> Result<(), ResourceError> {
-    let single_audience = match claims.get("aud") {
-        Some(Value::String(a)) => Some(a.as_str()),
-        Some(Value::Array(list)) if list.len() == 1 => list[0].as_str(),
-        _ => None,
-    };
     // An empty audience accepts any of this STS's tokens (the userinfo endpoint).
-    if !protected.audience.is_empty() && single_audience != Some(protected.audience) {
+    if !protected.audience.is_empty() && single_audience(claims) != Some(protected.audience) {
         return Err(ResourceError::Audience {
             got: claims.get("aud").map(Value::to_string).unwrap_or_default(),
             expected: protected.audience.to_owned(),
         });
     }
-    let has_scope = match claims.get("scope") {
-        Some(Value::Array(list)) => list.iter().any(|s| s.as_str() == Some(protected.scope)),
-        Some(Value::String(s)) => s.split_whitespace().any(|s| s == protected.scope),
-        _ => false,
-    };
-    if !has_scope {
+    if !has_scope(claims, protected.scope) {
         return Err(ResourceError::Scope(protected.scope.to_owned()));
     }
     Ok(())

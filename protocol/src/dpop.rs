@@ -5,7 +5,8 @@
 //!
 //! Stateless: the caller checks the nonce it issued and the `jti` replay cache, with the
 //! values returned here. The same function serves the STS's token endpoint, the Selvbetjening
-//! API (a DPoP-protected resource) and the conformance checks of APIs.
+//! API (a DPoP-protected resource), the reference API (`helseid_examples::api`, with its own
+//! `iat` window through [`validate_with`]) and the conformance checks of APIs.
 
 use thiserror::Error;
 
@@ -59,7 +60,7 @@ pub enum DpopError {
     Htm { got: String, expected: String },
     #[error("DPoP proof htu {got:?} does not match the request URL {expected}")]
     Htu { got: String, expected: String },
-    #[error("DPoP proof iat {iat} is {age} s old; at most {MAX_AGE_SECS} s are allowed")]
+    #[error("DPoP proof iat {iat} is {age} s old; older proofs are not accepted")]
     TooOld { iat: i64, age: i64 },
     #[error("DPoP proof iat {iat} is in the future (now {now})")]
     InFuture { iat: i64, now: i64 },
@@ -69,8 +70,72 @@ pub enum DpopError {
     Jkt,
 }
 
+/// How wide the `iat` window is (RFC 9449 §4.3 step 11, §11.1), and which request-binding
+/// checks [`validate_with`] makes.
+///
+/// Turning a check off is for building deliberately flawed targets (the reference API's
+/// `Flaw`s, which show that a conformance check catches the omission); a real validator
+/// uses [`Policy::STRICT`] or [`Policy::window`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// The oldest proof accepted: `now - iat` at most this (seconds).
+    pub max_age: i64,
+    /// The furthest future `iat` accepted: `iat - now` at most this (seconds).
+    pub max_future: i64,
+    /// Step 8: `htm` is the request's method.
+    pub check_htm: bool,
+    /// Step 9: `htu` is the request's URL.
+    pub check_htu: bool,
+    /// Step 11: `iat` is inside the window.
+    pub check_iat: bool,
+    /// Step 12 (at a resource): `ath` is the hash of the access token.
+    pub check_ath: bool,
+}
+
+impl Policy {
+    /// What [`validate`] applies: [`MAX_AGE_SECS`] plus [`CLOCK_SKEW_SECS`] into the past,
+    /// [`CLOCK_SKEW_SECS`] into the future, every check on.
+    pub const STRICT: Policy = Policy::window(MAX_AGE_SECS + CLOCK_SKEW_SECS, CLOCK_SKEW_SECS);
+
+    /// Every check on, with this `iat` window.
+    pub const fn window(max_age: i64, max_future: i64) -> Policy {
+        Policy {
+            max_age,
+            max_future,
+            check_htm: true,
+            check_htu: true,
+            check_iat: true,
+            check_ath: true,
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy::STRICT
+    }
+}
+
 /// Verifies a DPoP proof for one request.
 pub fn validate(proof: &str, rules: &Rules<'_>) -> Result<Proof, DpopError> {
+    validate_with(proof, rules, &Policy::STRICT)
+}
+
+/// Verifies a DPoP proof for one request under `policy`: RFC 9449 §4.3's list, less what
+/// needs state (step 1 the single header is the caller's, step 10 the nonce and step 12's
+/// `jti` replay cache too; the proof's `jti` and `nonce` are returned for them):
+///
+/// 2. one well-formed JWS (`parse_compact`);
+/// 3. the claims `jti`, `htm`, `htu`, `iat` (and `ath` at a resource) are present;
+/// 4. `typ` is `dpop+jwt`;
+/// 5. `alg` is an allow-listed asymmetric algorithm (never `none` or HS*);
+/// 6. the signature verifies with the header's `jwk`;
+/// 7. that `jwk` holds no private key;
+/// 8. `htm` matches the request method;
+/// 9. `htu` matches the request URL, without query and fragment;
+/// 11. `iat` lies inside the policy's window;
+/// 12. `ath` is the hash of the access token, when one is presented (§7.1).
+pub fn validate_with(proof: &str, rules: &Rules<'_>, policy: &Policy) -> Result<Proof, DpopError> {
     let jws = parse_compact(proof)?;
     match jws.header.get("typ") {
         None => return Err(DpopError::MissingTyp),
@@ -93,14 +158,14 @@ pub fn validate(proof: &str, rules: &Rules<'_>) -> Result<Proof, DpopError> {
         .ok_or(DpopError::MissingClaim("jti"))?
         .to_owned();
     let htm = claim(&jws, "htm")?;
-    if htm != rules.htm {
+    if policy.check_htm && htm != rules.htm {
         return Err(DpopError::Htm {
             got: htm.into(),
             expected: rules.htm.into(),
         });
     }
     let htu = claim(&jws, "htu")?;
-    if normalize_url(htu) != normalize_url(rules.htu) {
+    if policy.check_htu && normalize_url(htu) != normalize_url(rules.htu) {
         return Err(DpopError::Htu {
             got: htu.into(),
             expected: rules.htu.into(),
@@ -111,19 +176,19 @@ pub fn validate(proof: &str, rules: &Rules<'_>) -> Result<Proof, DpopError> {
         Some(Err(())) => return Err(DpopError::ClaimType("iat")),
         Some(Ok(t)) => t,
     };
-    if iat > rules.now + CLOCK_SKEW_SECS {
+    if policy.check_iat && iat.saturating_sub(rules.now) > policy.max_future {
         return Err(DpopError::InFuture {
             iat,
             now: rules.now,
         });
     }
-    if rules.now - iat > MAX_AGE_SECS + CLOCK_SKEW_SECS {
+    if policy.check_iat && rules.now.saturating_sub(iat) > policy.max_age {
         return Err(DpopError::TooOld {
             iat,
-            age: rules.now - iat,
+            age: rules.now.saturating_sub(iat),
         });
     }
-    if let Some(token) = rules.access_token {
+    if let Some(token) = rules.access_token.filter(|_| policy.check_ath) {
         let ath = claim(&jws, "ath")?;
         if !crate::jose::constant_time_eq(ath.as_bytes(), sha256_b64(token.as_bytes()).as_bytes()) {
             return Err(DpopError::Ath);

@@ -270,6 +270,16 @@ impl Jws<'_> {
         })
     }
 
+    /// `base64url(header) "." base64url(payload)`: what the signature covers.
+    pub fn signing_input(&self) -> &str {
+        self.signing_input
+    }
+
+    /// The decoded signature bytes.
+    pub fn signature(&self) -> &[u8] {
+        &self.signature
+    }
+
     /// Verifies the signature with `key` under the header's (allow-listed) algorithm.
     pub fn verify(&self, key: &PublicJwk) -> Result<Alg, JoseError> {
         let alg = self.alg()?;
@@ -456,6 +466,127 @@ impl PublicJwk {
         } else {
             Err(JoseError::BadSignature(alg.as_str().to_owned()))
         }
+    }
+}
+
+/// HMAC-SHA-256 (RFC 2104; JWS `HS256`, RFC 7518 §3.2). HelseID never signs with a
+/// symmetric algorithm; this exists so the testbed can build, and its reference API can be
+/// made to fall for, the algorithm-confusion attack (an `HS256` token whose HMAC key is the
+/// issuer's public key).
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+    aws_lc_rs::hmac::sign(&key, message).as_ref().to_vec()
+}
+
+/// The HMAC-SHA-256 key of the algorithm-confusion attack (RFC 8725 §2.1, §3.1;
+/// CVE-2015-9235, CVE-2017-11424, CVE-2022-29217): the issuer's public key as a flawed API
+/// holds it, used as the `HS256` secret when a token says `HS256`. The bytes are the key's
+/// PEM text exactly as [`PublicJwk::to_spki_pem`] writes it (`-----BEGIN PUBLIC KEY-----`,
+/// LF, the DER `SubjectPublicKeyInfo` in standard base64 with 64-character lines and LF
+/// line endings, `-----END PUBLIC KEY-----`, a final LF), which is what OpenSSL writes and
+/// what the vulnerable libraries were handed. The reference API's
+/// `AcceptHs256WithPublicKey` flaw verifies with it and the conformance runner forges with
+/// it.
+pub fn hs256_confusion_secret(jwk: &PublicJwk) -> Vec<u8> {
+    jwk.to_spki_pem().into_bytes()
+}
+
+impl PublicJwk {
+    /// The key as a DER `SubjectPublicKeyInfo` (RFC 5280 §4.1.2.7): RSA as
+    /// `rsaEncryption` with NULL parameters and a PKCS#1 `RSAPublicKey` (RFC 3279 §2.3.1),
+    /// EC as `id-ecPublicKey` with the named curve and the uncompressed point (RFC 5480 §2).
+    /// The same bytes OpenSSL writes with `openssl pkey -pubout -outform DER`.
+    pub fn to_spki_der(&self) -> Vec<u8> {
+        match &self.material {
+            KeyMaterial::Rsa { n, e } => {
+                // rsaEncryption (1.2.840.113549.1.1.1) and NULL parameters.
+                let algorithm = der::sequence(&[
+                    &[
+                        0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01,
+                    ],
+                    &[0x05, 0x00],
+                ]);
+                let key = der::sequence(&[&der::uint(n), &der::uint(e)]);
+                der::sequence(&[&algorithm, &der::bit_string(&key)])
+            }
+            KeyMaterial::Ec { crv, x, y } => {
+                let curve: &[u8] = match crv {
+                    // prime256v1 (1.2.840.10045.3.1.7)
+                    Curve::P256 => &[0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07],
+                    // secp384r1 (1.3.132.0.34)
+                    Curve::P384 => &[0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x22],
+                    // secp521r1 (1.3.132.0.35)
+                    Curve::P521 => &[0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x23],
+                };
+                // id-ecPublicKey (1.2.840.10045.2.1).
+                let algorithm = der::sequence(&[
+                    &[0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01],
+                    curve,
+                ]);
+                let mut point = Vec::with_capacity(1 + x.len() + y.len());
+                point.push(0x04);
+                point.extend_from_slice(x);
+                point.extend_from_slice(y);
+                der::sequence(&[&algorithm, &der::bit_string(&point)])
+            }
+        }
+    }
+
+    /// The key as a PEM `PUBLIC KEY` (RFC 7468 §13): the [`PublicJwk::to_spki_der`] bytes in
+    /// standard base64, 64 characters a line, LF line endings, a final LF. The same text
+    /// OpenSSL writes with `openssl pkey -pubout`.
+    pub fn to_spki_pem(&self) -> String {
+        use base64::engine::general_purpose::STANDARD;
+        let b64 = STANDARD.encode(self.to_spki_der());
+        let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
+        for line in b64.as_bytes().chunks(64) {
+            pem.push_str(&String::from_utf8_lossy(line));
+            pem.push('\n');
+        }
+        pem.push_str("-----END PUBLIC KEY-----\n");
+        pem
+    }
+}
+
+/// The DER encodings a public key needs (X.690 §8.1–8.3, §8.6, §8.9).
+mod der {
+    fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let len = contents.len();
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let bytes = len.to_be_bytes();
+            let skip = bytes.iter().take_while(|b| **b == 0).count();
+            out.push(0x80 | (bytes.len() - skip) as u8);
+            out.extend_from_slice(&bytes[skip..]);
+        }
+        out.extend_from_slice(contents);
+        out
+    }
+
+    pub(super) fn sequence(parts: &[&[u8]]) -> Vec<u8> {
+        tlv(0x30, &parts.concat())
+    }
+
+    /// A non-negative INTEGER from big-endian bytes.
+    pub(super) fn uint(value: &[u8]) -> Vec<u8> {
+        let zeros = value.iter().take_while(|b| **b == 0).count();
+        let value = &value[zeros..];
+        let mut contents = Vec::with_capacity(value.len() + 1);
+        if value.first().is_none_or(|b| b & 0x80 != 0) {
+            contents.push(0);
+        }
+        contents.extend_from_slice(value);
+        tlv(0x02, &contents)
+    }
+
+    /// A BIT STRING with no unused bits.
+    pub(super) fn bit_string(bytes: &[u8]) -> Vec<u8> {
+        let mut contents = Vec::with_capacity(bytes.len() + 1);
+        contents.push(0);
+        contents.extend_from_slice(bytes);
+        tlv(0x03, &contents)
     }
 }
 

@@ -5,6 +5,7 @@
 //! (which enforces these rules) and the conformance runner (which checks them) share one
 //! implementation and tests control time.
 
+pub mod access_token;
 pub mod assertion_details;
 pub mod claims;
 pub mod client_assertion;
@@ -12,6 +13,7 @@ pub mod client_config;
 pub mod dpop;
 pub mod jose;
 pub mod oauth;
+pub mod replay;
 pub mod selvbetjening;
 pub mod signing;
 pub mod tillitsrammeverk;

@@ -450,6 +450,27 @@ mod tests {
     }
 
     #[test]
+    fn spki_der_is_what_aws_lc_writes() {
+        use aws_lc_rs::encoding::PublicKeyX509Der;
+        let mut keys = vec![SigningKey::generate_rsa(2048, Alg::RS256, "r".into()).unwrap()];
+        for alg in [Alg::ES256, Alg::ES384, Alg::ES512] {
+            keys.push(SigningKey::generate_ec(alg, "e".into()).unwrap());
+        }
+        for key in keys {
+            let theirs: PublicKeyX509Der<'static> = match &key.inner {
+                Inner::Rsa(pair) => pair.public_key().as_der().unwrap(),
+                Inner::Ec(pair) => pair.public_key().as_der().unwrap(),
+            };
+            assert_eq!(
+                key.public_jwk().to_spki_der(),
+                theirs.as_ref(),
+                "{}",
+                key.alg
+            );
+        }
+    }
+
+    #[test]
     fn pkcs8_round_trips() {
         let key = SigningKey::generate_rsa(2048, Alg::RS256, "a".into()).unwrap();
         let again =

@@ -200,3 +200,78 @@ fn ath_binds_the_proof_to_the_access_token() {
         DpopError::MissingClaim("ath")
     );
 }
+
+#[test]
+fn policy_sets_the_window_and_each_check() {
+    let k = key();
+    let token = "header.payload.signature";
+    let with_token = Rules {
+        access_token: Some(token),
+        ..rules()
+    };
+    // A window of ±90 s (the reference API's 60 s plus 30 s leeway).
+    let wide = Policy::window(90, 90);
+    let old = build_proof(&k, "POST", HTU, NOW - 90, None, Some(token)).unwrap();
+    validate_with(&old, &with_token, &wide).unwrap();
+    assert!(matches!(
+        validate(&old, &with_token).unwrap_err(),
+        DpopError::TooOld { age: 90, .. }
+    ));
+    let future = build_proof(&k, "POST", HTU, NOW + 90, None, Some(token)).unwrap();
+    validate_with(&future, &with_token, &wide).unwrap();
+    let too_old = build_proof(&k, "POST", HTU, NOW - 91, None, Some(token)).unwrap();
+    assert!(validate_with(&too_old, &with_token, &wide).is_err());
+
+    // Each switch turns off exactly its own check.
+    let cases = [
+        (
+            build_proof(&k, "GET", HTU, NOW, None, Some(token)).unwrap(),
+            Policy {
+                check_htm: false,
+                ..Policy::STRICT
+            },
+        ),
+        (
+            build_proof(&k, "POST", "https://other/x", NOW, None, Some(token)).unwrap(),
+            Policy {
+                check_htu: false,
+                ..Policy::STRICT
+            },
+        ),
+        (
+            build_proof(&k, "POST", HTU, NOW - 3600, None, Some(token)).unwrap(),
+            Policy {
+                check_iat: false,
+                ..Policy::STRICT
+            },
+        ),
+        (
+            build_proof(&k, "POST", HTU, NOW, None, Some("another")).unwrap(),
+            Policy {
+                check_ath: false,
+                ..Policy::STRICT
+            },
+        ),
+    ];
+    for (proof, lax) in cases {
+        assert!(validate(&proof, &with_token).is_err());
+        validate_with(&proof, &with_token, &lax).unwrap();
+        // The other checks stay on: the same proof with a wrong method fails.
+        if lax.check_htm {
+            let wrong = Rules {
+                htm: "DELETE",
+                ..with_token
+            };
+            assert!(validate_with(&proof, &wrong, &lax).is_err());
+        }
+    }
+}
+
+#[test]
+fn absurd_iat_values_are_refused_without_overflow() {
+    let k = key();
+    for iat in [i64::MIN, i64::MAX] {
+        let proof = build_proof(&k, "POST", HTU, iat, None, None).unwrap();
+        assert!(validate(&proof, &rules()).is_err());
+    }
+}

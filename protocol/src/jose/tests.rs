@@ -206,3 +206,32 @@ mod arbitrary_input {
         }
     }
 }
+
+/// RFC 4231 §4.3 (test case 2).
+#[test]
+fn hmac_sha256_matches_rfc4231() {
+    let tag = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+    let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        hex,
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    );
+}
+
+#[test]
+fn spki_pem_wraps_the_der_in_64_character_lines() {
+    let key = SigningKey::generate_rsa(2048, Alg::RS256, "r".into()).unwrap();
+    let pem = key.public_jwk().to_spki_pem();
+    assert!(
+        pem.starts_with("-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA")
+    );
+    assert!(pem.ends_with("\n-----END PUBLIC KEY-----\n"));
+    let lines: Vec<&str> = pem.lines().collect();
+    assert!(lines[1..lines.len() - 2].iter().all(|l| l.len() == 64));
+    let body: String = lines[1..lines.len() - 1].concat();
+    use base64::Engine as _;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap();
+    assert_eq!(der, key.public_jwk().to_spki_der());
+}

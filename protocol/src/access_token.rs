@@ -1,0 +1,364 @@
+//! JWT access tokens as a resource server reads them: the `Authorization` header (RFC 6750
+//! §2.1, RFC 9449 §7.1), the claims every API checks (RFC 9068 §4, RFC 7519 §4.1, RFC 8725
+//! §3.11) and HelseID's own (reference §3.4, §5, §6, §7.3).
+//!
+//! Each function is one step with a typed error, so an API composes the steps it needs: the
+//! STS's Selvbetjening API (`mock_sts::resource`) and the reference API
+//! (`helseid_examples::api`) both do. Signature verification is [`crate::jose`]'s, proofs are
+//! [`crate::dpop`]'s.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+use crate::claims;
+use crate::tillitsrammeverk::{self, Attestation, AttestationError};
+
+/// The `typ` of a JWT access token (RFC 9068 §2.1).
+pub const TYP: &str = "at+jwt";
+/// The same, as a full media type (RFC 9068 §4 accepts both).
+pub const TYP_MEDIA_TYPE: &str = "application/at+jwt";
+/// How much of a claim value an error message repeats.
+const SHOWN_CHARS: usize = 64;
+
+/// An authentication scheme for access tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    /// RFC 6750: whoever holds the token may use it.
+    Bearer,
+    /// RFC 9449: the token is bound to a key, and each request carries a proof made with it.
+    DPoP,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Bearer => "Bearer",
+            Scheme::DPoP => "DPoP",
+        }
+    }
+
+    /// Matches a scheme name case-insensitively, as HTTP authentication schemes are
+    /// (RFC 9110 §11.1).
+    pub fn parse(name: &str) -> Option<Scheme> {
+        [Scheme::Bearer, Scheme::DPoP]
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+impl fmt::Display for Scheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The scheme and token of an `Authorization` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credentials<'a> {
+    pub scheme: Scheme,
+    pub token: &'a str,
+}
+
+/// Why an `Authorization` header gave no token.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum AuthorizationError {
+    /// A scheme other than Bearer and DPoP (Basic, Negotiate, ...). RFC 6750 §3.1 treats
+    /// it as a request without credentials: a bare challenge, no error code.
+    #[error("the Authorization scheme {0:?} is not one this API accepts (Bearer or DPoP)")]
+    UnsupportedScheme(String),
+    #[error("the Authorization header names the {0} scheme but carries no token")]
+    MissingToken(Scheme),
+    /// Not the `token68` syntax of RFC 9110 §11.2 (RFC 6750 §2.1's `b64token`).
+    #[error("the {0} token in the Authorization header is not in token68 syntax")]
+    MalformedToken(Scheme),
+}
+
+/// Reads `Authorization: <scheme> <token>` (RFC 6750 §2.1, RFC 9449 §7.1). Whitespace
+/// around the token is tolerated; a token with inner spaces or characters outside
+/// `token68` is not.
+pub fn parse_authorization(value: &str) -> Result<Credentials<'_>, AuthorizationError> {
+    let value = value.trim();
+    let (name, token) = value.split_once(' ').unwrap_or((value, ""));
+    let scheme = Scheme::parse(name)
+        .ok_or_else(|| AuthorizationError::UnsupportedScheme(shown(name).to_owned()))?;
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(AuthorizationError::MissingToken(scheme));
+    }
+    if !is_token68(token) {
+        return Err(AuthorizationError::MalformedToken(scheme));
+    }
+    Ok(Credentials { scheme, token })
+}
+
+/// `token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="` (RFC 9110 §11.2).
+fn is_token68(s: &str) -> bool {
+    let body = s.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+}
+
+/// Why a token's header or claims are not acceptable.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ClaimError {
+    #[error(
+        "the access token has typ {0:?}; an access token must have typ at+jwt (RFC 9068 §4), so an ID token or another JWT is not accepted"
+    )]
+    Typ(String),
+    #[error(
+        "the access token has no typ header; it must be at+jwt (RFC 9068 §4), so an ID token or another JWT is not accepted"
+    )]
+    MissingTyp,
+    #[error("the access token has no {0} claim")]
+    Missing(&'static str),
+    #[error("the access token's {0} claim has the wrong type")]
+    WrongType(&'static str),
+    #[error("the access token was issued by {got:?}, not {expected}")]
+    Issuer { got: String, expected: String },
+    #[error("the access token expired at {exp} (now {now})")]
+    Expired { exp: i64, now: i64 },
+    #[error("the access token is not valid before {nbf} (now {now})")]
+    NotYetValid { nbf: i64, now: i64 },
+    #[error("the access token was issued in the future, at {iat} (now {now})")]
+    IssuedInFuture { iat: i64, now: i64 },
+    #[error(
+        "the access token's audience is {got}; this API accepts only tokens whose one audience is {expected}"
+    )]
+    Audience { got: String, expected: String },
+    #[error("the access token's cnf claim is not an object with a jkt string (RFC 9449 §6.1)")]
+    Cnf,
+}
+
+/// Checks the JOSE `typ` header: `at+jwt` or `application/at+jwt`, case-insensitively as
+/// media types are (RFC 9068 §4: "Resource servers MUST verify that the typ header value is
+/// at+jwt or application/at+jwt and reject tokens carrying any other value"). This is what
+/// keeps an ID token (`typ` `JWT`) from passing as an access token.
+pub fn check_typ(header: &Map<String, Value>) -> Result<(), ClaimError> {
+    match header.get("typ") {
+        None => Err(ClaimError::MissingTyp),
+        Some(Value::String(t))
+            if t.eq_ignore_ascii_case(TYP) || t.eq_ignore_ascii_case(TYP_MEDIA_TYPE) =>
+        {
+            Ok(())
+        }
+        Some(Value::String(t)) => Err(ClaimError::Typ(shown(t).to_owned())),
+        Some(other) => Err(ClaimError::Typ(shown(&other.to_string()).to_owned())),
+    }
+}
+
+/// `iss` is exactly the configured issuer (RFC 9068 §4 step 2): no case folding, no
+/// trailing-slash tolerance (HelseID's issuer has none, reference §1.1).
+pub fn check_issuer(claims: &Map<String, Value>, issuer: &str) -> Result<(), ClaimError> {
+    match claims.get("iss") {
+        None => Err(ClaimError::Missing("iss")),
+        Some(Value::String(iss)) if iss == issuer => Ok(()),
+        Some(Value::String(iss)) => Err(ClaimError::Issuer {
+            got: shown(iss).to_owned(),
+            expected: issuer.to_owned(),
+        }),
+        Some(_) => Err(ClaimError::WrongType("iss")),
+    }
+}
+
+/// A NumericDate claim (RFC 7519 §2): an integer, or a float cut to whole seconds.
+fn time(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, ClaimError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+            .map(Some)
+            .ok_or(ClaimError::WrongType(name)),
+        Some(_) => Err(ClaimError::WrongType(name)),
+    }
+}
+
+/// `exp` is present and not past, give or take `leeway` seconds (RFC 9068 §4 step 6,
+/// RFC 7519 §4.1.4). Returns `exp`.
+pub fn check_expiry(claims: &Map<String, Value>, now: i64, leeway: i64) -> Result<i64, ClaimError> {
+    let exp = time(claims, "exp")?.ok_or(ClaimError::Missing("exp"))?;
+    if now >= exp.saturating_add(leeway) {
+        return Err(ClaimError::Expired { exp, now });
+    }
+    Ok(exp)
+}
+
+/// The token is already valid: `nbf` (RFC 7519 §4.1.5) and `iat` (an issue time in the
+/// future is as suspicious) are not after `now + leeway`. Both claims are optional.
+pub fn check_not_before(
+    claims: &Map<String, Value>,
+    now: i64,
+    leeway: i64,
+) -> Result<(), ClaimError> {
+    if let Some(nbf) = time(claims, "nbf")?
+        && nbf > now.saturating_add(leeway)
+    {
+        return Err(ClaimError::NotYetValid { nbf, now });
+    }
+    if let Some(iat) = time(claims, "iat")?
+        && iat > now.saturating_add(leeway)
+    {
+        return Err(ClaimError::IssuedInFuture { iat, now });
+    }
+    Ok(())
+}
+
+/// The token's audience when it has exactly one: `aud` as a string or a one-element array.
+pub fn single_audience(claims: &Map<String, Value>) -> Option<&str> {
+    match claims.get("aud") {
+        Some(Value::String(a)) => Some(a.as_str()),
+        Some(Value::Array(list)) if list.len() == 1 => list[0].as_str(),
+        _ => None,
+    }
+}
+
+/// The token is for this API and only for it (RFC 9068 §4 step 3; reference §3.5 point 2:
+/// HelseID's sample API refuses tokens with several audiences, and HelseID issues one
+/// audience per token, reference §4.4).
+pub fn check_audience(claims: &Map<String, Value>, audience: &str) -> Result<(), ClaimError> {
+    if single_audience(claims) == Some(audience) {
+        return Ok(());
+    }
+    Err(match claims.get("aud") {
+        None => ClaimError::Missing("aud"),
+        Some(aud) => ClaimError::Audience {
+            got: shown(&aud.to_string()).to_owned(),
+            expected: audience.to_owned(),
+        },
+    })
+}
+
+/// The token's scopes: the JSON array HelseID writes (reference §5.3) or the
+/// space-separated string of RFC 9068 §2.2.3 / RFC 8693 §4.2. Anything else gives none.
+pub fn scopes(claims: &Map<String, Value>) -> Vec<&str> {
+    match claims.get("scope") {
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+        Some(Value::String(s)) => s.split_whitespace().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether the token grants `scope`.
+pub fn has_scope(claims: &Map<String, Value>, scope: &str) -> bool {
+    scopes(claims).contains(&scope)
+}
+
+/// The scopes of `required` the token does not grant, in `required`'s order.
+pub fn missing_scopes<'a>(claims: &Map<String, Value>, required: &'a [String]) -> Vec<&'a str> {
+    let granted = scopes(claims);
+    required
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !granted.contains(s))
+        .collect()
+}
+
+/// The key the token is bound to: `cnf.jkt` (RFC 9449 §6.1). `Ok(None)` for an unbound
+/// token (no `cnf`); a `cnf` without a usable `jkt` is an error, not "unbound".
+pub fn cnf_jkt(claims: &Map<String, Value>) -> Result<Option<&str>, ClaimError> {
+    match claims.get("cnf") {
+        None => Ok(None),
+        Some(cnf) => cnf
+            .get("jkt")
+            .and_then(Value::as_str)
+            .filter(|j| !j.is_empty())
+            .map(Some)
+            .ok_or(ClaimError::Cnf),
+    }
+}
+
+/// A string claim, if the token has it as a string.
+pub fn string_claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    claims.get(name).and_then(Value::as_str)
+}
+
+/// Why `helseid://claims/identity/security_level` could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("the access token's {claim} claim is {0:?}, not a level 1 to 4", claim = claims::SECURITY_LEVEL)]
+pub struct SecurityLevelError(pub String);
+
+/// The user's security level (reference §5.1): the string `"3"`/`"4"` HelseID issues, or a
+/// number. `None` when the token has no such claim (a machine-to-machine token).
+pub fn security_level(claims: &Map<String, Value>) -> Option<Result<u8, SecurityLevelError>> {
+    let value = claims.get(claims::SECURITY_LEVEL)?;
+    let level = match value {
+        Value::String(s) => s.trim().parse::<u8>().ok(),
+        Value::Number(n) => n.as_u64().and_then(|n| u8::try_from(n).ok()),
+        _ => None,
+    };
+    Some(
+        level
+            .filter(|l| (1..=4).contains(l))
+            .ok_or_else(|| SecurityLevelError(shown(&value.to_string()).to_owned())),
+    )
+}
+
+/// The organisation the client acts for (reference §6.1): the child unit
+/// (`helseid://claims/client/claims/orgnr_child`) when the token names one, else the
+/// parent (`.../orgnr_parent`). The supplier of a multi-tenant client is not it.
+pub fn organisation(claims: &Map<String, Value>) -> Option<&str> {
+    string_claim(claims, claims::ORGNR_CHILD)
+        .filter(|o| !o.is_empty())
+        .or_else(|| string_claim(claims, claims::ORGNR_PARENT).filter(|o| !o.is_empty()))
+}
+
+/// Why the `nhn:tillitsrammeverk:parameters` claim is not a well-formed attestation.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TillitsrammeverkError {
+    #[error(
+        "the access token's {} claim is a string that is not a JSON object",
+        claims::TILLITSRAMMEVERK
+    )]
+    NotJson,
+    #[error(
+        "the access token's {} claim is an array without an entry of that type",
+        claims::TILLITSRAMMEVERK
+    )]
+    NoEntry,
+    #[error("the access token's attestation: {0}")]
+    Attestation(#[from] AttestationError),
+}
+
+/// The token's Tillitsrammeverk attestation (reference §7.3), checked with
+/// [`tillitsrammeverk::validate`] (which ignores what the STS adds in enrichment: names,
+/// texts, authorities, `identifier`, `hpr_nr`, `attestation`). The claim may be a JSON
+/// object, a JSON string holding one (how .NET claim mapping hands it over), or an RFC 9396
+/// array holding an entry of its type. `None` when the token has no such claim.
+pub fn tillitsrammeverk(
+    claims: &Map<String, Value>,
+) -> Option<Result<Attestation, TillitsrammeverkError>> {
+    let value = claims.get(claims::TILLITSRAMMEVERK)?;
+    Some(read_attestation(value))
+}
+
+fn read_attestation(value: &Value) -> Result<Attestation, TillitsrammeverkError> {
+    match value {
+        Value::String(s) => match serde_json::from_str::<Value>(s) {
+            Ok(inner @ (Value::Object(_) | Value::Array(_))) => read_attestation(&inner),
+            _ => Err(TillitsrammeverkError::NotJson),
+        },
+        Value::Array(entries) => {
+            let entry = entries
+                .iter()
+                .find(|e| e.get("type").and_then(Value::as_str) == Some(claims::TILLITSRAMMEVERK))
+                .ok_or(TillitsrammeverkError::NoEntry)?;
+            Ok(tillitsrammeverk::validate(entry)?)
+        }
+        other => Ok(tillitsrammeverk::validate(other)?),
+    }
+}
+
+/// The start of a value an error message repeats: never a megabyte, never a whole token.
+fn shown(s: &str) -> &str {
+    match s.char_indices().nth(SHOWN_CHARS) {
+        Some((end, _)) => &s[..end],
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests;
