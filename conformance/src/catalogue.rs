@@ -185,7 +185,7 @@ pub const CHECKS: &[Check] = &[
         Must,
         Always,
         "A token signed with an unknown key is refused",
-        "A token signed by a key whose kid is not in the issuer's JWKS is refused.",
+        "A token signed by a key that is not in the issuer's JWKS, with a kid the JWKS does not have and the key itself in the header's jwk, is refused: keys come from the issuer's JWKS only.",
         RFC7515_5_2
     ),
     api_check!(

@@ -741,7 +741,7 @@ fn faulty_token_label(id: &str) -> &'static str {
         "API-AUD-01" => "a token with aud nhn:another-api",
         "API-SCOPE-01" => "a token without the API's scopes",
         "API-ALG-01" => "a token with alg none and no signature",
-        "API-KID-01" => "a token signed by a key with an unknown kid",
+        "API-KID-01" => "a token signed by an unpublished key (unknown kid, key in the header)",
         "API-SIG-01" => "a token with changed signature bytes",
         "API-SIG-02" => "a token whose exp was moved a day after signing",
         "API-TYP-01" => "a token with typ JWT (an ID token's)",
