@@ -55,6 +55,7 @@ pub fn applies(check: &Check, scenario: &Scenario) -> Result<(), String> {
             !r.organisations.is_empty(),
             "the API names no organisations it serves",
         ),
+        Applies::CancelSteps => (false, "an idp check"),
     };
     if ok {
         Ok(())
@@ -720,8 +721,12 @@ impl Run<'_> {
         };
         match token_result {
             Ok(token) => {
-                self.must_refuse(check, faulty_token_label(check.id), Credentials::Token(&token))
-                    .await
+                self.must_refuse(
+                    check,
+                    faulty_token_label(check.id),
+                    Credentials::Token(&token),
+                )
+                .await
             }
             Err(e) => inconclusive(check, format!("could not make the faulty token: {e}")),
         }
