@@ -368,7 +368,10 @@ fn every_flaw_and_every_check_is_covered() {
         let needle = format!(", {flaw:?}, \"IDP-");
         assert!(flat.contains(&needle), "no flaw_test! for {flaw:?}");
     }
-    for c in catalogue::CHECKS.iter().filter(|c| c.kind == TargetKind::Idp) {
+    for c in catalogue::CHECKS
+        .iter()
+        .filter(|c| c.kind == TargetKind::Idp)
+    {
         let needle = format!(", \"{}\", \"", c.id);
         assert!(flat.contains(&needle), "no flaw makes {} fail", c.id);
     }

@@ -17,6 +17,9 @@
 //! | `POST /idp/<name>/authorize` (login form) | `authorize` | RFC 6749 §4.1.2, RFC 9207 |
 //! | `POST /idp/<name>/token` | `token`, `client_auth`, `pkce`, `id_token` | RFC 6749 §4.1.3, §2.3.1, RFC 7636 §4.6, OIDC Core §3.1.3 |
 //!
+//! [`flaws`] breaks the IdPs on purpose, one fault at a time, for tests of relying parties and
+//! of the conformance runner (test only; [`IdpSettings::with_flaws`]).
+//!
 //! [`MockIdps::new`] checks the settings and makes each IdP's RS256 key; [`MockIdps::router`]
 //! (or the shorthand [`router`]) gives the routes. The router has no fallback, so it merges
 //! into the STS's router; its paths are relative to where it is mounted, and
