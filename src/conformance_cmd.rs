@@ -78,7 +78,8 @@ struct RunArgs {
     /// Scenario files or folders.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// Call this URL instead of each scenario's target.url.
+    /// Call this URL instead of each scenario's target.url (api), or use it as the issuer
+    /// instead of idp.issuer (idp).
     #[arg(long, value_name = "URL")]
     target: Option<String>,
     #[command(flatten)]
@@ -168,6 +169,7 @@ pub(crate) fn run(args: ConformanceArgs) -> Result<ExitCode, (String, u8)> {
                     audience: a.audience.clone(),
                     scopes: a.scope.clone(),
                 }),
+                idp: None,
                 requirements: Requirements {
                     token_binding: if a.bearer {
                         Binding::Bearer

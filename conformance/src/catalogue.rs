@@ -1,9 +1,11 @@
 //! The catalogue: every check the runner knows, with its stable ID, severity and the
 //! requirement it enforces. IDs never change meaning; a retired check keeps its ID reserved.
 //!
-//! Sources: ../shared/reference/conformance-checks.md §1 (API checks), HelseID's pages on
-//! access tokens and DPoP (reference helseid.md §3, §5, §7), RFC 6750, RFC 7519, RFC 8725,
-//! RFC 9068 and RFC 9449.
+//! Sources: ../shared/reference/conformance-checks.md §1 (API checks) and §4 (identity
+//! provider checks), HelseID's pages on access tokens and DPoP (reference helseid.md §3, §5,
+//! §7), seed 001 (what an identity provider must return), RFC 6749, RFC 6750, RFC 7517,
+//! RFC 7519, RFC 7636, RFC 8414, RFC 8725, RFC 9068, RFC 9449, OpenID Connect Core 1.0 and
+//! Discovery 1.0.
 
 use serde::Serialize;
 
@@ -49,6 +51,8 @@ pub enum Applies {
     Tillitsrammeverk,
     /// The API serves only named organisations.
     Organisations,
+    /// The idp scenario says how to cancel a login (`idp.cancel`).
+    CancelSteps,
 }
 
 /// One check.
@@ -80,6 +84,19 @@ const RFC9449_11_1: &str = "https://www.rfc-editor.org/rfc/rfc9449#section-11.1"
 const HELSEID_TR: &str = "https://utviklerportal.nhn.no/informasjonstjenester/helseid/bruksmoenstre-og-eksempelkode/bruk-av-helseid/docs/tillitsrammeverk/profil_for_tillitsrammeverkmd";
 /// HelseID's developer portal, for claims the reference sources only from HelseID's samples.
 const HELSEID: &str = "https://utviklerportal.nhn.no/informasjonstjenester/helseid";
+/// "Kom i gang med HelseID" (seed 001): what an identity provider must return to HelseID.
+const HELSEID_IDP: &str = "https://nhn.no/helseid/kom-i-gang-med-helseid/";
+const OIDC_DISCOVERY_3: &str =
+    "https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderMetadata";
+const RFC8414_2: &str = "https://www.rfc-editor.org/rfc/rfc8414#section-2";
+const RFC7517_5: &str = "https://www.rfc-editor.org/rfc/rfc7517#section-5";
+const OIDC_AUTH_RESPONSE: &str =
+    "https://openid.net/specs/openid-connect-core-1_0.html#AuthResponseValidation";
+const RFC7636_4_6: &str = "https://www.rfc-editor.org/rfc/rfc7636#section-4.6";
+const OIDC_ID_TOKEN_VALIDATION: &str =
+    "https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation";
+const OIDC_ID_TOKEN: &str = "https://openid.net/specs/openid-connect-core-1_0.html#IDToken";
+const RFC6749_4_1_2_1: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1";
 
 macro_rules! api_check {
     ($id:literal, $group:literal, $sev:ident, $applies:ident, $title:literal, $req:literal, $link:expr) => {
@@ -87,6 +104,21 @@ macro_rules! api_check {
             id: $id,
             group: $group,
             kind: TargetKind::Api,
+            severity: Severity::$sev,
+            title: $title,
+            requirement: $req,
+            link: $link,
+            applies: Applies::$applies,
+        }
+    };
+}
+
+macro_rules! idp_check {
+    ($id:literal, $group:literal, $sev:ident, $applies:ident, $title:literal, $req:literal, $link:expr) => {
+        Check {
+            id: $id,
+            group: $group,
+            kind: TargetKind::Idp,
             severity: Severity::$sev,
             title: $title,
             requirement: $req,
@@ -340,6 +372,150 @@ pub const CHECKS: &[Check] = &[
         "Malformed tokens never cause a server error",
         "Garbage in the Authorization header (not a JWT, bad base64, JSON that is not an object, a huge token) gets a 4xx, never a 5xx.",
         RFC6750_3
+    ),
+    idp_check!(
+        "IDP-DISC-01",
+        "discovery",
+        Must,
+        Always,
+        "The discovery document is valid",
+        "<issuer>/.well-known/openid-configuration is JSON whose issuer is exactly the configured issuer, with authorization_endpoint, token_endpoint and jwks_uri (http or https URLs), response_types_supported including code, subject_types_supported and id_token_signing_alg_values_supported.",
+        OIDC_DISCOVERY_3
+    ),
+    idp_check!(
+        "IDP-DISC-02",
+        "discovery",
+        Should,
+        Always,
+        "Discovery advertises PKCE with S256",
+        "code_challenge_methods_supported includes S256, so relying parties (HelseID) know PKCE is supported.",
+        RFC8414_2
+    ),
+    idp_check!(
+        "IDP-JWKS-01",
+        "discovery",
+        Must,
+        Always,
+        "The JWKS has usable public signing keys and nothing private",
+        "jwks_uri serves a JWK Set with at least one public RSA (2048 bits or more) or EC signing key, and no private key material (d, p, q, dp, dq, qi, k).",
+        RFC7517_5
+    ),
+    idp_check!(
+        "IDP-LOGIN-01",
+        "login",
+        Must,
+        Always,
+        "Every test user logs in with the code flow and PKCE",
+        "For each test user of the scenario, an authorization request (response_type=code, PKCE S256, state, nonce) and the scripted login end at the redirect URI with a code, the state unchanged and, if sent, iss equal to the issuer (RFC 9207); the code redeemed with the verifier and the client secret gives an ID token.",
+        OIDC_AUTH_RESPONSE
+    ),
+    idp_check!(
+        "IDP-PKCE-01",
+        "login",
+        Must,
+        Always,
+        "A code redeemed with the wrong PKCE verifier is refused",
+        "The token endpoint refuses a code whose code_verifier does not hash to the code_challenge of its authorization request (invalid_grant).",
+        RFC7636_4_6
+    ),
+    idp_check!(
+        "IDP-SIG-01",
+        "id-token",
+        Must,
+        Always,
+        "ID tokens are signed by a published key with an asymmetric algorithm",
+        "The ID token's alg is RS, PS or ES (never none or HS), its kid names a key of the JWKS, and the signature verifies with that key.",
+        OIDC_ID_TOKEN_VALIDATION
+    ),
+    idp_check!(
+        "IDP-ISS-01",
+        "id-token",
+        Must,
+        Always,
+        "ID tokens name the issuer",
+        "The ID token's iss is exactly the configured issuer.",
+        OIDC_ID_TOKEN_VALIDATION
+    ),
+    idp_check!(
+        "IDP-AUD-01",
+        "id-token",
+        Must,
+        Always,
+        "ID tokens are for the client",
+        "The ID token's aud is the client_id (or an array containing it); with several audiences, azp is the client_id.",
+        OIDC_ID_TOKEN_VALIDATION
+    ),
+    idp_check!(
+        "IDP-NONCE-01",
+        "id-token",
+        Must,
+        Always,
+        "ID tokens echo the nonce",
+        "The ID token's nonce is the nonce of the authorization request.",
+        OIDC_ID_TOKEN_VALIDATION
+    ),
+    idp_check!(
+        "IDP-EXP-01",
+        "id-token",
+        Must,
+        Always,
+        "ID tokens have sane iat and exp",
+        "iat and exp are present as numbers, exp is after iat and in the future, and iat is not more than a minute in the future.",
+        OIDC_ID_TOKEN
+    ),
+    idp_check!(
+        "IDP-EXP-02",
+        "id-token",
+        Should,
+        Always,
+        "ID tokens are short-lived",
+        "exp - iat is at most one hour: an ID token is read once, at the login.",
+        OIDC_ID_TOKEN
+    ),
+    idp_check!(
+        "IDP-PID-01",
+        "helseid",
+        Must,
+        Always,
+        "The identifier is the user's fødselsnummer or D-number",
+        "The identifier claim (pid by default) is a string holding a valid fødselsnummer or D-number (11 digits, a real date, both check digits) and is the test user's own number.",
+        HELSEID_IDP
+    ),
+    idp_check!(
+        "IDP-AMR-01",
+        "helseid",
+        Must,
+        Always,
+        "The authentication method is returned",
+        "The authentication-method claim (amr by default, an array of strings) is present and not empty.",
+        HELSEID_IDP
+    ),
+    idp_check!(
+        "IDP-LEVEL-01",
+        "helseid",
+        Must,
+        Always,
+        "The security level is returned",
+        "The security-level claim (security_level by default) is present and not empty, and equals the level the scenario names for the user.",
+        HELSEID_IDP
+    ),
+    idp_check!(
+        "IDP-ERR-01",
+        "errors",
+        Should,
+        Always,
+        "Invalid authorization requests are not redirected",
+        "An authorization request with a redirect_uri that is not registered, or with an unknown client_id, is answered with an error page, never a redirect to that URI, not even after the login.",
+        RFC6749_4_1_2_1
+    ),
+    idp_check!(
+        "IDP-CANCEL-01",
+        "errors",
+        Should,
+        CancelSteps,
+        "A cancelled login returns an OAuth error",
+        "A login the user cancels comes back to the redirect URI with an error (access_denied) and the state, not as a page the relying party never sees.",
+        RFC6749_4_1_2_1
     ),
 ];
 

@@ -68,6 +68,9 @@ pub fn evidence_text(r: &CheckResult) -> String {
         for (k, v) in &e.request_headers {
             out.push_str(&format!("{k}: {}\n", shorten(v)));
         }
+        if let Some(body) = &e.request_body {
+            out.push_str(&format!("{body}\n"));
+        }
         for d in &e.decoded {
             out.push_str(&format!(
                 "{}: header {} claims {}\n",

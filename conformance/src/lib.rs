@@ -5,13 +5,14 @@
 //! STS ([`embedded`]), runs the checks of the catalogue ([`catalogue`]) that apply, and
 //! reports ([`report`], [`junit`], [`html`], [`terminal`]).
 //!
-//! Kinds implemented: `api` ([`api`]). `client` and `idp` scenarios are read and validated but
-//! refused at run time with a message saying so.
+//! Kinds implemented: `api` ([`api`]) and `idp` ([`idp`]). `client` scenarios are read and
+//! validated but refused at run time with a message saying so.
 
 pub mod api;
 pub mod catalogue;
 pub mod embedded;
 pub mod html;
+pub mod idp;
 pub mod junit;
 pub mod report;
 pub mod scenario;
@@ -27,7 +28,7 @@ use scenario::{Kind, Scenario};
 /// Options of a run (the command line's).
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// Overrides every scenario's target URL.
+    /// Overrides every scenario's target: an api scenario's URL, an idp scenario's issuer.
     pub target: Option<String>,
     /// Overrides every scenario's target method.
     pub method: Option<String>,
@@ -89,11 +90,33 @@ pub fn prepare(loaded: &[Loaded], options: &RunOptions) -> Result<(), RunError> 
                     });
                 }
             }
-            Kind::Client | Kind::Idp => {
+            Kind::Idp => {
+                let Some(idp) = &l.scenario.idp else {
+                    return Err(RunError::Scenario {
+                        origin: l.source.clone(),
+                        message: "idp: an idp scenario needs the idp section (issuer, client_id, client_secret, redirect_uri, users)".into(),
+                    });
+                };
+                if let Err(message) = idp::client_secret(idp) {
+                    return Err(RunError::Scenario {
+                        origin: l.source.clone(),
+                        message,
+                    });
+                }
+                if let Some(t) = &options.target
+                    && !(t.starts_with("http://") || t.starts_with("https://"))
+                {
+                    return Err(RunError::Scenario {
+                        origin: l.source.clone(),
+                        message: format!("--target {t:?} is not an http(s) URL (the IdP's issuer)"),
+                    });
+                }
+            }
+            Kind::Client => {
                 return Err(RunError::Scenario {
                     origin: l.source.clone(),
                     message: format!(
-                        "kind {}: not implemented yet in this version of the runner (only api)",
+                        "kind {}: not implemented yet in this version of the runner (api and idp are)",
                         l.scenario.kind.as_str()
                     ),
                 });
@@ -122,7 +145,8 @@ pub async fn run(
 }
 
 /// Runs every scenario against an embedded STS the caller started (tests start the target
-/// after the STS, so it can be told the issuer).
+/// after the STS, so it can be told the issuer). Idp scenarios do not use the STS: the
+/// runner is the IdP's relying party itself.
 pub async fn run_on(
     embedded: &Embedded,
     loaded: &[Loaded],
@@ -132,6 +156,14 @@ pub async fn run_on(
     prepare(loaded, options)?;
     let mut reports: Vec<ScenarioReport> = Vec::new();
     for l in loaded {
+        if l.scenario.kind == Kind::Idp {
+            let report = idp::run(&l.scenario, &l.source, options, &|r| {
+                progress(&l.scenario, r)
+            })
+            .await;
+            reports.push(report);
+            continue;
+        }
         let mut target = l.scenario.target.clone().unwrap_or(scenario::Target {
             url: String::new(),
             method: "GET".into(),

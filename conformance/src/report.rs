@@ -43,6 +43,9 @@ pub struct Exchange {
     pub url: String,
     /// Request headers that matter (Authorization, DPoP), as sent.
     pub request_headers: Vec<(String, String)>,
+    /// The form body sent, with secrets redacted (idp logins and token requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_body: Option<String>,
     /// The tokens sent, decoded (header and claims; signatures are not decoded).
     pub decoded: Vec<DecodedToken>,
     /// The response status (absent when the request failed).
@@ -109,7 +112,8 @@ pub struct ScenarioReport {
     pub source: String,
     pub kind: String,
     pub target: String,
-    /// The embedded STS's issuer and signing key id.
+    /// The issuer whose tokens were judged and its signing key id: the embedded STS's (api),
+    /// the identity provider's (idp).
     pub issuer: String,
     pub kid: String,
     pub started_at: i64,

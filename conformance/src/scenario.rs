@@ -4,6 +4,7 @@
 //! (`helseid-testbed conformance schema scenario`), so editors validate scenario files with a
 //! `# yaml-language-server: $schema=...` line. Errors name the file, line and column.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
@@ -22,12 +23,16 @@ pub struct Scenario {
     /// The actor under test (seed 001): `api` (tjenestetilbyder), `client` (fagsystem) or
     /// `idp` (identitetstilbyder).
     pub kind: Kind,
-    /// Where the target is. `--target URL` on the command line overrides `url`.
+    /// Where the target is (kind `api`). `--target URL` on the command line overrides `url`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<Target>,
     /// The API under test as the STS knows it (kind `api`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api: Option<ApiResource>,
+    /// The identity provider under test, how to log its test users in, and what they must
+    /// get (kind `idp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<IdpTarget>,
     /// What the target requires of tokens.
     #[serde(default)]
     pub requirements: Requirements,
@@ -87,6 +92,159 @@ pub struct ApiResource {
     /// Scopes the API requires, full names (`<audience>/<name>`). Tokens carry all of them.
     #[serde(default)]
     pub scopes: Vec<String>,
+}
+
+/// An identity provider HelseID would federate to, as its relying party sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdpTarget {
+    /// The IdP's issuer, e.g. `https://idp.example.no`; discovery is read from
+    /// `<issuer>/.well-known/openid-configuration`. `--target URL` overrides it.
+    pub issuer: String,
+    /// The client id the IdP registered for the relying party (HelseID, or this runner).
+    pub client_id: String,
+    /// The client secret; sent as `client_secret_basic` or `client_secret_post`, whichever
+    /// discovery's `token_endpoint_auth_methods_supported` names first (Basic when it names
+    /// neither). Give this or `client_secret_env`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// The name of an environment variable holding the client secret, to keep it out of the
+    /// file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_env: Option<String>,
+    /// How to send the secret, when discovery's choice is not the one to use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_auth: Option<ClientAuth>,
+    /// A redirect URI registered for the client. The runner's browser stops when it is sent
+    /// there and never connects to it.
+    pub redirect_uri: String,
+    /// The scope of the authorization requests (must include `openid`).
+    #[serde(default = "default_scope")]
+    pub scope: String,
+    /// The claims of the ID token that carry what HelseID needs (seed 001).
+    #[serde(default)]
+    pub claims: IdpClaims,
+    /// More parameters for every authorization request (e.g. `acr_values`, `ui_locales`,
+    /// `login_hint: "{pid}"`). Values may contain `{pid}` and `{level}`. The runner's own
+    /// parameters (client_id, redirect_uri, response_type, scope, state, nonce,
+    /// code_challenge, code_challenge_method) cannot be set here.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra_authorize_params: BTreeMap<String, String>,
+    /// The IdP's test users; each must log in (at least one).
+    pub users: Vec<IdpUser>,
+    /// How a user logs in: one step per HTML page the IdP shows, in order, until the IdP
+    /// redirects to `redirect_uri`. Empty when the IdP logs users in without a page (e.g.
+    /// TestIDP's `test_pid` in `extra_authorize_params`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub login: Vec<LoginStep>,
+    /// How a user cancels a login (e.g. a step that presses the cancel button). Enables
+    /// IDP-CANCEL-01.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cancel: Vec<LoginStep>,
+}
+
+fn default_scope() -> String {
+    "openid".into()
+}
+
+/// Client authentication at the token endpoint (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// `Authorization: Basic` with the form-urlencoded id and secret.
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the body.
+    ClientSecretPost,
+}
+
+/// The ID token claims that carry the person's identifier, the authentication method and
+/// the security level. The defaults are what the testbed's bundled IdPs issue (ID-porten's
+/// names); HelseID-style IdPs may use `helseid://claims/identity/pid` and
+/// `helseid://claims/identity/security_level`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdpClaims {
+    /// The fødselsnummer or D-number (default `pid`).
+    #[serde(default = "default_identifier_claim")]
+    pub identifier: String,
+    /// The authentication method (default `amr`).
+    #[serde(default = "default_method_claim")]
+    pub method: String,
+    /// The security level (default `security_level`; `acr` is another common choice).
+    #[serde(default = "default_level_claim")]
+    pub level: String,
+}
+
+impl Default for IdpClaims {
+    fn default() -> Self {
+        IdpClaims {
+            identifier: default_identifier_claim(),
+            method: default_method_claim(),
+            level: default_level_claim(),
+        }
+    }
+}
+
+fn default_identifier_claim() -> String {
+    "pid".into()
+}
+
+fn default_method_claim() -> String {
+    "amr".into()
+}
+
+fn default_level_claim() -> String {
+    "security_level".into()
+}
+
+/// One test user the IdP supplies.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdpUser {
+    /// The user's fødselsnummer or D-number: the identifier claim must be exactly this
+    /// (11 digits; quoting it, `"05076600324"`, keeps other YAML tools from reading a
+    /// number).
+    pub pid: String,
+    /// The security level the login must report, compared as text with the level claim
+    /// (e.g. `"4"`, or `Level4` when the level claim is `acr`). Absent: any level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    /// Login steps for this user only, instead of `idp.login`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<Vec<LoginStep>>,
+}
+
+/// One page of a scripted login: the form to fill, what to fill in, and the button to
+/// press. The runner reads the page's forms (action, method, hidden inputs, checked radios
+/// and checkboxes, selected options, text areas), changes the named fields and submits as a
+/// browser would. Values may contain `{pid}` and `{level}` (the user's).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginStep {
+    /// The form's `id` or `name`. Absent: the first form that has every field of `fill`
+    /// and the `submit` button, POST forms first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<String>,
+    /// Field name to value. The field must exist in the form (any input, select or text
+    /// area; a radio group by its name).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fill: BTreeMap<String, String>,
+    /// The submit button to press. Absent: the form's first submit button, as pressing
+    /// Enter does (none if it has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submit: Option<SubmitButton>,
+}
+
+/// A submit button, by its name (and value, when several share the name).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitButton {
+    /// The button's `name`.
+    pub name: String,
+    /// The value sent (a person's button in a list, say); default: the first button's own
+    /// value. May contain `{pid}` and `{level}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 /// How tokens are bound.
@@ -268,6 +426,27 @@ pub fn validate(s: &Scenario) -> Result<(), String> {
             ));
         }
     }
+    match (&s.idp, s.kind) {
+        (Some(idp), Kind::Idp) => validate_idp(idp)?,
+        (None, Kind::Idp) => {
+            return Err(
+                "idp: an idp scenario names the IdP's issuer, the client and the test users (idp.issuer, idp.client_id, idp.users, ...)"
+                    .into(),
+            );
+        }
+        (Some(_), kind) => {
+            return Err(format!(
+                "idp: only idp scenarios have an idp section (this one is kind {})",
+                kind.as_str()
+            ));
+        }
+        (None, _) => {}
+    }
+    if s.kind == Kind::Idp && s.target.is_some() {
+        return Err(
+            "target: an idp scenario names its target by idp.issuer, not target.url".into(),
+        );
+    }
     if s.kind == Kind::Api {
         let Some(api) = &s.api else {
             return Err("api: an api scenario names the API's audience (api.audience)".into());
@@ -309,6 +488,136 @@ pub fn validate(s: &Scenario) -> Result<(), String> {
             return Err(format!(
                 "checks: {sel:?} names no check, prefix or group (see `helseid-testbed conformance list`)"
             ));
+        }
+    }
+    Ok(())
+}
+
+/// Authorization request parameters the runner sets itself.
+pub const RUNNER_PARAMS: [&str; 8] = [
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+];
+
+fn http_url(field: &str, url: &str) -> Result<(), String> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(' ') {
+        return Err(format!("{field}: {url:?} is not an http(s) URL"));
+    }
+    Ok(())
+}
+
+fn validate_idp(idp: &IdpTarget) -> Result<(), String> {
+    http_url("idp.issuer", &idp.issuer)?;
+    if idp.issuer.contains(['?', '#']) {
+        return Err(format!(
+            "idp.issuer: {:?} has a query or fragment; an issuer has neither (OpenID Connect Discovery §3)",
+            idp.issuer
+        ));
+    }
+    if idp.client_id.trim().is_empty() {
+        return Err("idp.client_id: must not be empty".into());
+    }
+    match (&idp.client_secret, &idp.client_secret_env) {
+        (Some(_), Some(_)) => {
+            return Err(
+                "idp.client_secret_env: give the secret or the variable that holds it, not both"
+                    .into(),
+            );
+        }
+        (None, None) => {
+            return Err(
+                "idp.client_secret: the runner authenticates with a client secret (or name the variable holding it in idp.client_secret_env)"
+                    .into(),
+            );
+        }
+        (None, Some(var)) if var.trim().is_empty() => {
+            return Err("idp.client_secret_env: must name an environment variable".into());
+        }
+        _ => {}
+    }
+    http_url("idp.redirect_uri", &idp.redirect_uri)?;
+    if !idp.scope.split(' ').any(|s| s == "openid") {
+        return Err(format!(
+            "idp.scope: {:?} lacks openid; the ID token comes with it",
+            idp.scope
+        ));
+    }
+    for (field, name) in [
+        ("identifier", &idp.claims.identifier),
+        ("method", &idp.claims.method),
+        ("level", &idp.claims.level),
+    ] {
+        if name.trim().is_empty() {
+            return Err(format!("idp.claims.{field}: must name a claim"));
+        }
+    }
+    for name in idp.extra_authorize_params.keys() {
+        if RUNNER_PARAMS.contains(&name.as_str()) {
+            return Err(format!(
+                "idp.extra_authorize_params.{name}: the runner sets {name} itself"
+            ));
+        }
+    }
+    if idp.users.is_empty() {
+        return Err("idp.users: name at least one test user".into());
+    }
+    for (i, user) in idp.users.iter().enumerate() {
+        if let Err(why) = personal_number(&user.pid) {
+            return Err(format!("idp.users[{i}].pid: {why}"));
+        }
+        if idp.users[..i].iter().any(|u| u.pid == user.pid) {
+            return Err(format!(
+                "idp.users[{i}].pid: {:?} is listed twice",
+                user.pid
+            ));
+        }
+        if user.level.as_ref().is_some_and(|l| l.trim().is_empty()) {
+            return Err(format!("idp.users[{i}].level: must not be empty"));
+        }
+        if let Some(steps) = &user.login {
+            validate_steps(&format!("idp.users[{i}].login"), steps)?;
+        }
+    }
+    validate_steps("idp.login", &idp.login)?;
+    validate_steps("idp.cancel", &idp.cancel)?;
+    Ok(())
+}
+
+/// A fødselsnummer or D-number, by synthpop's validator.
+pub fn personal_number(pid: &str) -> Result<synthpop::nin::NinFacts, String> {
+    use synthpop::nin::NinKind;
+    let facts = synthpop::nin::validate(pid)
+        .map_err(|e| format!("{pid:?} is not a valid fødselsnummer or D-number: {e}"))?;
+    if pid.trim() != pid {
+        return Err(format!("{pid:?} has spaces around it"));
+    }
+    match facts.kind {
+        NinKind::Fodselsnummer | NinKind::DNumber => Ok(facts),
+        other => Err(format!(
+            "{pid:?} is a valid {}, not a fødselsnummer or D-number",
+            other.label()
+        )),
+    }
+}
+
+fn validate_steps(field: &str, steps: &[LoginStep]) -> Result<(), String> {
+    for (i, step) in steps.iter().enumerate() {
+        if step.form.as_ref().is_some_and(|f| f.trim().is_empty()) {
+            return Err(format!("{field}[{i}].form: must not be empty"));
+        }
+        if step.fill.keys().any(|k| k.trim().is_empty()) {
+            return Err(format!("{field}[{i}].fill: a field name is empty"));
+        }
+        if let Some(b) = &step.submit
+            && b.name.trim().is_empty()
+        {
+            return Err(format!("{field}[{i}].submit.name: must not be empty"));
         }
     }
     Ok(())
@@ -393,6 +702,87 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.contains("levels 3 and 4"), "{e}");
+    }
+
+    const IDP: &str = include_str!("../../scenarios/idp-bankid.yaml");
+
+    #[test]
+    fn the_bundled_idp_scenario_reads() {
+        let s = parse(IDP, "idp-bankid.yaml").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.kind, Kind::Idp);
+        let idp = s.idp.unwrap_or_else(|| panic!("idp section"));
+        assert_eq!(idp.users.len(), 2);
+        assert_eq!(idp.users[0].pid, "05757041733");
+        assert_eq!(idp.users[0].level.as_deref(), Some("4"));
+        assert_eq!(idp.login[0].fill["typed_pid"], "{pid}");
+        assert_eq!(idp.claims.identifier, "pid");
+        assert_eq!(idp.cancel.len(), 1);
+        // Unquoted numbers stay text, leading zero and all.
+        let unquoted = IDP
+            .replace("\"05757041733\"", "05757041733")
+            .replace("\"4\"", "4");
+        let s = parse(&unquoted, "u.yaml").unwrap_or_else(|e| panic!("{e}"));
+        let idp = s.idp.unwrap_or_else(|| panic!("idp section"));
+        assert_eq!(idp.users[0].pid, "05757041733");
+        assert_eq!(idp.users[0].level.as_deref(), Some("4"));
+    }
+
+    #[test]
+    fn idp_errors_name_the_field() {
+        let err = |text: &str| {
+            parse(text, "s.yaml")
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        let cases = [
+            (
+                IDP.replace("\"05757041733\"", "\"05757041734\""),
+                "idp.users[0].pid",
+            ),
+            (
+                IDP.replace("\"54886143942\"", "\"05757041733\""),
+                "listed twice",
+            ),
+            (IDP.replace("scope: openid", "scope: profile"), "idp.scope"),
+            (
+                IDP.replace("  client_secret: conformance-runner-secret\n", ""),
+                "idp.client_secret",
+            ),
+            (
+                IDP.replace("    ui_locales: nb", "    state: fixed"),
+                "idp.extra_authorize_params.state",
+            ),
+            (
+                IDP.replace("issuer: http://127", "issuer: ftp://127"),
+                "idp.issuer",
+            ),
+            (
+                IDP.replace("        name: cancel", "        name: \"\""),
+                "idp.cancel[0].submit.name",
+            ),
+            (
+                IDP.replace("kind: idp", "kind: api"),
+                "idp: only idp scenarios",
+            ),
+            (
+                format!("{IDP}target:\n  url: http://127.0.0.1:9000/\n"),
+                "target: an idp scenario",
+            ),
+            (
+                "name: x\nkind: idp\n".to_owned(),
+                "idp: an idp scenario names",
+            ),
+        ];
+        for (text, expected) in cases {
+            let e = err(&text);
+            assert!(e.contains(expected), "expected {expected:?} in {e:?}");
+        }
+        // An unknown field is named with its line.
+        let e = err(&IDP.replace("  scope: openid", "  scopes: openid"));
+        assert!(e.contains("scopes") && e.starts_with("s.yaml:"), "{e}");
+        let e = err(&IDP.replace("      fill:", "      fil:"));
+        assert!(e.contains("fil"), "{e}");
     }
 
     #[test]

@@ -29,6 +29,7 @@ fn fixed() -> Report {
             ),
             ("DPoP".into(), "eyJ0eXAiOiJkcG9wK2p3dCJ9.e30.c2ln".into()),
         ],
+        request_body: None,
         decoded: vec![DecodedToken {
             what: "access token".into(),
             header: json!({"alg": "RS256", "kid": "ABC", "typ": "at+jwt"}),

@@ -29,7 +29,7 @@ use crate::login_page::{self, LoginView};
 use crate::persons::{self, LookupFailure, PersonRow};
 use crate::pkce;
 use crate::state::{CodeState, IssuedCode, Pending};
-use crate::{Idp, Shared};
+use crate::{Idp, IdpFlaw, Shared};
 
 /// A text in the page's language.
 fn tr(locale: Locale, nb: &str, en: &str) -> String {
@@ -177,6 +177,18 @@ pub async fn submit(
 
     if params.has("cancel") {
         shared.store.pending().remove(&request_id);
+        if shared.flawed(IdpFlaw::CancelNotReturned) {
+            return PageError {
+                status: StatusCode::OK,
+                locale,
+                message: tr(
+                    locale,
+                    "Innloggingen er avbrutt. Du kan lukke vinduet.",
+                    "The login was cancelled. You may close the window.",
+                ),
+            }
+            .into_response();
+        }
         return AuthorizeError {
             redirect_uri: pending.redirect_uri,
             state: pending.state,
@@ -363,7 +375,9 @@ fn validate(
             ),
         )
     })?;
-    if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
+    if !client.redirect_uris.iter().any(|u| u == redirect_uri)
+        && !shared.flawed(IdpFlaw::OpenRedirect)
+    {
         return Err(PageError::bad_request(
             locale,
             match locale {
@@ -579,8 +593,14 @@ fn issue_code(
             state: CodeState::Issued,
         },
     );
+    let changed_state = pending.state.as_ref().map(|s| format!("{s}-changed"));
+    let state = if shared.flawed(IdpFlaw::ChangedState) {
+        changed_state.as_ref()
+    } else {
+        pending.state.as_ref()
+    };
     let mut params = vec![("code", code.as_str())];
-    if let Some(state) = &pending.state {
+    if let Some(state) = state {
         params.push(("state", state));
     }
     params.push(("iss", &idp.issuer));

@@ -11,7 +11,7 @@ use protocol::oauth::ErrorCode;
 use serde_json::{Value, json};
 
 use crate::error::TokenError;
-use crate::{Idp, Shared};
+use crate::{Idp, IdpFlaw, Shared};
 
 /// Claims the ID tokens carry.
 pub const CLAIMS: [&str; 11] = [
@@ -61,7 +61,16 @@ pub async fn document(
     Path(name): Path<String>,
 ) -> Result<Response, TokenError> {
     let (_, idp) = shared.idp(&name).ok_or_else(|| unknown(&name))?;
-    Ok(cached(Json(document_for(idp)).into_response()))
+    let mut doc = document_for(idp);
+    if let Some(map) = doc.as_object_mut() {
+        if shared.flawed(IdpFlaw::DiscoveryIssuerMismatch) {
+            map.insert("issuer".into(), json!(format!("{}/other", idp.issuer)));
+        }
+        if shared.flawed(IdpFlaw::NoPkceAdvertised) {
+            map.remove("code_challenge_methods_supported");
+        }
+    }
+    Ok(cached(Json(doc).into_response()))
 }
 
 pub async fn jwks(
@@ -69,7 +78,12 @@ pub async fn jwks(
     Path(name): Path<String>,
 ) -> Result<Response, TokenError> {
     let (_, idp) = shared.idp(&name).ok_or_else(|| unknown(&name))?;
-    let jwks = idp.jwks().map_err(|e| TokenError {
+    let jwks = if shared.flawed(IdpFlaw::PrivateKeyInJwks) {
+        idp.jwks_with_private_key()
+    } else {
+        idp.jwks()
+    };
+    let jwks = jwks.map_err(|e| TokenError {
         status: StatusCode::INTERNAL_SERVER_ERROR,
         ..TokenError::new(
             ErrorCode::TemporarilyUnavailable,

@@ -17,6 +17,9 @@
 //! | `POST /idp/<name>/authorize` (login form) | `authorize` | RFC 6749 §4.1.2, RFC 9207 |
 //! | `POST /idp/<name>/token` | `token`, `client_auth`, `pkce`, `id_token` | RFC 6749 §4.1.3, §2.3.1, RFC 7636 §4.6, OIDC Core §3.1.3 |
 //!
+//! [`flaws`] breaks the IdPs on purpose, one fault at a time, for tests of relying parties and
+//! of the conformance runner (test only; [`IdpSettings::with_flaws`]).
+//!
 //! [`MockIdps::new`] checks the settings and makes each IdP's RS256 key; [`MockIdps::router`]
 //! (or the shorthand [`router`]) gives the routes. The router has no fallback, so it merges
 //! into the STS's router; its paths are relative to where it is mounted, and
@@ -25,6 +28,7 @@
 pub mod bundled;
 pub mod clock;
 pub mod descriptor;
+pub mod flaws;
 pub mod locale;
 
 mod authorize;
@@ -39,6 +43,7 @@ mod pkce;
 mod state;
 mod token;
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
@@ -54,6 +59,7 @@ use thiserror::Error;
 pub use crate::bundled::bundled;
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::descriptor::{IdpDescriptor, LoginMethod, Look, SecurityLevel};
+pub use crate::flaws::IdpFlaw;
 pub use crate::locale::{Locale, Text};
 pub use crate::state::{CODE_LIFETIME, PENDING_LIFETIME};
 
@@ -80,6 +86,24 @@ impl fmt::Debug for RegisteredRp {
     }
 }
 
+/// The client id of the relying party the testbed registers with its IdPs for the
+/// conformance runner (`scenarios/idp-bankid.yaml`), beside the STS's own.
+pub const CONFORMANCE_CLIENT_ID: &str = "conformance-runner";
+/// Its secret. Not a secret: the testbed is offline and its keys are published; this lets a
+/// scenario file log in at a running testbed's IdPs.
+pub const CONFORMANCE_CLIENT_SECRET: &str = "conformance-runner-secret";
+/// Its redirect URI; the runner's browser stops there and never connects to it.
+pub const CONFORMANCE_REDIRECT_URI: &str = "http://localhost:7890/conformance/callback";
+
+/// The relying party the conformance runner logs in as ([`CONFORMANCE_CLIENT_ID`]).
+pub fn conformance_rp() -> RegisteredRp {
+    RegisteredRp {
+        client_id: CONFORMANCE_CLIENT_ID.into(),
+        client_secret: CONFORMANCE_CLIENT_SECRET.into(),
+        redirect_uris: vec![CONFORMANCE_REDIRECT_URI.into()],
+    }
+}
+
 /// What the IdPs need from their host.
 #[derive(Clone)]
 pub struct IdpSettings {
@@ -92,6 +116,8 @@ pub struct IdpSettings {
     pub clock: Arc<dyn Clock>,
     /// The IdPs to serve; [`IdpSettings::new`] puts [`bundled`] here.
     pub idps: Vec<IdpDescriptor>,
+    /// Deliberate flaws of every served IdP (test only, [`flaws`]); empty by default.
+    pub flaws: BTreeSet<IdpFlaw>,
 }
 
 impl IdpSettings {
@@ -103,6 +129,7 @@ impl IdpSettings {
             population,
             clock: Arc::new(SystemClock),
             idps: bundled(),
+            flaws: BTreeSet::new(),
         }
     }
 
@@ -113,6 +140,13 @@ impl IdpSettings {
 
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> IdpSettings {
         self.clock = clock;
+        self
+    }
+
+    /// Breaks every served IdP on purpose, in the ways `flaws` name. **Test only**: for
+    /// showing that a relying party or the conformance runner notices ([`flaws`]).
+    pub fn with_flaws(mut self, flaws: BTreeSet<IdpFlaw>) -> IdpSettings {
+        self.flaws = flaws;
         self
     }
 }
@@ -127,6 +161,7 @@ impl fmt::Debug for IdpSettings {
                 "idps",
                 &self.idps.iter().map(|i| i.name).collect::<Vec<_>>(),
             )
+            .field("flaws", &self.flaws)
             .finish_non_exhaustive()
     }
 }
@@ -164,6 +199,8 @@ pub(crate) struct Idp {
     pub descriptor: IdpDescriptor,
     pub issuer: String,
     pub key: LazyKey,
+    /// Signs ID tokens under [`IdpFlaw::UnpublishedKey`]; never published.
+    pub unpublished_key: LazyKey,
     /// Keys `sub`: HMAC of the pid, so it is stable per person and IdP and reveals nothing.
     pub sub_key: hmac::Key,
 }
@@ -186,6 +223,11 @@ impl Idp {
     pub fn jwks(&self) -> Result<Value, KeyError> {
         Ok(json!({ "keys": [self.key.get()?.public_jwk().to_json()] }))
     }
+
+    /// The JWKS with the private members too ([`IdpFlaw::PrivateKeyInJwks`]).
+    pub fn jwks_with_private_key(&self) -> Result<Value, KeyError> {
+        Ok(json!({ "keys": [self.key.get()?.to_private_jwk()?] }))
+    }
 }
 
 /// What the handlers share.
@@ -197,6 +239,8 @@ pub(crate) struct Shared {
     pub store: state::Store,
     /// The login pages' default person list, made on first use.
     pub default_persons: OnceLock<Vec<persons::PersonRow>>,
+    /// Deliberate flaws (test only).
+    pub flaws: BTreeSet<IdpFlaw>,
 }
 
 impl fmt::Debug for Shared {
@@ -222,6 +266,11 @@ impl Shared {
 
     pub fn client(&self, client_id: &str) -> Option<&RegisteredRp> {
         self.clients.iter().find(|c| c.client_id == client_id)
+    }
+
+    /// Whether the IdPs have `flaw` (test only).
+    pub fn flawed(&self, flaw: IdpFlaw) -> bool {
+        self.flaws.contains(&flaw)
     }
 }
 
@@ -261,6 +310,7 @@ impl MockIdps {
                 issuer: issuer_for(&base, descriptor.name),
                 descriptor,
                 key: LazyKey::default(),
+                unpublished_key: LazyKey::default(),
                 sub_key,
             });
         }
@@ -271,6 +321,7 @@ impl MockIdps {
             idps,
             store: state::Store::new(),
             default_persons: OnceLock::new(),
+            flaws: settings.flaws,
         });
         // Make the keys in the background, one after the other on one thread: RSA key
         // generation takes tens of milliseconds each, and the STS must answer discovery within

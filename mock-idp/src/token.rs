@@ -26,13 +26,13 @@ use protocol::jose::random_id;
 use protocol::oauth::ErrorCode;
 use serde::Serialize;
 
-use crate::Shared;
 use crate::client_auth;
 use crate::error::{TokenError, no_store};
 use crate::form::Params;
 use crate::id_token::{self, IdTokenFacts, TOKEN_LIFETIME};
 use crate::pkce;
 use crate::state::{CODE_LIFETIME, CodeState, IssuedCode};
+use crate::{IdpFlaw, Shared};
 
 /// The successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
 #[derive(Debug, Serialize)]
@@ -155,7 +155,7 @@ pub async fn token(
             "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1)",
         ));
     }
-    if !pkce::verifies(verifier, &issued.code_challenge) {
+    if !pkce::verifies(verifier, &issued.code_challenge) && !shared.flawed(IdpFlaw::IgnoresPkce) {
         return Err(TokenError::invalid_grant(
             "code_verifier does not match the code_challenge (S256)",
         ));
@@ -167,7 +167,7 @@ pub async fn token(
         ));
     };
     let subject = id_token::subject(&idp.sub_key, &issued.pid);
-    let claims = id_token::claims(&IdTokenFacts {
+    let mut claims = id_token::claims(&IdTokenFacts {
         issuer: &idp.issuer,
         audience: &client.client_id,
         subject: &subject,
@@ -177,19 +177,26 @@ pub async fn token(
         now,
         method,
     });
-    let id_token = idp
-        .key
-        .get()
-        .and_then(|key| id_token::sign(key, &claims))
-        .map_err(|e| TokenError {
-            // Making or using the key does not fail in practice; if it ever does, it is the
-            // server's fault and says so.
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            ..TokenError::new(
-                ErrorCode::TemporarilyUnavailable,
-                format!("signing failed: {e}"),
-            )
-        })?;
+    id_token::apply_flaws(&mut claims, &shared.flaws, &shared.population, now);
+    let key = if shared.flawed(IdpFlaw::UnpublishedKey) {
+        &idp.unpublished_key
+    } else {
+        &idp.key
+    };
+    let signed = if shared.flawed(IdpFlaw::Unsigned) {
+        Ok(id_token::unsigned(&claims))
+    } else {
+        key.get().and_then(|key| id_token::sign(key, &claims))
+    };
+    let id_token = signed.map_err(|e| TokenError {
+        // Making or using the key does not fail in practice; if it ever does, it is the
+        // server's fault and says so.
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        ..TokenError::new(
+            ErrorCode::TemporarilyUnavailable,
+            format!("signing failed: {e}"),
+        )
+    })?;
     let response = TokenResponse {
         // Opaque: the IdPs have no API to present it to.
         access_token: format!("{}{}", random_id(), random_id()),

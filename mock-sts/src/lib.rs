@@ -234,6 +234,8 @@ pub fn app_with_idps(mut sts: Sts, listen_base: &str) -> Result<(Arc<Sts>, Route
             client_secret: secret.clone(),
             redirect_uris: vec![login::callback_uri(&sts)],
         })
+        // The conformance runner's relying party, so idp scenarios can test these IdPs.
+        .with_client(mock_idp::conformance_rp())
         .with_clock(Arc::new(move || clock.now()));
     let idps = mock_idp::MockIdps::new(settings)
         .map_err(|e| StsError::Seed(format!("identity providers: {e}")))?;

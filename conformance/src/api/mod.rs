@@ -55,6 +55,7 @@ pub fn applies(check: &Check, scenario: &Scenario) -> Result<(), String> {
             !r.organisations.is_empty(),
             "the API names no organisations it serves",
         ),
+        Applies::CancelSteps => (false, "an idp check"),
     };
     if ok {
         Ok(())

@@ -1,0 +1,572 @@
+//! The runner's browser for idp scenarios: a cookie jar, redirects followed by hand, and the
+//! scenario's login steps answering the IdP's HTML pages ([`super::form`]). Every request
+//! it makes is kept as evidence.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use reqwest::{Method, Url};
+
+use super::form::{self, Form, Page};
+use crate::report::Exchange;
+use crate::scenario::LoginStep;
+
+/// Requests one login may take (redirects and pages together).
+const MAX_REQUESTS: usize = 25;
+/// Response bodies kept as evidence (HTML pages are summarised instead).
+const MAX_BODY: usize = 2048;
+/// Characters of a page's visible text kept as evidence.
+const MAX_PAGE_TEXT: usize = 400;
+
+/// The user's values that login steps and extra parameters may use.
+#[derive(Debug, Clone, Copy)]
+pub struct Vars<'a> {
+    pub pid: &'a str,
+    pub level: &'a str,
+}
+
+/// `template` with `{pid}` and `{level}` replaced.
+pub fn expand(template: &str, vars: Vars<'_>) -> String {
+    template
+        .replace("{pid}", vars.pid)
+        .replace("{level}", vars.level)
+}
+
+/// Where a trip through the IdP ended.
+#[derive(Debug, Clone)]
+pub enum Ending {
+    /// The IdP sent the browser to `stops[stop]`; the parameters of the query (and of the
+    /// fragment, for a fragment response) with the first of repeated names.
+    Arrived {
+        stop: usize,
+        url: String,
+        params: BTreeMap<String, String>,
+    },
+    /// The browser could not go on: an error status, a page no step answers, a step that
+    /// does not fit the page, too many requests.
+    Stopped(String),
+    /// A request got no response.
+    Unreachable(String),
+}
+
+/// A browser with its own cookie jar (one per login, as a fresh browser profile).
+#[derive(Debug, Clone)]
+pub struct Browser {
+    http: reqwest::Client,
+}
+
+/// The request the browser makes next.
+struct Next {
+    method: Method,
+    url: Url,
+    form: Vec<(String, String)>,
+    /// Form fields whose values are not shown.
+    secret: Vec<String>,
+    what: String,
+}
+
+impl Browser {
+    pub fn new(timeout: Duration) -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(timeout)
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Follows `start` through redirects and pages, answering the n-th HTML page with the
+    /// n-th step, until the browser is sent to one of `stops` (compared without query and
+    /// fragment) or cannot go on. Evidence is labelled `label: ...`.
+    pub async fn navigate(
+        &self,
+        start: &str,
+        stops: &[&str],
+        steps: &[LoginStep],
+        vars: Vars<'_>,
+        label: &str,
+        evidence: &mut Vec<Exchange>,
+    ) -> Ending {
+        let url = match Url::parse(start) {
+            Ok(u) => u,
+            Err(e) => return Ending::Stopped(format!("{start:?} is not a URL: {e}")),
+        };
+        let mut next = Next {
+            method: Method::GET,
+            url,
+            form: Vec::new(),
+            secret: Vec::new(),
+            what: "authorization request".into(),
+        };
+        let mut steps = steps.iter().enumerate();
+        for _ in 0..MAX_REQUESTS {
+            if let Some(stop) = stops
+                .iter()
+                .position(|s| same_endpoint(next.url.as_str(), s))
+            {
+                return Ending::Arrived {
+                    stop,
+                    params: response_params(&next.url),
+                    url: next.url.to_string(),
+                };
+            }
+            let (exchange, response) = self.send(&next, label).await;
+            evidence.push(exchange);
+            let (status, location, body) = match response {
+                Ok(r) => r,
+                Err(e) => return Ending::Unreachable(e),
+            };
+            if (300..400).contains(&status) {
+                let Some(location) = location else {
+                    return Ending::Stopped(format!(
+                        "{} answered {status} without a Location",
+                        short(&next.url)
+                    ));
+                };
+                match next.url.join(&location) {
+                    Ok(target) => {
+                        next = Next {
+                            method: Method::GET,
+                            url: target,
+                            form: Vec::new(),
+                            secret: Vec::new(),
+                            what: "redirect".into(),
+                        };
+                        continue;
+                    }
+                    Err(e) => {
+                        return Ending::Stopped(format!(
+                            "{} redirected to {location:?}, which is not a URL: {e}",
+                            short(&next.url)
+                        ));
+                    }
+                }
+            }
+            let page = form::parse(&body);
+            if !(200..300).contains(&status) {
+                return Ending::Stopped(format!(
+                    "{} answered {status}: {}",
+                    short(&next.url),
+                    page_words(&page)
+                ));
+            }
+            let Some((n, step)) = steps.next() else {
+                return Ending::Stopped(format!(
+                    "{} showed a page after the last login step: {}",
+                    short(&next.url),
+                    page_words(&page)
+                ));
+            };
+            match submission(&page, &next.url, step, vars) {
+                Ok((form, url, entries)) => {
+                    next = Next {
+                        method: if form.method == "POST" {
+                            Method::POST
+                        } else {
+                            Method::GET
+                        },
+                        url,
+                        form: if form.method == "POST" {
+                            entries
+                        } else {
+                            Vec::new()
+                        },
+                        secret: form.secret_names.clone(),
+                        what: format!("login step {}", n + 1),
+                    };
+                }
+                Err(why) => {
+                    return Ending::Stopped(format!(
+                        "login step {} does not fit the page at {}: {why}",
+                        n + 1,
+                        short(&next.url)
+                    ));
+                }
+            }
+        }
+        Ending::Stopped(format!("no end after {MAX_REQUESTS} requests"))
+    }
+
+    /// One request, as evidence, and (status, Location, body) or the transport error.
+    async fn send(
+        &self,
+        next: &Next,
+        label: &str,
+    ) -> (Exchange, Result<(u16, Option<String>, String), String>) {
+        let mut request = self.http.request(next.method.clone(), next.url.clone());
+        let mut exchange = Exchange {
+            label: format!("{label}: {}", next.what),
+            method: next.method.to_string(),
+            url: next.url.to_string(),
+            ..Default::default()
+        };
+        if next.method == Method::POST {
+            let body = urlencode_pairs(&next.form);
+            request = request
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body);
+            exchange.request_headers.push((
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ));
+            let shown: Vec<(String, String)> = next
+                .form
+                .iter()
+                .map(|(k, v)| {
+                    if next.secret.contains(k) {
+                        (k.clone(), "[redacted]".into())
+                    } else {
+                        (k.clone(), v.clone())
+                    }
+                })
+                .collect();
+            exchange.request_body = Some(shown_body(&shown));
+        }
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let text = error_text(&e);
+                exchange.error = Some(text.clone());
+                return (exchange, Err(text));
+            }
+        };
+        let status = response.status().as_u16();
+        exchange.status = Some(status);
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        keep_headers(&mut exchange, response.headers());
+        let is_html = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.contains("html"));
+        let body = response.text().await.unwrap_or_default();
+        exchange.response_body = if is_html {
+            form::parse(&body).summary(MAX_PAGE_TEXT)
+        } else {
+            cut(&body, MAX_BODY)
+        };
+        (exchange, Ok((status, location, body)))
+    }
+}
+
+/// The response headers kept as evidence.
+pub fn keep_headers(exchange: &mut Exchange, headers: &reqwest::header::HeaderMap) {
+    for name in [
+        "location",
+        "content-type",
+        "www-authenticate",
+        "cache-control",
+    ] {
+        for v in headers.get_all(name) {
+            exchange
+                .response_headers
+                .push((name.into(), v.to_str().unwrap_or("(binary)").to_owned()));
+        }
+    }
+}
+
+/// A page in a few words, for messages: its title, or the start of its text.
+fn page_words(page: &Page) -> String {
+    if page.title.is_empty() {
+        let text: String = page.text.chars().take(160).collect();
+        format!("a page saying {text:?}")
+    } else {
+        format!("a page titled {:?}", page.title)
+    }
+}
+
+/// A URL without its query and fragment, for messages (the evidence has it whole).
+pub fn short(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    u.to_string()
+}
+
+/// A form body for evidence, `[redacted]` left readable.
+pub fn shown_body(pairs: &[(String, String)]) -> String {
+    urlencode_pairs(pairs).replace("%5Bredacted%5D", "[redacted]")
+}
+
+/// A filled-in form on its way: the form, the request URL and the entries.
+type Submission = (Form, Url, Vec<(String, String)>);
+
+/// The form a step answers, filled in and submitted.
+fn submission(
+    page: &Page,
+    base: &Url,
+    step: &LoginStep,
+    vars: Vars<'_>,
+) -> Result<Submission, String> {
+    let forms_list = || {
+        if page.forms.is_empty() {
+            "the page has no forms".to_owned()
+        } else {
+            let list: Vec<String> = page.forms.iter().map(Form::describe).collect();
+            format!("forms on the page: {}", list.join("; "))
+        }
+    };
+    let chosen = match &step.form {
+        Some(wanted) => page
+            .forms
+            .iter()
+            .find(|f| f.id.as_deref() == Some(wanted) || f.name.as_deref() == Some(wanted))
+            .ok_or_else(|| format!("no form with id or name {wanted:?} ({})", forms_list()))?,
+        None => {
+            let fits = |f: &&Form| {
+                step.fill.keys().all(|k| f.has_field(k))
+                    && step.submit.as_ref().is_none_or(|b| f.has_button(&b.name))
+            };
+            page.forms
+                .iter()
+                .filter(fits)
+                .find(|f| f.method == "POST")
+                .or_else(|| page.forms.iter().find(fits))
+                .ok_or_else(|| {
+                    let mut wanted: Vec<String> = step.fill.keys().cloned().collect();
+                    if let Some(b) = &step.submit {
+                        wanted.push(format!("button {}", b.name));
+                    }
+                    format!("no form has {} ({})", wanted.join(", "), forms_list())
+                })?
+        }
+    };
+    let mut form = chosen.clone();
+    for (name, value) in &step.fill {
+        if !form.has_field(name) {
+            return Err(format!(
+                "the form has no field {name:?} ({})",
+                form.describe()
+            ));
+        }
+        form.set(name, &expand(value, vars));
+    }
+    let mut entries = form.entries.clone();
+    match &step.submit {
+        Some(b) => {
+            let Some((_, own)) = form
+                .buttons
+                .iter()
+                .find(|(n, _)| n.as_deref() == Some(b.name.as_str()))
+            else {
+                return Err(format!(
+                    "the form has no submit button named {:?} ({})",
+                    b.name,
+                    form.describe()
+                ));
+            };
+            let value = b
+                .value
+                .as_deref()
+                .map_or_else(|| own.clone(), |v| expand(v, vars));
+            entries.push((b.name.clone(), value));
+        }
+        None => {
+            // Pressing Enter clicks the form's default button (HTML §4.10.21.2).
+            if let Some((Some(name), value)) = form.buttons.first() {
+                entries.push((name.clone(), value.clone()));
+            }
+        }
+    }
+    let mut url = if form.action.is_empty() {
+        base.clone()
+    } else {
+        base.join(&form.action)
+            .map_err(|e| format!("the form's action {:?} is not a URL: {e}", form.action))?
+    };
+    url.set_fragment(None);
+    if form.method == "GET" {
+        url.set_query(None);
+        if !entries.is_empty() {
+            url.query_pairs_mut().extend_pairs(entries.iter());
+        }
+    }
+    Ok((form, url, entries))
+}
+
+/// Whether `url` is the endpoint `target` (scheme, host, port and path; query and fragment
+/// ignored).
+pub fn same_endpoint(url: &str, target: &str) -> bool {
+    match (Url::parse(url), Url::parse(target)) {
+        (Ok(a), Ok(b)) => {
+            a.scheme() == b.scheme()
+                && a.host_str() == b.host_str()
+                && a.port_or_known_default() == b.port_or_known_default()
+                && a.path() == b.path()
+        }
+        _ => url.split(['?', '#']).next() == target.split(['?', '#']).next(),
+    }
+}
+
+/// The parameters of an authorization response: the query's, then the fragment's.
+fn response_params(url: &Url) -> BTreeMap<String, String> {
+    let mut params = BTreeMap::new();
+    for (k, v) in url.query_pairs() {
+        params.entry(k.into_owned()).or_insert(v.into_owned());
+    }
+    if let Some(fragment) = url.fragment() {
+        let parsed = Url::parse(&format!("http://x/?{fragment}"));
+        if let Ok(f) = parsed {
+            for (k, v) in f.query_pairs() {
+                params.entry(k.into_owned()).or_insert(v.into_owned());
+            }
+        }
+    }
+    params
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters (valid in both
+/// `application/x-www-form-urlencoded` and HTTP Basic's encoded id and secret, RFC 6749
+/// §2.3.1).
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+pub fn urlencode_pairs(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+pub fn cut(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &s[..end], s.len())
+}
+
+pub fn error_text(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::SubmitButton;
+
+    const LOGIN: &str = r#"<html><head><title>Logg inn</title></head><body>
+<form id="search" method="get" action="/idp/bankid/authorize">
+<input type="hidden" name="request_id" value="R1"><input type="search" name="q"></form>
+<form id="login" method="post" action="/idp/bankid/authorize">
+<input type="hidden" name="request_id" value="R1">
+<input type="hidden" name="method" value="bankid">
+<input type="text" name="typed_pid" value="">
+<input type="password" name="secret">
+<button type="submit" name="action" value="typed">Bekreft</button>
+<button type="submit" name="pid" value="1">A</button>
+<button type="submit" name="cancel" value="1">Avbryt</button>
+</form></body></html>"#;
+
+    fn step(fill: &[(&str, &str)], submit: Option<(&str, Option<&str>)>) -> LoginStep {
+        LoginStep {
+            form: None,
+            fill: fill
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            submit: submit.map(|(name, value)| SubmitButton {
+                name: name.into(),
+                value: value.map(str::to_owned),
+            }),
+        }
+    }
+
+    const VARS: Vars<'static> = Vars {
+        pid: "05076600324",
+        level: "4",
+    };
+
+    #[test]
+    fn fills_the_right_form_and_presses_the_button() {
+        let page = form::parse(LOGIN);
+        let base = Url::parse("http://idp.test/idp/bankid/authorize?client_id=x").unwrap();
+        let (form, url, entries) =
+            submission(&page, &base, &step(&[("typed_pid", "{pid}")], None), VARS).unwrap();
+        assert_eq!(form.id.as_deref(), Some("login"));
+        assert_eq!(url.as_str(), "http://idp.test/idp/bankid/authorize");
+        assert_eq!(
+            urlencode_pairs(&entries),
+            "request_id=R1&method=bankid&typed_pid=05076600324&secret=&action=typed"
+        );
+        let (_, _, entries) =
+            submission(&page, &base, &step(&[], Some(("pid", Some("{pid}")))), VARS).unwrap();
+        assert_eq!(
+            entries.last().unwrap(),
+            &("pid".into(), "05076600324".into())
+        );
+        let (_, _, entries) =
+            submission(&page, &base, &step(&[], Some(("cancel", None))), VARS).unwrap();
+        assert_eq!(entries.last().unwrap(), &("cancel".into(), "1".into()));
+        // A GET form puts the entries in the query.
+        let (form, url, _) =
+            submission(&page, &base, &step(&[("q", "Nordmann")], None), VARS).unwrap();
+        assert_eq!(form.id.as_deref(), Some("search"));
+        assert_eq!(
+            url.as_str(),
+            "http://idp.test/idp/bankid/authorize?request_id=R1&q=Nordmann"
+        );
+    }
+
+    #[test]
+    fn says_why_a_step_does_not_fit() {
+        let page = form::parse(LOGIN);
+        let base = Url::parse("http://idp.test/").unwrap();
+        let e = submission(&page, &base, &step(&[("username", "x")], None), VARS).unwrap_err();
+        assert!(e.contains("no form has username"), "{e}");
+        assert!(e.contains("#login POST"), "{e}");
+        let e = submission(&page, &base, &step(&[], Some(("ok", None))), VARS).unwrap_err();
+        assert!(e.contains("button ok"), "{e}");
+        let mut s = step(&[("nope", "1")], None);
+        s.form = Some("login".into());
+        let e = submission(&page, &base, &s, VARS).unwrap_err();
+        assert!(e.contains("no field \"nope\""), "{e}");
+    }
+
+    #[test]
+    fn endpoints_and_params() {
+        assert!(same_endpoint(
+            "http://localhost:7890/cb?code=1&state=2",
+            "http://localhost:7890/cb"
+        ));
+        assert!(same_endpoint(
+            "https://rp.test:443/cb",
+            "https://rp.test/cb"
+        ));
+        assert!(!same_endpoint(
+            "http://localhost:7890/cb2",
+            "http://localhost:7890/cb"
+        ));
+        let url = Url::parse("http://rp/cb?code=a%20b&code=second#state=s").unwrap();
+        let p = response_params(&url);
+        assert_eq!(p["code"], "a b");
+        assert_eq!(p["state"], "s");
+        assert_eq!(expand("x{pid}-{level}", VARS), "x05076600324-4");
+    }
+}
