@@ -170,6 +170,7 @@ pub(crate) fn run(args: ConformanceArgs) -> Result<ExitCode, (String, u8)> {
                     scopes: a.scope.clone(),
                 }),
                 idp: None,
+                client: None,
                 requirements: Requirements {
                     token_binding: if a.bearer {
                         Binding::Bearer

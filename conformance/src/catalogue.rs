@@ -53,6 +53,8 @@ pub enum Applies {
     Organisations,
     /// The idp scenario says how to cancel a login (`idp.cancel`).
     CancelSteps,
+    /// The client scenario is a login client (`client.login: true`).
+    Login,
 }
 
 /// One check.
@@ -96,6 +98,12 @@ const RFC7636_4_6: &str = "https://www.rfc-editor.org/rfc/rfc7636#section-4.6";
 const OIDC_ID_TOKEN_VALIDATION: &str =
     "https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation";
 const OIDC_ID_TOKEN: &str = "https://openid.net/specs/openid-connect-core-1_0.html#IDToken";
+const RFC7523_3: &str = "https://www.rfc-editor.org/rfc/rfc7523#section-3";
+const RFC9449_8: &str = "https://www.rfc-editor.org/rfc/rfc9449#section-8";
+const RFC8707_2: &str = "https://www.rfc-editor.org/rfc/rfc8707#section-2";
+const RFC9126_4: &str = "https://www.rfc-editor.org/rfc/rfc9126#section-4";
+const RFC7636_4_1: &str = "https://www.rfc-editor.org/rfc/rfc7636#section-4.1";
+const OIDC_AUTH_REQUEST: &str = "https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest";
 const RFC6749_4_1_2_1: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1";
 
 macro_rules! api_check {
@@ -119,6 +127,21 @@ macro_rules! idp_check {
             id: $id,
             group: $group,
             kind: TargetKind::Idp,
+            severity: Severity::$sev,
+            title: $title,
+            requirement: $req,
+            link: $link,
+            applies: Applies::$applies,
+        }
+    };
+}
+
+macro_rules! client_check {
+    ($id:literal, $group:literal, $sev:ident, $applies:ident, $title:literal, $req:literal, $link:expr) => {
+        Check {
+            id: $id,
+            group: $group,
+            kind: TargetKind::Client,
             severity: Severity::$sev,
             title: $title,
             requirement: $req,
@@ -516,6 +539,78 @@ pub const CHECKS: &[Check] = &[
         "A cancelled login returns an OAuth error",
         "A login the user cancels comes back to the redirect URI with an error (access_denied) and the state, not as a page the relying party never sees.",
         RFC6749_4_1_2_1
+    ),
+    client_check!(
+        "CLIENT-RUN-01",
+        "baseline",
+        Must,
+        Always,
+        "The client gets a token and calls the API",
+        "Run against a correct STS, the driver gets a token, calls the probe API with it and exits 0 within its time limit. The fault checks are inconclusive unless this passes: a refusal proves nothing when the client fails anyway.",
+        HELSEID
+    ),
+    client_check!(
+        "CLIENT-AUTH-01",
+        "client-auth",
+        Must,
+        Always,
+        "private_key_jwt client assertions, short-lived and never reused",
+        "Every request to the token and PAR endpoints authenticates with a client assertion (private_key_jwt) and no client secret; the assertion's iss and sub are the client_id, aud is the issuer or the endpoint, it lives at most 60 seconds, and its jti is never used twice.",
+        RFC7523_3
+    ),
+    client_check!(
+        "CLIENT-DPOP-01",
+        "dpop",
+        Must,
+        Always,
+        "A DPoP proof on every token request, and the nonce retry",
+        "Every token request carries a DPoP proof for POST and the token endpoint; when the STS answers use_dpop_nonce, the client retries with the nonce it was given.",
+        RFC9449_8
+    ),
+    client_check!(
+        "CLIENT-RES-01",
+        "tokens",
+        Must,
+        Always,
+        "One resource indicator per token request",
+        "Every token request that asks for an access token names the API it is for with exactly one resource parameter (HelseID issues one audience per token).",
+        RFC8707_2
+    ),
+    client_check!(
+        "CLIENT-PAR-01",
+        "login",
+        Must,
+        Login,
+        "Pushed authorization requests",
+        "The login's parameters are pushed to the PAR endpoint; the authorization endpoint gets only client_id and request_uri.",
+        RFC9126_4
+    ),
+    client_check!(
+        "CLIENT-PKCE-01",
+        "login",
+        Must,
+        Login,
+        "PKCE with S256 and a long verifier",
+        "Every authorization request carries a code_challenge with code_challenge_method S256, and the code is redeemed with a verifier of 43 to 128 characters.",
+        RFC7636_4_1
+    ),
+    client_check!(
+        "CLIENT-STATE-01",
+        "login",
+        Must,
+        Login,
+        "state and nonce in every authorization request",
+        "Every authorization request carries a state and a nonce of at least 16 characters, new for each request.",
+        OIDC_AUTH_REQUEST
+    ),
+    client_check!(
+        "CLIENT-PROBE-01",
+        "dpop",
+        Must,
+        Always,
+        "The API is called with a DPoP-bound token and a proof with ath",
+        "The client calls the API with Authorization: DPoP and a proof whose ath is the hash of that access token, and the API accepts it.",
+        RFC9449_7_1
     ),
 ];
 

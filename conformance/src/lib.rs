@@ -5,11 +5,11 @@
 //! STS ([`embedded`]), runs the checks of the catalogue ([`catalogue`]) that apply, and
 //! reports ([`report`], [`junit`], [`html`], [`terminal`]).
 //!
-//! Kinds implemented: `api` ([`api`]) and `idp` ([`idp`]). `client` scenarios are read and
-//! validated but refused at run time with a message saying so.
+//! Kinds: `api` ([`api`]), `client` ([`client`]) and `idp` ([`idp`]).
 
 pub mod api;
 pub mod catalogue;
+pub mod client;
 pub mod embedded;
 pub mod html;
 pub mod idp;
@@ -113,13 +113,13 @@ pub fn prepare(loaded: &[Loaded], options: &RunOptions) -> Result<(), RunError> 
                 }
             }
             Kind::Client => {
-                return Err(RunError::Scenario {
-                    origin: l.source.clone(),
-                    message: format!(
-                        "kind {}: not implemented yet in this version of the runner (api and idp are)",
-                        l.scenario.kind.as_str()
-                    ),
-                });
+                if l.scenario.client.is_none() {
+                    return Err(RunError::Scenario {
+                        origin: l.source.clone(),
+                        message: "client: a client scenario needs the client section (driver)"
+                            .into(),
+                    });
+                }
             }
         }
     }
@@ -158,6 +158,14 @@ pub async fn run_on(
     for l in loaded {
         if l.scenario.kind == Kind::Idp {
             let report = idp::run(&l.scenario, &l.source, options, &|r| {
+                progress(&l.scenario, r)
+            })
+            .await;
+            reports.push(report);
+            continue;
+        }
+        if l.scenario.kind == Kind::Client {
+            let report = client::run(&l.scenario, &l.source, options, embedded, &|r| {
                 progress(&l.scenario, r)
             })
             .await;
