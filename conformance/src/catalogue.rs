@@ -612,6 +612,60 @@ pub const CHECKS: &[Check] = &[
         "The client calls the API with Authorization: DPoP and a proof whose ath is the hash of that access token, and the API accepts it.",
         RFC9449_7_1
     ),
+    client_check!(
+        "CLIENT-IDT-01",
+        "id-token",
+        Must,
+        Login,
+        "An ID token from another issuer is refused",
+        "An ID token whose iss is not the issuer the client talks to is refused: the client does not use the tokens of that response (it exits non-zero, or never calls the API with the access token).",
+        OIDC_ID_TOKEN_VALIDATION
+    ),
+    client_check!(
+        "CLIENT-IDT-02",
+        "id-token",
+        Must,
+        Login,
+        "An ID token for another client is refused",
+        "An ID token whose aud does not name the client is refused: the client does not use the tokens of that response.",
+        OIDC_ID_TOKEN_VALIDATION
+    ),
+    client_check!(
+        "CLIENT-IDT-03",
+        "id-token",
+        Must,
+        Login,
+        "An ID token with another nonce is refused",
+        "An ID token whose nonce is not the one the client sent in its authorization request is refused (replay protection): the client does not use the tokens of that response.",
+        OIDC_ID_TOKEN_VALIDATION
+    ),
+    client_check!(
+        "CLIENT-IDT-04",
+        "id-token",
+        Must,
+        Login,
+        "An expired ID token is refused",
+        "An ID token whose exp has passed (by an hour) is refused: the client does not use the tokens of that response.",
+        OIDC_ID_TOKEN_VALIDATION
+    ),
+    client_check!(
+        "CLIENT-IDT-05",
+        "id-token",
+        Must,
+        Login,
+        "An ID token with a bad signature is refused",
+        "An ID token whose signature does not verify with the issuer's key is refused: the client does not use the tokens of that response.",
+        OIDC_ID_TOKEN_VALIDATION
+    ),
+    client_check!(
+        "CLIENT-IDT-06",
+        "id-token",
+        Must,
+        Login,
+        "An ID token signed by an unknown key is refused",
+        "An ID token signed by a key that is not in the issuer's JWKS (even after fetching it again) is refused: the client does not use the tokens of that response.",
+        OIDC_ID_TOKEN_VALIDATION
+    ),
 ];
 
 /// The check with `id` (case-insensitive).

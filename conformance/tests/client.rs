@@ -100,7 +100,44 @@ async fn the_reference_client_passes_as_machine_and_login_client() {
     let report = run(&embedded, &scenario(true, &[])).await;
     assert_all_pass(&report, "login client");
     assert_eq!(outcome(&report, "CLIENT-PAR-01").0, Outcome::Passed);
-    assert!(report.totals.passed >= 8, "{:?}", report.totals);
+    for n in 1..=6 {
+        let id = format!("CLIENT-IDT-0{n}");
+        let (got, message) = outcome(&report, &id);
+        assert_eq!(got, Outcome::Passed, "{id}: {message}");
+        // Refused for the fault, not for something else: the driver's output says why.
+        let r = report.scenarios[0]
+            .results
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap();
+        let output = &r.evidence[0].response_body;
+        assert!(output.contains("the ID token is refused"), "{id}: {output}");
+    }
+    assert!(report.totals.passed >= 14, "{:?}", report.totals);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_does_not_validate_id_tokens_fails_every_fault() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let report = run(&embedded, &scenario(true, &["skip-id-token-validation"])).await;
+    assert_eq!(outcome(&report, "CLIENT-RUN-01").0, Outcome::Passed);
+    for n in 1..=6 {
+        let id = format!("CLIENT-IDT-0{n}");
+        let (got, message) = outcome(&report, &id);
+        assert_eq!(got, Outcome::Failed, "{id}: {message}");
+        assert!(message.contains("exited 0"), "{id}: {message}");
+    }
+    // The fault is cleared after each check: the next login gets a good ID token.
+    assert!(embedded.sts.faults.pending().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_checks_are_inconclusive_when_the_client_fails_anyway() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let report = run(&embedded, &scenario(true, &["exit1"])).await;
+    assert_eq!(outcome(&report, "CLIENT-RUN-01").0, Outcome::Failed);
+    let (got, message) = outcome(&report, "CLIENT-IDT-01");
+    assert_eq!(got, Outcome::Inconclusive, "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

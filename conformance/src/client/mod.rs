@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use mock_sts::fault::Fault;
 use mock_sts::flow_log::FlowRecord;
 use mock_sts::registration::{self, NewClient};
 use mock_sts::store::{Api, Tenancy, TokenBinding};
@@ -304,28 +305,55 @@ pub async fn run(
     env.insert("HELSEID_PROBE_API".into(), probe.url.clone());
     env.insert("HELSEID_TEST_PID".into(), pid);
 
-    let mark = embedded.sts.flows.next_id();
-    let probe_mark = probe.calls().len();
-    let driver = run_driver(&c.driver, &env, Duration::from_secs(c.timeout_secs)).await;
-    let observed = Observed {
-        driver,
-        flows: embedded.sts.flows.records_since(mark),
-        probe_calls: probe.calls().split_off(probe_mark),
+    let observe = || async {
+        let mark = embedded.sts.flows.next_id();
+        let probe_mark = probe.calls().len();
+        let driver = run_driver(&c.driver, &env, Duration::from_secs(c.timeout_secs)).await;
+        Observed {
+            driver,
+            flows: embedded.sts.flows.records_since(mark),
+            probe_calls: probe.calls().split_off(probe_mark),
+        }
     };
+    embedded.sts.set_fault(None);
+    let observed = observe().await;
     let judge = Judge {
         issuer: &embedded.issuer,
         client_id: &registered.client_id,
         argv: &argv,
         observed: &observed,
     };
+    let mut baseline_ok = false;
     for check in selected {
         let t = Instant::now();
         let mut result = if let Err(why) = applies(check, scenario) {
             CheckResult::new(check, Outcome::Skipped, why)
         } else if !options.selected(check, scenario) && check.id != "CLIENT-RUN-01" {
             CheckResult::new(check, Outcome::Skipped, "not selected")
+        } else if let Some(fault) = fault_of(check) {
+            if baseline_ok {
+                embedded.sts.set_fault(Some(fault));
+                let faulty = observe().await;
+                let unused = embedded.sts.faults.pending().is_some();
+                embedded.sts.set_fault(None);
+                let judge = Judge {
+                    observed: &faulty,
+                    ..judge
+                };
+                judge.refused(check, fault, unused)
+            } else {
+                CheckResult::new(
+                    check,
+                    Outcome::Inconclusive,
+                    "the client did not pass CLIENT-RUN-01 against a correct STS, so a refusal proves nothing",
+                )
+            }
         } else {
-            judge.check(check)
+            let r = judge.check(check);
+            if check.id == "CLIENT-RUN-01" {
+                baseline_ok = r.outcome == Outcome::Passed;
+            }
+            r
         };
         result.duration_ms = t.elapsed().as_millis() as u64;
         progress(&result);
@@ -335,8 +363,21 @@ pub async fn run(
     report
 }
 
+/// The fault a CLIENT-IDT check injects.
+pub fn fault_of(check: &Check) -> Option<Fault> {
+    Some(match check.id {
+        "CLIENT-IDT-01" => Fault::WrongIss,
+        "CLIENT-IDT-02" => Fault::WrongAud,
+        "CLIENT-IDT-03" => Fault::WrongNonce,
+        "CLIENT-IDT-04" => Fault::Expired,
+        "CLIENT-IDT-05" => Fault::BadSignature,
+        "CLIENT-IDT-06" => Fault::UnknownKid,
+        _ => return None,
+    })
+}
+
 /// Judges one run's records.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct Judge<'a> {
     pub issuer: &'a str,
     pub client_id: &'a str,
@@ -467,6 +508,80 @@ impl Judge<'_> {
             "CLIENT-PROBE-01" => self.probe_01(c),
             _ => CheckResult::new(c, Outcome::Skipped, "not implemented for this kind"),
         }
+    }
+
+    /// A fault check: the run with `fault` in the ID token must not end with the client
+    /// using that response's access token (exit 0 after the probe accepted it).
+    fn refused(&self, c: &Check, fault: Fault, unused: bool) -> CheckResult {
+        let d = &self.observed.driver;
+        let mut evidence = vec![self.driver_evidence()];
+        if unused {
+            return inconclusive(
+                c,
+                format!(
+                    "the STS issued no ID token in this run ({}), so {} was never sent",
+                    d.describe(),
+                    fault.describe()
+                ),
+                evidence,
+            );
+        }
+        // The token response that carried the spoiled ID token: the first one with an ID
+        // token (the fault applies once).
+        let response = self.token_requests().into_iter().find(|r| {
+            r.status == 200
+                && serde_json::from_str::<Value>(&r.response_body)
+                    .is_ok_and(|b| b["id_token"].is_string())
+        });
+        let access_token = response.and_then(|r| {
+            serde_json::from_str::<Value>(&r.response_body)
+                .ok()
+                .and_then(|b| b["access_token"].as_str().map(str::to_owned))
+        });
+        if let Some(r) = response {
+            let mut e = self.evidence("token response with the spoiled ID token", r);
+            if let Ok(body) = serde_json::from_str::<Value>(&r.response_body)
+                && let Some(t) = body["id_token"].as_str()
+            {
+                e.decoded.extend(decode("ID token (spoiled)", t));
+            }
+            evidence.push(e);
+        }
+        let used: Vec<&ProbeCall> = self
+            .observed
+            .probe_calls
+            .iter()
+            .filter(|p| {
+                p.status == 200
+                    && access_token.as_deref().is_some_and(|t| {
+                        p.authorization
+                            .as_deref()
+                            .and_then(|a| a.split_once(' '))
+                            .is_some_and(|(_, got)| got == t)
+                    })
+            })
+            .collect();
+        evidence.extend(used.iter().map(|p| p.evidence()));
+        if d.succeeded() && !used.is_empty() {
+            return fail(
+                c,
+                format!(
+                    "given {}, the client called the API with that response's access token and exited 0",
+                    fault.describe()
+                ),
+                evidence,
+            );
+        }
+        let how = if !d.succeeded() {
+            d.describe()
+        } else {
+            "the driver exited 0 but never called the API with that response's access token".into()
+        };
+        pass(
+            c,
+            format!("given {}, the client refused it: {how}", fault.describe()),
+            evidence,
+        )
     }
 
     fn run_01(&self, c: &Check) -> CheckResult {
