@@ -28,7 +28,8 @@ use scenario::{Kind, Scenario};
 /// Options of a run (the command line's).
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// Overrides every scenario's target: an api scenario's URL, an idp scenario's issuer.
+    /// Overrides every scenario's target: an api scenario's URL, an idp scenario's issuer
+    /// (client scenarios are refused with it).
     pub target: Option<String>,
     /// Overrides every scenario's target method.
     pub method: Option<String>,
@@ -118,6 +119,12 @@ pub fn prepare(loaded: &[Loaded], options: &RunOptions) -> Result<(), RunError> 
                         origin: l.source.clone(),
                         message: "client: a client scenario needs the client section (driver)"
                             .into(),
+                    });
+                }
+                if options.target.is_some() {
+                    return Err(RunError::Scenario {
+                        origin: l.source.clone(),
+                        message: "--target does not apply to a client scenario (its driver runs the client); name api or idp scenarios with --target".into(),
                     });
                 }
             }

@@ -888,6 +888,66 @@ mod tests {
         assert!(e.contains("fil"), "{e}");
     }
 
+    const CLIENT: &str = include_str!("../../scenarios/client-login.yaml");
+
+    #[test]
+    fn the_bundled_client_scenarios_read() {
+        let s = parse(CLIENT, "client-login.yaml").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.kind, Kind::Client);
+        let c = s.client.unwrap_or_else(|| panic!("client section"));
+        assert!(c.login);
+        assert_eq!(c.driver[0], "cargo");
+        let machine = include_str!("../../scenarios/client-machine.yaml");
+        let s = parse(machine, "client-machine.yaml").unwrap_or_else(|e| panic!("{e}"));
+        assert!(!s.client.is_some_and(|c| c.login));
+        let s = parse("name: x\nkind: client\nclient:\n  driver: [x]\n", "x.yaml")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.client.map(|c| c.timeout_secs), Some(60));
+    }
+
+    #[test]
+    fn client_errors_name_the_field() {
+        let err = |text: &str| {
+            parse(text, "s.yaml")
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        let base = "name: x\nkind: client\nclient:\n  driver: [./c]\n";
+        let cases = [
+            (
+                "name: x\nkind: client\n".to_owned(),
+                "client: a client scenario",
+            ),
+            (base.replace("[./c]", "[]"), "client.driver"),
+            (format!("{base}  timeout_secs: 0\n"), "client.timeout_secs"),
+            (
+                format!("{base}  env:\n    HELSEID_ISSUER: x\n"),
+                "client.env.HELSEID_ISSUER",
+            ),
+            (
+                format!("{base}  login: true\n  redirect_uris: [ftp://x]\n"),
+                "client.redirect_uris[0]",
+            ),
+            (
+                format!("{base}  redirect_uris: [http://localhost/cb]\n"),
+                "only login clients",
+            ),
+            (
+                base.replace("kind: client", "kind: api"),
+                "client: only client scenarios",
+            ),
+            (
+                format!("{base}target:\n  url: http://127.0.0.1:9000/\n"),
+                "target: a client scenario",
+            ),
+        ];
+        for (text, expected) in cases {
+            let e = err(&text);
+            assert!(e.contains(expected), "expected {expected:?} in {e:?}");
+        }
+    }
+
     #[test]
     fn the_published_schema_is_current() {
         let published = include_str!("../../schemas/scenario.schema.json");
