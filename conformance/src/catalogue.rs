@@ -2,10 +2,10 @@
 //! requirement it enforces. IDs never change meaning; a retired check keeps its ID reserved.
 //!
 //! Sources: ../shared/reference/conformance-checks.md §1 (API checks), §2 and §3 (client
-//! checks) and §4 (identity provider checks), HelseID's pages on access tokens and DPoP (reference helseid.md §3, §5,
-//! §7), seed 001 (what an identity provider must return), RFC 6749, RFC 6750, RFC 7517,
-//! RFC 7519, RFC 7636, RFC 8414, RFC 8725, RFC 9068, RFC 9449, OpenID Connect Core 1.0 and
-//! Discovery 1.0.
+//! checks) and §4 (identity provider checks), HelseID's pages on access tokens and DPoP
+//! (reference helseid.md §3, §5, §7), seed 001 (what an identity provider must return),
+//! RFC 6749, RFC 6750, RFC 7517, RFC 7519, RFC 7523, RFC 7636, RFC 8414, RFC 8707, RFC 8725,
+//! RFC 9068, RFC 9126, RFC 9449, OpenID Connect Core 1.0 and Discovery 1.0.
 
 use serde::Serialize;
 
