@@ -104,6 +104,8 @@ const RFC8707_2: &str = "https://www.rfc-editor.org/rfc/rfc8707#section-2";
 const RFC9126_4: &str = "https://www.rfc-editor.org/rfc/rfc9126#section-4";
 const RFC7636_4_1: &str = "https://www.rfc-editor.org/rfc/rfc7636#section-4.1";
 const OIDC_AUTH_REQUEST: &str = "https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest";
+const OIDC_ROTATE_KEYS: &str =
+    "https://openid.net/specs/openid-connect-core-1_0.html#RotateSigKeys";
 const RFC6749_4_1_2_1: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1";
 
 macro_rules! api_check {
@@ -665,6 +667,15 @@ pub const CHECKS: &[Check] = &[
         "An ID token signed by an unknown key is refused",
         "An ID token signed by a key that is not in the issuer's JWKS (even after fetching it again) is refused: the client does not use the tokens of that response.",
         OIDC_ID_TOKEN_VALIDATION
+    ),
+    client_check!(
+        "CLIENT-KEY-01",
+        "id-token",
+        Must,
+        Login,
+        "A new signing key is accepted after re-fetching the JWKS",
+        "When the STS rotates its signing key, an ID token signed by the new key (published in the JWKS from that moment) is accepted: the client fetches the JWKS again for the unknown kid instead of refusing it.",
+        OIDC_ROTATE_KEYS
     ),
 ];
 

@@ -100,6 +100,7 @@ async fn the_reference_client_passes_as_machine_and_login_client() {
     let report = run(&embedded, &scenario(true, &[])).await;
     assert_all_pass(&report, "login client");
     assert_eq!(outcome(&report, "CLIENT-PAR-01").0, Outcome::Passed);
+    assert_eq!(outcome(&report, "CLIENT-KEY-01").0, Outcome::Passed);
     for n in 1..=6 {
         let id = format!("CLIENT-IDT-0{n}");
         let (got, message) = outcome(&report, &id);
@@ -129,6 +130,20 @@ async fn a_client_that_does_not_validate_id_tokens_fails_every_fault() {
     }
     // The fault is cleared after each check: the next login gets a good ID token.
     assert!(embedded.sts.faults.pending().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_refetches_the_jwks_fails_the_key_rotation() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let report = run(&embedded, &scenario(true, &["stale-jwks"])).await;
+    assert_eq!(outcome(&report, "CLIENT-RUN-01").0, Outcome::Passed);
+    let (got, message) = outcome(&report, "CLIENT-KEY-01");
+    assert_eq!(got, Outcome::Failed, "{message}");
+    // It still validates: every fault is refused.
+    for n in 1..=6 {
+        let id = format!("CLIENT-IDT-0{n}");
+        assert_eq!(outcome(&report, &id).0, Outcome::Passed, "{id}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

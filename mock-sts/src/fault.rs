@@ -27,16 +27,21 @@ pub enum Fault {
     BadSignature,
     /// Signed by a key the STS never published, named by a `kid` the JWKS lacks.
     UnknownKid,
+    /// Not a fault of the token: the STS rotates its signing key just before signing it, so
+    /// it is signed by a key published only from that moment (a client must re-fetch the
+    /// JWKS and accept it).
+    RotatedKey,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 6] = [
+    pub const ALL: [Fault; 7] = [
         Fault::WrongIss,
         Fault::WrongAud,
         Fault::WrongNonce,
         Fault::Expired,
         Fault::BadSignature,
         Fault::UnknownKid,
+        Fault::RotatedKey,
     ];
 
     pub fn describe(self) -> &'static str {
@@ -47,6 +52,7 @@ impl Fault {
             Fault::Expired => "an expired ID token",
             Fault::BadSignature => "an ID token whose signature does not verify",
             Fault::UnknownKid => "an ID token signed by a key the JWKS does not have",
+            Fault::RotatedKey => "an ID token signed by a key the STS rotated in just before",
         }
     }
 }
@@ -97,7 +103,7 @@ pub(crate) fn spoil_claims(fault: Fault, claims: &mut Map<String, Value>, now: i
             claims.insert("nbf".into(), json!(now - 7200));
             claims.insert("exp".into(), json!(now - 3600));
         }
-        Fault::BadSignature | Fault::UnknownKid => {}
+        Fault::BadSignature | Fault::UnknownKid | Fault::RotatedKey => {}
     }
 }
 

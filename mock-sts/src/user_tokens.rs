@@ -278,6 +278,9 @@ fn id_token(
     if let Some(f) = fault {
         crate::fault::spoil_claims(f, &mut c, now);
     }
+    if fault == Some(crate::fault::Fault::RotatedKey) {
+        sts.rotate_keys().map_err(internal)?;
+    }
     let claims = Value::Object(c);
     let signed = access_token::sign(sts, "JWT", &claims).map_err(internal)?;
     match fault {

@@ -340,7 +340,11 @@ pub async fn run(
                     observed: &faulty,
                     ..judge
                 };
-                judge.refused(check, fault, unused)
+                if fault == Fault::RotatedKey {
+                    judge.accepted(check, fault, unused)
+                } else {
+                    judge.refused(check, fault, unused)
+                }
             } else {
                 CheckResult::new(
                     check,
@@ -372,6 +376,7 @@ pub fn fault_of(check: &Check) -> Option<Fault> {
         "CLIENT-IDT-04" => Fault::Expired,
         "CLIENT-IDT-05" => Fault::BadSignature,
         "CLIENT-IDT-06" => Fault::UnknownKid,
+        "CLIENT-KEY-01" => Fault::RotatedKey,
         _ => return None,
     })
 }
@@ -510,6 +515,88 @@ impl Judge<'_> {
         }
     }
 
+    /// The access token of the first token response with an ID token (the one a fault
+    /// applied to), and the evidence of that response.
+    fn faulty_response(&self) -> (Option<String>, Option<Exchange>) {
+        let response = self.token_requests().into_iter().find(|r| {
+            r.status == 200
+                && serde_json::from_str::<Value>(&r.response_body)
+                    .is_ok_and(|b| b["id_token"].is_string())
+        });
+        let Some(r) = response else {
+            return (None, None);
+        };
+        let body = serde_json::from_str::<Value>(&r.response_body).unwrap_or_default();
+        let mut e = self.evidence("token response with the ID token", r);
+        e.decoded.extend(
+            body["id_token"]
+                .as_str()
+                .and_then(|t| decode("ID token", t)),
+        );
+        (body["access_token"].as_str().map(str::to_owned), Some(e))
+    }
+
+    /// Accepted probe calls with `token`.
+    fn used(&self, token: Option<&str>) -> Vec<&ProbeCall> {
+        self.observed
+            .probe_calls
+            .iter()
+            .filter(|p| {
+                p.status == 200
+                    && token.is_some_and(|t| {
+                        p.authorization
+                            .as_deref()
+                            .and_then(|a| a.split_once(' '))
+                            .is_some_and(|(_, got)| got == t)
+                    })
+            })
+            .collect()
+    }
+
+    /// CLIENT-KEY-01: the run whose ID token is signed by a just-rotated key must succeed
+    /// with that response's access token.
+    fn accepted(&self, c: &Check, fault: Fault, unused: bool) -> CheckResult {
+        let d = &self.observed.driver;
+        let mut evidence = vec![self.driver_evidence()];
+        if unused {
+            return inconclusive(
+                c,
+                format!(
+                    "the STS issued no ID token in this run ({}), so the key was not rotated",
+                    d.describe()
+                ),
+                evidence,
+            );
+        }
+        let (token, response) = self.faulty_response();
+        evidence.extend(response);
+        let used = self.used(token.as_deref());
+        evidence.extend(used.iter().map(|p| p.evidence()));
+        if d.succeeded() && !used.is_empty() {
+            return pass(
+                c,
+                format!(
+                    "given {}, the client accepted it and called the API",
+                    fault.describe()
+                ),
+                evidence,
+            );
+        }
+        fail(
+            c,
+            format!(
+                "given {} (published in the JWKS), the client did not use it: {}",
+                fault.describe(),
+                if d.succeeded() {
+                    "it never called the API with that response's access token".into()
+                } else {
+                    d.describe()
+                }
+            ),
+            evidence,
+        )
+    }
+
     /// A fault check: the run with `fault` in the ID token must not end with the client
     /// using that response's access token (exit 0 after the probe accepted it).
     fn refused(&self, c: &Check, fault: Fault, unused: bool) -> CheckResult {
@@ -528,39 +615,9 @@ impl Judge<'_> {
         }
         // The token response that carried the spoiled ID token: the first one with an ID
         // token (the fault applies once).
-        let response = self.token_requests().into_iter().find(|r| {
-            r.status == 200
-                && serde_json::from_str::<Value>(&r.response_body)
-                    .is_ok_and(|b| b["id_token"].is_string())
-        });
-        let access_token = response.and_then(|r| {
-            serde_json::from_str::<Value>(&r.response_body)
-                .ok()
-                .and_then(|b| b["access_token"].as_str().map(str::to_owned))
-        });
-        if let Some(r) = response {
-            let mut e = self.evidence("token response with the spoiled ID token", r);
-            if let Ok(body) = serde_json::from_str::<Value>(&r.response_body)
-                && let Some(t) = body["id_token"].as_str()
-            {
-                e.decoded.extend(decode("ID token (spoiled)", t));
-            }
-            evidence.push(e);
-        }
-        let used: Vec<&ProbeCall> = self
-            .observed
-            .probe_calls
-            .iter()
-            .filter(|p| {
-                p.status == 200
-                    && access_token.as_deref().is_some_and(|t| {
-                        p.authorization
-                            .as_deref()
-                            .and_then(|a| a.split_once(' '))
-                            .is_some_and(|(_, got)| got == t)
-                    })
-            })
-            .collect();
+        let (access_token, response) = self.faulty_response();
+        evidence.extend(response);
+        let used = self.used(access_token.as_deref());
         evidence.extend(used.iter().map(|p| p.evidence()));
         if d.succeeded() && !used.is_empty() {
             return fail(

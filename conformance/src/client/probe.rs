@@ -77,7 +77,10 @@ impl Probe {
             .await
             .map_err(|e| format!("the probe API cannot listen: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let config = ApiConfig::new(issuer, super::PROBE_AUDIENCE).with_scope(super::PROBE_SCOPE);
+        let mut config =
+            ApiConfig::new(issuer, super::PROBE_AUDIENCE).with_scope(super::PROBE_SCOPE);
+        // CLIENT-KEY-01 rotates the STS's key: fetch the keys again for any unknown kid.
+        config.jwks_refetch_interval_secs = 0;
         let state = ApiState::new(config).map_err(|e| e.to_string())?;
         let calls: Calls = Arc::default();
         let app = router(state).layer(middleware::from_fn_with_state(calls.clone(), record));

@@ -49,6 +49,8 @@ enum Flaw {
     PlainPkce,
     /// A short, fixed state and nonce.
     ShortState,
+    /// Fetches the JWKS once, before the login, and never again (misses a rotated key).
+    StaleJwks,
 }
 
 #[derive(Debug, Parser)]
@@ -223,6 +225,37 @@ async fn user_token(s: &Setup, client: &Client, flaws: &[Flaw]) -> Result<String
     };
     let browser = Browser::new().map_err(|e| e.to_string())?;
     let choice = UserChoice::default();
+    if has(Flaw::StaleJwks) {
+        let jwks = fetch_jwks(client, &s.issuer).await?;
+        let login = client
+            .login(&browser, &request, &choice)
+            .await
+            .map_err(|e| e.to_string())?;
+        let tokens = client
+            .redeem_code(
+                &login.code,
+                &redirect_uri,
+                &login.verifier,
+                Some(&s.audience),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let id_token = tokens.response.id_token.as_deref().ok_or("no ID token")?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default();
+        helseid_examples::login::check_id_token(
+            id_token,
+            &jwks,
+            &s.issuer,
+            &client.client_id,
+            &login.nonce,
+            now,
+        )
+        .map_err(|e| format!("the ID token is refused: {e}"))?;
+        return Ok(tokens.response.access_token);
+    }
     if !(has(Flaw::NoPar) || has(Flaw::PlainPkce) || has(Flaw::ShortState)) {
         if !has(Flaw::SkipIdTokenValidation) {
             let (_, tokens) = client
@@ -337,6 +370,27 @@ async fn user_token(s: &Setup, client: &Client, flaws: &[Flaw]) -> Result<String
             .map_err(|e| e.to_string())?;
     }
     Ok(tokens.response.access_token)
+}
+
+/// The issuer's JWKS, through discovery.
+async fn fetch_jwks(client: &Client, issuer: &str) -> Result<Value, String> {
+    let get = |url: String| async move {
+        client
+            .http()
+            .get(url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| e.to_string())?
+            .json::<Value>()
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let discovery = get(format!("{issuer}/.well-known/openid-configuration")).await?;
+    let jwks_uri = discovery["jwks_uri"]
+        .as_str()
+        .ok_or("discovery names no jwks_uri")?;
+    get(jwks_uri.to_owned()).await
 }
 
 /// client_credentials by hand, breaking the assertion or nonce rules.
