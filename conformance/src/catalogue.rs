@@ -106,6 +106,7 @@ const RFC7636_4_1: &str = "https://www.rfc-editor.org/rfc/rfc7636#section-4.1";
 const OIDC_AUTH_REQUEST: &str = "https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest";
 const OIDC_ROTATE_KEYS: &str =
     "https://openid.net/specs/openid-connect-core-1_0.html#RotateSigKeys";
+const RFC6749_6: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-6";
 const RFC6749_4_1_2_1: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1";
 
 macro_rules! api_check {
@@ -604,6 +605,15 @@ pub const CHECKS: &[Check] = &[
         "state and nonce in every authorization request",
         "Every authorization request carries a state and a nonce of at least 16 characters, new for each request.",
         OIDC_AUTH_REQUEST
+    ),
+    client_check!(
+        "CLIENT-REFRESH-01",
+        "tokens",
+        Must,
+        Login,
+        "Refresh tokens are used once, the newest each time",
+        "When the client refreshes, every refresh request sends the refresh token of the latest token response and never one it already used (HelseID rotates refresh tokens: each is good for one request). Not applicable to a run without refreshes.",
+        RFC6749_6
     ),
     client_check!(
         "CLIENT-PROBE-01",

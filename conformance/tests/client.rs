@@ -101,6 +101,7 @@ async fn the_reference_client_passes_as_machine_and_login_client() {
     assert_all_pass(&report, "login client");
     assert_eq!(outcome(&report, "CLIENT-PAR-01").0, Outcome::Passed);
     assert_eq!(outcome(&report, "CLIENT-KEY-01").0, Outcome::Passed);
+    assert_eq!(outcome(&report, "CLIENT-REFRESH-01").0, Outcome::Passed);
     for n in 1..=6 {
         let id = format!("CLIENT-IDT-0{n}");
         let (got, message) = outcome(&report, &id);
@@ -158,7 +159,7 @@ async fn fault_checks_are_inconclusive_when_the_client_fails_anyway() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_check_finds_its_flaw() {
     let embedded = Embedded::start(0).await.unwrap();
-    let cases: [(bool, &str, &str); 11] = [
+    let cases: [(bool, &str, &str); 12] = [
         (false, "reuse-jti", "CLIENT-AUTH-01"),
         (false, "long-assertion", "CLIENT-AUTH-01"),
         (false, "no-dpop", "CLIENT-DPOP-01"),
@@ -170,6 +171,7 @@ async fn each_check_finds_its_flaw() {
         (true, "no-par", "CLIENT-PAR-01"),
         (true, "plain-pkce", "CLIENT-PKCE-01"),
         (true, "short-state", "CLIENT-STATE-01"),
+        (true, "reuse-refresh-token", "CLIENT-REFRESH-01"),
     ];
     for (login, flaw, id) in cases {
         let report = run(&embedded, &scenario(login, &[flaw])).await;

@@ -511,8 +511,37 @@ impl Judge<'_> {
             "CLIENT-PKCE-01" => self.pkce_01(c),
             "CLIENT-STATE-01" => self.state_01(c),
             "CLIENT-PROBE-01" => self.probe_01(c),
+            "CLIENT-REFRESH-01" => self.refresh_01(c),
             _ => CheckResult::new(c, Outcome::Skipped, "not implemented for this kind"),
         }
+    }
+
+    /// Access tokens that came from the first token response with an ID token (the one a
+    /// fault applied to): its own, and those of refreshes descending from its refresh token.
+    fn tainted_tokens(&self) -> Vec<String> {
+        let mut tokens = Vec::new();
+        let mut refresh_tokens: Vec<String> = Vec::new();
+        let mut found = false;
+        for r in self.token_requests() {
+            if r.status != 200 {
+                continue;
+            }
+            let Ok(body) = serde_json::from_str::<Value>(&r.response_body) else {
+                continue;
+            };
+            let form = r.form();
+            let descends = param(&form, "grant_type") == Some("refresh_token")
+                && param(&form, "refresh_token")
+                    .is_some_and(|t| refresh_tokens.iter().any(|x| x == t));
+            if !found && body["id_token"].is_string() {
+                found = true;
+            } else if !descends {
+                continue;
+            }
+            tokens.extend(body["access_token"].as_str().map(str::to_owned));
+            refresh_tokens.extend(body["refresh_token"].as_str().map(str::to_owned));
+        }
+        tokens
     }
 
     /// The access token of the first token response with an ID token (the one a fault
@@ -536,19 +565,17 @@ impl Judge<'_> {
         (body["access_token"].as_str().map(str::to_owned), Some(e))
     }
 
-    /// Accepted probe calls with `token`.
-    fn used(&self, token: Option<&str>) -> Vec<&ProbeCall> {
+    /// Accepted probe calls with one of `tokens`.
+    fn used(&self, tokens: &[String]) -> Vec<&ProbeCall> {
         self.observed
             .probe_calls
             .iter()
             .filter(|p| {
                 p.status == 200
-                    && token.is_some_and(|t| {
-                        p.authorization
-                            .as_deref()
-                            .and_then(|a| a.split_once(' '))
-                            .is_some_and(|(_, got)| got == t)
-                    })
+                    && p.authorization
+                        .as_deref()
+                        .and_then(|a| a.split_once(' '))
+                        .is_some_and(|(_, got)| tokens.iter().any(|t| t == got))
             })
             .collect()
     }
@@ -568,9 +595,9 @@ impl Judge<'_> {
                 evidence,
             );
         }
-        let (token, response) = self.faulty_response();
+        let (_, response) = self.faulty_response();
         evidence.extend(response);
-        let used = self.used(token.as_deref());
+        let used = self.used(&self.tainted_tokens());
         evidence.extend(used.iter().map(|p| p.evidence()));
         if d.succeeded() && !used.is_empty() {
             return pass(
@@ -615,9 +642,9 @@ impl Judge<'_> {
         }
         // The token response that carried the spoiled ID token: the first one with an ID
         // token (the fault applies once).
-        let (access_token, response) = self.faulty_response();
+        let (_, response) = self.faulty_response();
         evidence.extend(response);
-        let used = self.used(access_token.as_deref());
+        let used = self.used(&self.tainted_tokens());
         evidence.extend(used.iter().map(|p| p.evidence()));
         if d.succeeded() && !used.is_empty() {
             return fail(
@@ -1060,6 +1087,63 @@ impl Judge<'_> {
             auth.iter()
                 .take(1)
                 .map(|(r, _)| self.evidence("authorization request", r))
+                .collect(),
+        )
+    }
+
+    fn refresh_01(&self, c: &Check) -> CheckResult {
+        let mut latest: Option<String> = None;
+        let mut used: HashSet<String> = HashSet::new();
+        let mut refreshes = Vec::new();
+        for r in self.token_requests() {
+            let form = r.form();
+            if param(&form, "grant_type") == Some("refresh_token") {
+                let sent = param(&form, "refresh_token").unwrap_or_default().to_owned();
+                refreshes.push(r);
+                if used.contains(&sent) {
+                    return fail(
+                        c,
+                        "a refresh request sent a refresh token the client had already used".into(),
+                        vec![self.evidence("refresh request", r)],
+                    );
+                }
+                if latest.as_deref() != Some(sent.as_str()) {
+                    return fail(
+                        c,
+                        "a refresh request did not send the refresh token of the latest token response".into(),
+                        vec![self.evidence("refresh request", r)],
+                    );
+                }
+                // A use_dpop_nonce answer does not use the token: the retry sends it again.
+                if !(r.status == 400 && r.response_body.contains("use_dpop_nonce")) {
+                    used.insert(sent);
+                }
+            }
+            if r.status == 200
+                && let Some(rt) = serde_json::from_str::<Value>(&r.response_body)
+                    .ok()
+                    .and_then(|b| b["refresh_token"].as_str().map(str::to_owned))
+            {
+                latest = Some(rt);
+            }
+        }
+        if refreshes.is_empty() {
+            return CheckResult::new(
+                c,
+                Outcome::Skipped,
+                "does not apply: the client did not refresh in this run",
+            );
+        }
+        pass(
+            c,
+            format!(
+                "{} refresh request(s), each with the newest refresh token, none reused",
+                refreshes.len()
+            ),
+            refreshes
+                .iter()
+                .take(2)
+                .map(|r| self.evidence("refresh request", r))
                 .collect(),
         )
     }

@@ -51,6 +51,8 @@ enum Flaw {
     ShortState,
     /// Fetches the JWKS once, before the login, and never again (misses a rotated key).
     StaleJwks,
+    /// Sends the first refresh token again on the second refresh.
+    ReuseRefreshToken,
 }
 
 #[derive(Debug, Parser)]
@@ -150,7 +152,11 @@ async fn run(flaws: &[Flaw]) -> Result<(), String> {
         .is_some_and(|g| g.iter().any(|t| t == "authorization_code"));
     let resource = (!has(Flaw::NoResource)).then(|| s.audience.clone());
     let token = if login {
-        user_token(&s, &client, flaws).await?
+        let (access_token, refresh_token) = user_token(&s, &client, flaws).await?;
+        match refresh_token {
+            Some(rt) => refresh_twice(&s, &client, &rt, has(Flaw::ReuseRefreshToken)).await?,
+            None => access_token,
+        }
     } else if has(Flaw::ReuseJti) || has(Flaw::LongAssertion) || has(Flaw::NoNonceRetry) {
         let key = SigningKey::from_private_jwk(
             &s.file.private_jwk_json().map_err(|e| e.to_string())?,
@@ -192,13 +198,43 @@ async fn run(flaws: &[Flaw]) -> Result<(), String> {
     Ok(())
 }
 
+/// Refreshes twice, each time with the newest refresh token (HelseID rotates them), and
+/// returns the last access token.
+async fn refresh_twice(
+    s: &Setup,
+    client: &Client,
+    first: &str,
+    reuse: bool,
+) -> Result<String, String> {
+    let mut refresh_token = first.to_owned();
+    let mut access_token = String::new();
+    for _ in 0..2 {
+        let t = client
+            .refresh(&refresh_token, Some(&s.audience), None)
+            .await
+            .map_err(|e| e.to_string())?;
+        access_token = t.response.access_token;
+        if !reuse {
+            refresh_token = t
+                .response
+                .refresh_token
+                .ok_or("the refresh gave no new refresh token")?;
+        }
+    }
+    Ok(access_token)
+}
+
 fn copy_key(key: &SigningKey) -> Result<SigningKey, String> {
     let der = key.to_pkcs8().map_err(|e| e.to_string())?;
     SigningKey::from_pkcs8(&der, key.alg, key.kid.clone()).map_err(|e| e.to_string())
 }
 
 /// A login of the test person through TestIDP, the ID token validated (unless the flaw).
-async fn user_token(s: &Setup, client: &Client, flaws: &[Flaw]) -> Result<String, String> {
+async fn user_token(
+    s: &Setup,
+    client: &Client,
+    flaws: &[Flaw],
+) -> Result<(String, Option<String>), String> {
     let has = |f: Flaw| flaws.contains(&f);
     let redirect_uri = s
         .file
@@ -210,6 +246,7 @@ async fn user_token(s: &Setup, client: &Client, flaws: &[Flaw]) -> Result<String
     let mut scope = vec![
         "openid".to_owned(),
         "profile".to_owned(),
+        "offline_access".to_owned(),
         "helseid://scopes/identity/pid".to_owned(),
         "helseid://scopes/identity/security_level".to_owned(),
     ];
@@ -254,7 +291,7 @@ async fn user_token(s: &Setup, client: &Client, flaws: &[Flaw]) -> Result<String
             now,
         )
         .map_err(|e| format!("the ID token is refused: {e}"))?;
-        return Ok(tokens.response.access_token);
+        return Ok((tokens.response.access_token, tokens.response.refresh_token));
     }
     if !(has(Flaw::NoPar) || has(Flaw::PlainPkce) || has(Flaw::ShortState)) {
         if !has(Flaw::SkipIdTokenValidation) {
@@ -262,7 +299,7 @@ async fn user_token(s: &Setup, client: &Client, flaws: &[Flaw]) -> Result<String
                 .login_and_redeem(&browser, &request, &choice)
                 .await
                 .map_err(|e| e.to_string())?;
-            return Ok(tokens.response.access_token);
+            return Ok((tokens.response.access_token, tokens.response.refresh_token));
         }
         let login = client
             .login(&browser, &request, &choice)
@@ -277,7 +314,7 @@ async fn user_token(s: &Setup, client: &Client, flaws: &[Flaw]) -> Result<String
             )
             .await
             .map_err(|e| e.to_string())?;
-        return Ok(tokens.response.access_token);
+        return Ok((tokens.response.access_token, tokens.response.refresh_token));
     }
     // The flawed login: the authorization request built by hand.
     let verifier = format!(
@@ -369,7 +406,7 @@ async fn user_token(s: &Setup, client: &Client, flaws: &[Flaw]) -> Result<String
             .await
             .map_err(|e| e.to_string())?;
     }
-    Ok(tokens.response.access_token)
+    Ok((tokens.response.access_token, tokens.response.refresh_token))
 }
 
 /// The issuer's JWKS, through discovery.
