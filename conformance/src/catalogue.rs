@@ -589,6 +589,15 @@ pub const CHECKS: &[Check] = &[
         RFC9126_4
     ),
     client_check!(
+        "CLIENT-CODE-01",
+        "login",
+        Must,
+        Login,
+        "The code flow only, no implicit or hybrid flow",
+        "Every authorization request asks for response_type=code: no token or id_token comes through the browser.",
+        OIDC_AUTH_REQUEST
+    ),
+    client_check!(
         "CLIENT-PKCE-01",
         "login",
         Must,

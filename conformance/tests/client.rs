@@ -159,7 +159,7 @@ async fn fault_checks_are_inconclusive_when_the_client_fails_anyway() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_check_finds_its_flaw() {
     let embedded = Embedded::start(0).await.unwrap();
-    let cases: [(bool, &str, &str); 12] = [
+    let cases: [(bool, &str, &str); 13] = [
         (false, "reuse-jti", "CLIENT-AUTH-01"),
         (false, "long-assertion", "CLIENT-AUTH-01"),
         (false, "no-dpop", "CLIENT-DPOP-01"),
@@ -170,6 +170,7 @@ async fn each_check_finds_its_flaw() {
         (false, "exit1", "CLIENT-RUN-01"),
         (true, "no-par", "CLIENT-PAR-01"),
         (true, "plain-pkce", "CLIENT-PKCE-01"),
+        (true, "hybrid", "CLIENT-CODE-01"),
         (true, "short-state", "CLIENT-STATE-01"),
         (true, "reuse-refresh-token", "CLIENT-REFRESH-01"),
     ];
@@ -177,6 +178,9 @@ async fn each_check_finds_its_flaw() {
         let report = run(&embedded, &scenario(login, &[flaw])).await;
         let (got, message) = outcome(&report, id);
         assert_eq!(got, Outcome::Failed, "{flaw}: {id}: {message}");
+        if flaw == "hybrid" {
+            assert!(message.contains("response_type"), "{message}");
+        }
         assert!(!report.passed, "{flaw}");
     }
 }

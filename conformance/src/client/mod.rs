@@ -508,6 +508,7 @@ impl Judge<'_> {
             "CLIENT-DPOP-01" => self.dpop_01(c),
             "CLIENT-RES-01" => self.res_01(c),
             "CLIENT-PAR-01" => self.par_01(c),
+            "CLIENT-CODE-01" => self.code_01(c),
             "CLIENT-PKCE-01" => self.pkce_01(c),
             "CLIENT-STATE-01" => self.state_01(c),
             "CLIENT-PROBE-01" => self.probe_01(c),
@@ -989,6 +990,38 @@ impl Judge<'_> {
                 authorize.len()
             ),
             evidence,
+        )
+    }
+
+    fn code_01(&self, c: &Check) -> CheckResult {
+        let auth = self.authorization_params();
+        if auth.is_empty() {
+            return fail(
+                c,
+                "the client sent no authorization request".into(),
+                vec![self.driver_evidence()],
+            );
+        }
+        for (r, p) in &auth {
+            let rt = param(p, "response_type");
+            if rt != Some("code") {
+                return fail(
+                    c,
+                    format!("an authorization request has response_type {rt:?}; it must be code"),
+                    vec![self.evidence("authorization request", r)],
+                );
+            }
+        }
+        pass(
+            c,
+            format!(
+                "{} authorization request(s), each with response_type=code",
+                auth.len()
+            ),
+            auth.iter()
+                .take(1)
+                .map(|(r, _)| self.evidence("authorization request", r))
+                .collect(),
         )
     }
 

@@ -53,6 +53,8 @@ enum Flaw {
     StaleJwks,
     /// Sends the first refresh token again on the second refresh.
     ReuseRefreshToken,
+    /// Asks for response_type "code id_token token" (the hybrid flow).
+    Hybrid,
 }
 
 #[derive(Debug, Parser)]
@@ -293,7 +295,7 @@ async fn user_token(
         .map_err(|e| format!("the ID token is refused: {e}"))?;
         return Ok((tokens.response.access_token, tokens.response.refresh_token));
     }
-    if !(has(Flaw::NoPar) || has(Flaw::PlainPkce) || has(Flaw::ShortState)) {
+    if !(has(Flaw::NoPar) || has(Flaw::PlainPkce) || has(Flaw::ShortState) || has(Flaw::Hybrid)) {
         if !has(Flaw::SkipIdTokenValidation) {
             let (_, tokens) = client
                 .login_and_redeem(&browser, &request, &choice)
@@ -334,7 +336,14 @@ async fn user_token(
     };
     let params: Vec<(&str, String)> = vec![
         ("client_id", client.client_id.clone()),
-        ("response_type", "code".into()),
+        (
+            "response_type",
+            if has(Flaw::Hybrid) {
+                "code id_token token".into()
+            } else {
+                "code".into()
+            },
+        ),
         ("redirect_uri", redirect_uri.clone()),
         ("scope", request.scope.clone()),
         ("code_challenge", challenge),
