@@ -79,7 +79,7 @@ struct RunArgs {
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Call this URL instead of each scenario's target.url (api), or use it as the issuer
-    /// instead of idp.issuer (idp).
+    /// instead of idp.issuer (idp). Not for client scenarios.
     #[arg(long, value_name = "URL")]
     target: Option<String>,
     #[command(flatten)]
@@ -170,6 +170,7 @@ pub(crate) fn run(args: ConformanceArgs) -> Result<ExitCode, (String, u8)> {
                     scopes: a.scope.clone(),
                 }),
                 idp: None,
+                client: None,
                 requirements: Requirements {
                     token_binding: if a.bearer {
                         Binding::Bearer

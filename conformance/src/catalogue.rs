@@ -1,11 +1,11 @@
 //! The catalogue: every check the runner knows, with its stable ID, severity and the
 //! requirement it enforces. IDs never change meaning; a retired check keeps its ID reserved.
 //!
-//! Sources: ../shared/reference/conformance-checks.md §1 (API checks) and §4 (identity
-//! provider checks), HelseID's pages on access tokens and DPoP (reference helseid.md §3, §5,
-//! §7), seed 001 (what an identity provider must return), RFC 6749, RFC 6750, RFC 7517,
-//! RFC 7519, RFC 7636, RFC 8414, RFC 8725, RFC 9068, RFC 9449, OpenID Connect Core 1.0 and
-//! Discovery 1.0.
+//! Sources: ../shared/reference/conformance-checks.md §1 (API checks), §2 and §3 (client
+//! checks) and §4 (identity provider checks), HelseID's pages on access tokens and DPoP
+//! (reference helseid.md §3, §5, §7), seed 001 (what an identity provider must return),
+//! RFC 6749, RFC 6750, RFC 7517, RFC 7519, RFC 7523, RFC 7636, RFC 8414, RFC 8707, RFC 8725,
+//! RFC 9068, RFC 9126, RFC 9449, OpenID Connect Core 1.0 and Discovery 1.0.
 
 use serde::Serialize;
 
@@ -53,6 +53,8 @@ pub enum Applies {
     Organisations,
     /// The idp scenario says how to cancel a login (`idp.cancel`).
     CancelSteps,
+    /// The client scenario is a login client (`client.login: true`).
+    Login,
 }
 
 /// One check.
@@ -96,6 +98,15 @@ const RFC7636_4_6: &str = "https://www.rfc-editor.org/rfc/rfc7636#section-4.6";
 const OIDC_ID_TOKEN_VALIDATION: &str =
     "https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation";
 const OIDC_ID_TOKEN: &str = "https://openid.net/specs/openid-connect-core-1_0.html#IDToken";
+const RFC7523_3: &str = "https://www.rfc-editor.org/rfc/rfc7523#section-3";
+const RFC9449_8: &str = "https://www.rfc-editor.org/rfc/rfc9449#section-8";
+const RFC8707_2: &str = "https://www.rfc-editor.org/rfc/rfc8707#section-2";
+const RFC9126_4: &str = "https://www.rfc-editor.org/rfc/rfc9126#section-4";
+const RFC7636_4_1: &str = "https://www.rfc-editor.org/rfc/rfc7636#section-4.1";
+const OIDC_AUTH_REQUEST: &str = "https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest";
+const OIDC_ROTATE_KEYS: &str =
+    "https://openid.net/specs/openid-connect-core-1_0.html#RotateSigKeys";
+const RFC6749_6: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-6";
 const RFC6749_4_1_2_1: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1";
 
 macro_rules! api_check {
@@ -119,6 +130,21 @@ macro_rules! idp_check {
             id: $id,
             group: $group,
             kind: TargetKind::Idp,
+            severity: Severity::$sev,
+            title: $title,
+            requirement: $req,
+            link: $link,
+            applies: Applies::$applies,
+        }
+    };
+}
+
+macro_rules! client_check {
+    ($id:literal, $group:literal, $sev:ident, $applies:ident, $title:literal, $req:literal, $link:expr) => {
+        Check {
+            id: $id,
+            group: $group,
+            kind: TargetKind::Client,
             severity: Severity::$sev,
             title: $title,
             requirement: $req,
@@ -516,6 +542,159 @@ pub const CHECKS: &[Check] = &[
         "A cancelled login returns an OAuth error",
         "A login the user cancels comes back to the redirect URI with an error (access_denied) and the state, not as a page the relying party never sees.",
         RFC6749_4_1_2_1
+    ),
+    client_check!(
+        "CLIENT-RUN-01",
+        "baseline",
+        Must,
+        Always,
+        "The client gets a token and calls the API",
+        "Run against a correct STS, the driver gets a token, calls the probe API with it and exits 0 within its time limit. The fault checks are inconclusive unless this passes: a refusal proves nothing when the client fails anyway.",
+        HELSEID
+    ),
+    client_check!(
+        "CLIENT-AUTH-01",
+        "client-auth",
+        Must,
+        Always,
+        "private_key_jwt client assertions, short-lived and never reused",
+        "Every request to the token and PAR endpoints authenticates with a client assertion (private_key_jwt) and no client secret; the assertion's iss and sub are the client_id, aud is the issuer or the endpoint, it lives at most 60 seconds, and its jti is never used twice.",
+        RFC7523_3
+    ),
+    client_check!(
+        "CLIENT-DPOP-01",
+        "dpop",
+        Must,
+        Always,
+        "A DPoP proof on every token request, and the nonce retry",
+        "Every token request carries a DPoP proof for POST and the token endpoint; when the STS answers use_dpop_nonce, the client retries with the nonce it was given.",
+        RFC9449_8
+    ),
+    client_check!(
+        "CLIENT-RES-01",
+        "tokens",
+        Must,
+        Always,
+        "One resource indicator per token request",
+        "Every token request that asks for an access token names the API it is for with exactly one resource parameter (HelseID issues one audience per token).",
+        RFC8707_2
+    ),
+    client_check!(
+        "CLIENT-PAR-01",
+        "login",
+        Must,
+        Login,
+        "Pushed authorization requests",
+        "The login's parameters are pushed to the PAR endpoint; the authorization endpoint gets only client_id and request_uri.",
+        RFC9126_4
+    ),
+    client_check!(
+        "CLIENT-CODE-01",
+        "login",
+        Must,
+        Login,
+        "The code flow only, no implicit or hybrid flow",
+        "Every authorization request asks for response_type=code: no token or id_token comes through the browser.",
+        OIDC_AUTH_REQUEST
+    ),
+    client_check!(
+        "CLIENT-PKCE-01",
+        "login",
+        Must,
+        Login,
+        "PKCE with S256 and a long verifier",
+        "Every authorization request carries a code_challenge with code_challenge_method S256, and the code is redeemed with a verifier of 43 to 128 characters.",
+        RFC7636_4_1
+    ),
+    client_check!(
+        "CLIENT-STATE-01",
+        "login",
+        Must,
+        Login,
+        "state and nonce in every authorization request",
+        "Every authorization request carries a state and a nonce of at least 16 characters, new for each request.",
+        OIDC_AUTH_REQUEST
+    ),
+    client_check!(
+        "CLIENT-REFRESH-01",
+        "tokens",
+        Must,
+        Login,
+        "Refresh tokens are used once, the newest each time",
+        "When the client refreshes, every refresh request sends the refresh token of the latest token response and never one it already used (HelseID rotates refresh tokens: each is good for one request). Not applicable to a run without refreshes.",
+        RFC6749_6
+    ),
+    client_check!(
+        "CLIENT-PROBE-01",
+        "dpop",
+        Must,
+        Always,
+        "The API is called with a DPoP-bound token and a proof with ath",
+        "The client calls the API with Authorization: DPoP and a proof whose ath is the hash of that access token, and the API accepts it.",
+        RFC9449_7_1
+    ),
+    client_check!(
+        "CLIENT-IDT-01",
+        "id-token",
+        Must,
+        Login,
+        "An ID token from another issuer is refused",
+        "An ID token whose iss is not the issuer the client talks to is refused: the client does not use the tokens of that response (it exits non-zero, or never calls the API with the access token).",
+        OIDC_ID_TOKEN_VALIDATION
+    ),
+    client_check!(
+        "CLIENT-IDT-02",
+        "id-token",
+        Must,
+        Login,
+        "An ID token for another client is refused",
+        "An ID token whose aud does not name the client is refused: the client does not use the tokens of that response.",
+        OIDC_ID_TOKEN_VALIDATION
+    ),
+    client_check!(
+        "CLIENT-IDT-03",
+        "id-token",
+        Must,
+        Login,
+        "An ID token with another nonce is refused",
+        "An ID token whose nonce is not the one the client sent in its authorization request is refused (replay protection): the client does not use the tokens of that response.",
+        OIDC_ID_TOKEN_VALIDATION
+    ),
+    client_check!(
+        "CLIENT-IDT-04",
+        "id-token",
+        Must,
+        Login,
+        "An expired ID token is refused",
+        "An ID token whose exp has passed (by an hour) is refused: the client does not use the tokens of that response.",
+        OIDC_ID_TOKEN_VALIDATION
+    ),
+    client_check!(
+        "CLIENT-IDT-05",
+        "id-token",
+        Must,
+        Login,
+        "An ID token with a bad signature is refused",
+        "An ID token whose signature does not verify with the issuer's key is refused: the client does not use the tokens of that response.",
+        OIDC_ID_TOKEN_VALIDATION
+    ),
+    client_check!(
+        "CLIENT-IDT-06",
+        "id-token",
+        Must,
+        Login,
+        "An ID token signed by an unknown key is refused",
+        "An ID token signed by a key that is not in the issuer's JWKS (even after fetching it again) is refused: the client does not use the tokens of that response.",
+        OIDC_ID_TOKEN_VALIDATION
+    ),
+    client_check!(
+        "CLIENT-KEY-01",
+        "id-token",
+        Must,
+        Login,
+        "A new signing key is accepted after re-fetching the JWKS",
+        "When the STS rotates its signing key, an ID token signed by the new key (published in the JWKS from that moment) is accepted: the client fetches the JWKS again for the unknown kid instead of refusing it.",
+        OIDC_ROTATE_KEYS
     ),
 ];
 

@@ -5,11 +5,11 @@
 //! STS ([`embedded`]), runs the checks of the catalogue ([`catalogue`]) that apply, and
 //! reports ([`report`], [`junit`], [`html`], [`terminal`]).
 //!
-//! Kinds implemented: `api` ([`api`]) and `idp` ([`idp`]). `client` scenarios are read and
-//! validated but refused at run time with a message saying so.
+//! Kinds: `api` ([`api`]), `client` ([`client`]) and `idp` ([`idp`]).
 
 pub mod api;
 pub mod catalogue;
+pub mod client;
 pub mod embedded;
 pub mod html;
 pub mod idp;
@@ -28,7 +28,8 @@ use scenario::{Kind, Scenario};
 /// Options of a run (the command line's).
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// Overrides every scenario's target: an api scenario's URL, an idp scenario's issuer.
+    /// Overrides every scenario's target: an api scenario's URL, an idp scenario's issuer
+    /// (client scenarios are refused with it).
     pub target: Option<String>,
     /// Overrides every scenario's target method.
     pub method: Option<String>,
@@ -113,13 +114,19 @@ pub fn prepare(loaded: &[Loaded], options: &RunOptions) -> Result<(), RunError> 
                 }
             }
             Kind::Client => {
-                return Err(RunError::Scenario {
-                    origin: l.source.clone(),
-                    message: format!(
-                        "kind {}: not implemented yet in this version of the runner (api and idp are)",
-                        l.scenario.kind.as_str()
-                    ),
-                });
+                if l.scenario.client.is_none() {
+                    return Err(RunError::Scenario {
+                        origin: l.source.clone(),
+                        message: "client: a client scenario needs the client section (driver)"
+                            .into(),
+                    });
+                }
+                if options.target.is_some() {
+                    return Err(RunError::Scenario {
+                        origin: l.source.clone(),
+                        message: "--target does not apply to a client scenario (its driver runs the client); name api or idp scenarios with --target".into(),
+                    });
+                }
             }
         }
     }
@@ -158,6 +165,14 @@ pub async fn run_on(
     for l in loaded {
         if l.scenario.kind == Kind::Idp {
             let report = idp::run(&l.scenario, &l.source, options, &|r| {
+                progress(&l.scenario, r)
+            })
+            .await;
+            reports.push(report);
+            continue;
+        }
+        if l.scenario.kind == Kind::Client {
+            let report = client::run(&l.scenario, &l.source, options, embedded, &|r| {
                 progress(&l.scenario, r)
             })
             .await;

@@ -33,6 +33,10 @@ pub struct Scenario {
     /// get (kind `idp`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idp: Option<IdpTarget>,
+    /// The client under test: the command that runs it and how the runner registers it
+    /// (kind `client`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientTarget>,
     /// What the target requires of tokens.
     #[serde(default)]
     pub requirements: Requirements,
@@ -145,6 +149,44 @@ pub struct IdpTarget {
 
 fn default_scope() -> String {
     "openid".into()
+}
+
+/// A vendor's OAuth client, run by a driver command. The runner registers it at the embedded
+/// STS, writes the portal's client configuration file for it, and starts `driver` with
+/// `HELSEID_ISSUER`, `HELSEID_CLIENT_CONFIG` (the file's path), `HELSEID_PROBE_API` (a URL
+/// the client calls with its access token) and `HELSEID_TEST_PID` (a person TestIDP logs in
+/// without a page) in its environment.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientTarget {
+    /// The command and its arguments, e.g. `[./my-client, --conformance]`. It must get a
+    /// token, call the probe API with it, and exit 0; a client that refuses what it got
+    /// exits non-zero.
+    pub driver: Vec<String>,
+    /// How long one run of the driver may take (seconds) before it is stopped and counted
+    /// as failed.
+    #[serde(default = "default_driver_timeout")]
+    pub timeout_secs: u64,
+    /// More environment variables for the driver.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Redirect URIs to register (login clients; default
+    /// `http://localhost:7890/conformance/callback`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redirect_uris: Vec<String>,
+    /// Extra API scopes to register, full names (`<audience>/<name>`); the probe API's scope
+    /// is always registered, and login clients may ask for the identity scopes (`openid`,
+    /// `profile`, `offline_access`, `helseid://scopes/identity/...`) without registering them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    /// `true`: a client a person logs in to (authorization code with PAR, PKCE and an ID
+    /// token); `false`: a machine client (client credentials).
+    #[serde(default)]
+    pub login: bool,
+}
+
+fn default_driver_timeout() -> u64 {
+    60
 }
 
 /// Client authentication at the token endpoint (RFC 6749 §2.3.1).
@@ -442,6 +484,27 @@ pub fn validate(s: &Scenario) -> Result<(), String> {
         }
         (None, _) => {}
     }
+    match (&s.client, s.kind) {
+        (Some(c), Kind::Client) => validate_client(c)?,
+        (None, Kind::Client) => {
+            return Err(
+                "client: a client scenario names the command that runs the client (client.driver)"
+                    .into(),
+            );
+        }
+        (Some(_), kind) => {
+            return Err(format!(
+                "client: only client scenarios have a client section (this one is kind {})",
+                kind.as_str()
+            ));
+        }
+        (None, _) => {}
+    }
+    if s.kind == Kind::Client && s.target.is_some() {
+        return Err(
+            "target: a client scenario names no target URL; the runner starts client.driver".into(),
+        );
+    }
     if s.kind == Kind::Idp && s.target.is_some() {
         return Err(
             "target: an idp scenario names its target by idp.issuer, not target.url".into(),
@@ -508,6 +571,46 @@ pub const RUNNER_PARAMS: [&str; 8] = [
 fn http_url(field: &str, url: &str) -> Result<(), String> {
     if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(' ') {
         return Err(format!("{field}: {url:?} is not an http(s) URL"));
+    }
+    Ok(())
+}
+
+/// Environment variables the runner sets for a client driver itself.
+pub const DRIVER_ENV: [&str; 4] = [
+    "HELSEID_ISSUER",
+    "HELSEID_CLIENT_CONFIG",
+    "HELSEID_PROBE_API",
+    "HELSEID_TEST_PID",
+];
+
+fn validate_client(c: &ClientTarget) -> Result<(), String> {
+    if c.driver.first().is_none_or(|p| p.trim().is_empty()) {
+        return Err("client.driver: name the program to run (and its arguments)".into());
+    }
+    if c.timeout_secs == 0 {
+        return Err("client.timeout_secs: must be at least 1".into());
+    }
+    for name in c.env.keys() {
+        if DRIVER_ENV.contains(&name.as_str()) {
+            return Err(format!("client.env.{name}: the runner sets {name} itself"));
+        }
+        if name.is_empty() || name.contains('=') {
+            return Err(format!("client.env: {name:?} is not a variable name"));
+        }
+    }
+    for (i, uri) in c.redirect_uris.iter().enumerate() {
+        http_url(&format!("client.redirect_uris[{i}]"), uri)?;
+    }
+    if !c.login && !c.redirect_uris.is_empty() {
+        return Err(
+            "client.redirect_uris: only login clients (client.login: true) have redirect URIs"
+                .into(),
+        );
+    }
+    for (i, scope) in c.scopes.iter().enumerate() {
+        if scope.trim().is_empty() || scope.contains(' ') {
+            return Err(format!("client.scopes[{i}]: {scope:?} is not a scope"));
+        }
     }
     Ok(())
 }
@@ -783,6 +886,66 @@ mod tests {
         assert!(e.contains("scopes") && e.starts_with("s.yaml:"), "{e}");
         let e = err(&IDP.replace("      fill:", "      fil:"));
         assert!(e.contains("fil"), "{e}");
+    }
+
+    const CLIENT: &str = include_str!("../../scenarios/client-login.yaml");
+
+    #[test]
+    fn the_bundled_client_scenarios_read() {
+        let s = parse(CLIENT, "client-login.yaml").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.kind, Kind::Client);
+        let c = s.client.unwrap_or_else(|| panic!("client section"));
+        assert!(c.login);
+        assert_eq!(c.driver[0], "cargo");
+        let machine = include_str!("../../scenarios/client-machine.yaml");
+        let s = parse(machine, "client-machine.yaml").unwrap_or_else(|e| panic!("{e}"));
+        assert!(!s.client.is_some_and(|c| c.login));
+        let s = parse("name: x\nkind: client\nclient:\n  driver: [x]\n", "x.yaml")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.client.map(|c| c.timeout_secs), Some(60));
+    }
+
+    #[test]
+    fn client_errors_name_the_field() {
+        let err = |text: &str| {
+            parse(text, "s.yaml")
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        let base = "name: x\nkind: client\nclient:\n  driver: [./c]\n";
+        let cases = [
+            (
+                "name: x\nkind: client\n".to_owned(),
+                "client: a client scenario",
+            ),
+            (base.replace("[./c]", "[]"), "client.driver"),
+            (format!("{base}  timeout_secs: 0\n"), "client.timeout_secs"),
+            (
+                format!("{base}  env:\n    HELSEID_ISSUER: x\n"),
+                "client.env.HELSEID_ISSUER",
+            ),
+            (
+                format!("{base}  login: true\n  redirect_uris: [ftp://x]\n"),
+                "client.redirect_uris[0]",
+            ),
+            (
+                format!("{base}  redirect_uris: [http://localhost/cb]\n"),
+                "only login clients",
+            ),
+            (
+                base.replace("kind: client", "kind: api"),
+                "client: only client scenarios",
+            ),
+            (
+                format!("{base}target:\n  url: http://127.0.0.1:9000/\n"),
+                "target: a client scenario",
+            ),
+        ];
+        for (text, expected) in cases {
+            let e = err(&text);
+            assert!(e.contains(expected), "expected {expected:?} in {e:?}");
+        }
     }
 
     #[test]

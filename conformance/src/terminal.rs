@@ -21,7 +21,7 @@ pub fn progress_line(r: &CheckResult) -> String {
         Outcome::Passed | Outcome::Skipped => String::new(),
         _ => format!("\n         {}", r.message.dimmed()),
     };
-    format!("  {} {:<13} {}{detail}", mark(r.outcome), r.id, r.title)
+    format!("  {} {:<15} {}{detail}", mark(r.outcome), r.id, r.title)
 }
 
 /// The summary after the run.
@@ -35,13 +35,21 @@ pub fn summary(report: &Report) -> String {
             s.kind,
             s.target
         ));
+        // The widest ID (client checks are longer than the 13 of API-DPOP-01).
+        let w = s
+            .results
+            .iter()
+            .map(|r| r.id.len())
+            .max()
+            .unwrap_or(0)
+            .max(13);
         out.push_str(&format!(
-            "  {:<13} {:<6} {:<8} {}\n",
+            "  {:<w$} {:<6} {:<8} {}\n",
             "check", "level", "outcome", "message"
         ));
         for r in s.results.iter().filter(|r| r.outcome != Outcome::Skipped) {
             out.push_str(&format!(
-                "  {:<13} {:<6} {} {}\n",
+                "  {:<w$} {:<6} {} {}\n",
                 r.id,
                 r.severity,
                 pad(mark(r.outcome), 4, 8),

@@ -37,7 +37,12 @@ pub enum LoginError {
         got: Option<String>,
         expected: String,
     },
+    #[error("the ID token is refused: {0}")]
+    IdToken(String),
 }
+
+/// Clock difference tolerated when judging an ID token's `exp` and `iat` (seconds).
+pub const ID_TOKEN_LEEWAY: i64 = 60;
 
 /// What the login asks for.
 #[derive(Debug, Clone, Default)]
@@ -72,6 +77,8 @@ pub struct UserChoice {
 pub struct Login {
     pub code: String,
     pub verifier: String,
+    /// The `nonce` sent; the ID token must carry it.
+    pub nonce: String,
     /// Every URL the browser visited, in order.
     pub trail: Vec<String>,
 }
@@ -326,6 +333,13 @@ impl Client {
         &self,
         req: &LoginRequest,
     ) -> Result<(String, String, String), LoginError> {
+        let p = self.push(req).await?;
+        Ok((p.url, p.verifier, p.state))
+    }
+
+    /// Pushes the authorization request (RFC 9126): the authorize URL and the verifier,
+    /// state and nonce to keep.
+    pub async fn push(&self, req: &LoginRequest) -> Result<Pushed, LoginError> {
         let verifier = format!(
             "{}{}",
             protocol::jose::random_id(),
@@ -352,7 +366,7 @@ impl Client {
                     ("code_challenge", challenge),
                     ("code_challenge_method", "S256".to_owned()),
                     ("state", state.clone()),
-                    ("nonce", nonce),
+                    ("nonce", nonce.clone()),
                 ]);
                 for r in &req.resources {
                     form.push(("resource", r.clone()));
@@ -392,7 +406,12 @@ impl Client {
             urlencode(&self.client_id),
             urlencode(request_uri)
         );
-        Ok((url, verifier, state))
+        Ok(Pushed {
+            url,
+            verifier,
+            state,
+            nonce,
+        })
     }
 
     /// A whole login: PAR, the browser's trip, and the code checked against state and `iss`.
@@ -402,7 +421,12 @@ impl Client {
         req: &LoginRequest,
         choice: &UserChoice,
     ) -> Result<Login, LoginError> {
-        let (url, verifier, state) = self.push_login(req).await?;
+        let Pushed {
+            url,
+            verifier,
+            state,
+            nonce,
+        } = self.push(req).await?;
         let mut trail = Vec::new();
         match browser
             .navigate(&url, &req.redirect_uri, choice, &mut trail)
@@ -426,6 +450,7 @@ impl Client {
                 Ok(Login {
                     code,
                     verifier,
+                    nonce,
                     trail,
                 })
             }
@@ -435,7 +460,8 @@ impl Client {
         }
     }
 
-    /// A login followed by the code's redemption.
+    /// A login followed by the code's redemption; the ID token (which an `openid` login
+    /// must get) is validated with [`Client::validate_id_token`].
     pub async fn login_and_redeem(
         &self,
         browser: &Browser,
@@ -443,11 +469,144 @@ impl Client {
         choice: &UserChoice,
     ) -> Result<(Login, TokenOutcome), LoginError> {
         let login = self.login(browser, req, choice).await?;
+        let resource = match req.resources.as_slice() {
+            [one] => Some(one.as_str()),
+            _ => None,
+        };
         let tokens = self
-            .redeem_code(&login.code, &req.redirect_uri, &login.verifier, None)
+            .redeem_code(&login.code, &req.redirect_uri, &login.verifier, resource)
             .await?;
+        match &tokens.response.id_token {
+            Some(id_token) => {
+                self.validate_id_token(id_token, &login.nonce).await?;
+            }
+            None if req.scope.split(' ').any(|s| s == "openid") => {
+                return Err(LoginError::IdToken(
+                    "an openid login got no ID token".into(),
+                ));
+            }
+            None => {}
+        }
         Ok((login, tokens))
     }
+
+    /// Validates an ID token (OpenID Connect Core §3.1.3.7) against the issuer's current
+    /// keys (discovery and JWKS are fetched now, so a rotated key is found): signature,
+    /// `iss`, `aud` (and `azp`), `nonce`, `exp`, `iat`, `sub`. Returns the claims.
+    pub async fn validate_id_token(
+        &self,
+        id_token: &str,
+        nonce: &str,
+    ) -> Result<Value, LoginError> {
+        let discovery: Value = self
+            .http()
+            .get(format!("{}/.well-known/openid-configuration", self.issuer))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let jwks_uri = discovery["jwks_uri"]
+            .as_str()
+            .ok_or_else(|| LoginError::IdToken("discovery names no jwks_uri".into()))?;
+        let jwks: Value = self
+            .http()
+            .get(jwks_uri)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        check_id_token(
+            id_token,
+            &jwks,
+            &self.issuer,
+            &self.client_id,
+            nonce,
+            unix_now(),
+        )
+        .map_err(LoginError::IdToken)
+    }
+}
+
+/// What [`Client::push`] gives: where to send the browser and what to keep.
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    pub url: String,
+    pub verifier: String,
+    pub state: String,
+    pub nonce: String,
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// Judges an ID token against `jwks` (OpenID Connect Core §3.1.3.7): signed (never
+/// `alg: none`) by the key its `kid` names, `iss` the issuer, `aud` containing the client
+/// (and `azp` the client when there are several audiences), `nonce` the one sent, not expired,
+/// not issued in the future, with a `sub`. Returns the claims.
+pub fn check_id_token(
+    token: &str,
+    jwks: &Value,
+    issuer: &str,
+    client_id: &str,
+    nonce: &str,
+    now: i64,
+) -> Result<Value, String> {
+    use protocol::jose::{PublicJwk, parse_compact};
+    let jws = parse_compact(token).map_err(|e| e.to_string())?;
+    jws.alg().map_err(|e| format!("alg: {e}"))?;
+    let kid = jws.header_str("kid").ok_or("it names no kid")?;
+    let key = jwks["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|k| k["kid"].as_str() == Some(kid))
+        .ok_or_else(|| format!("kid {kid:?} is not in the issuer's JWKS"))?;
+    let key = PublicJwk::from_json(key).map_err(|e| format!("the JWKS key {kid}: {e}"))?;
+    jws.verify(&key)
+        .map_err(|e| format!("the signature does not verify: {e}"))?;
+    if jws.claim_str("iss") != Some(issuer) {
+        return Err(format!("iss {:?} is not {issuer}", jws.claim_str("iss")));
+    }
+    let auds: Vec<&str> = match jws.claims.get("aud") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    if !auds.contains(&client_id) {
+        return Err(format!("aud {auds:?} does not name the client {client_id}"));
+    }
+    if auds.len() > 1 && jws.claim_str("azp") != Some(client_id) {
+        return Err(format!(
+            "azp {:?} is not the client, with several audiences",
+            jws.claim_str("azp")
+        ));
+    }
+    if jws.claim_str("nonce") != Some(nonce) {
+        return Err(format!(
+            "nonce {:?} is not the one sent",
+            jws.claim_str("nonce")
+        ));
+    }
+    match jws.claim_time("exp") {
+        Some(Ok(exp)) if exp > now - ID_TOKEN_LEEWAY => {}
+        Some(Ok(exp)) => return Err(format!("it expired at {exp} (now {now})")),
+        _ => return Err("it has no exp".into()),
+    }
+    match jws.claim_time("iat") {
+        Some(Ok(iat)) if iat <= now + ID_TOKEN_LEEWAY => {}
+        Some(Ok(iat)) => return Err(format!("iat {iat} is in the future (now {now})")),
+        _ => return Err("it has no iat".into()),
+    }
+    if jws.claim_str("sub").is_none_or(str::is_empty) {
+        return Err("it has no sub".into());
+    }
+    Ok(Value::Object(jws.claims.clone()))
 }
 
 fn urlencode(s: &str) -> String {

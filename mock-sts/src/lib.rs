@@ -39,6 +39,7 @@ pub mod endsession;
 pub mod environment;
 pub mod ephemeral;
 pub mod error;
+pub mod fault;
 pub mod federation;
 pub mod flow_log;
 pub mod form;
@@ -151,6 +152,8 @@ pub struct Sts {
     pub sessions: session::Sessions,
     /// Recent HTTP exchanges, for `/testbed/flows`.
     pub flows: flow_log::FlowLog,
+    /// A fault to inject into the next ID token (conformance tests of clients).
+    pub faults: fault::Faults,
     /// The identity providers users are sent to; `None` runs the STS for machines only.
     pub federation: Option<federation::Federation>,
     /// The seeded population, built on first use (not at start, to keep start-up fast).
@@ -174,6 +177,7 @@ impl Sts {
             codes: ephemeral::Ephemeral::new(EPHEMERAL_CAPACITY),
             sessions: session::Sessions::default(),
             flows: flow_log::FlowLog::default(),
+            faults: fault::Faults::default(),
             federation: None,
             population: OnceLock::new(),
         })
@@ -206,6 +210,12 @@ impl Sts {
         let built = synthpop::Population::new(options.seed, options.population)
             .map_err(|e| StsError::Seed(e.to_string()))?;
         Ok(self.population.get_or_init(|| Arc::new(built)).clone())
+    }
+
+    /// Spoils the next ID token with `fault` (`None` clears it). For conformance tests of
+    /// clients only: there is no endpoint for it; see [`fault`].
+    pub fn set_fault(&self, fault: Option<fault::Fault>) {
+        self.faults.set(fault);
     }
 
     /// Rotates the signing key now (what `helseid-testbed keys rotate` does from outside).

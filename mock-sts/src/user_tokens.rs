@@ -274,7 +274,21 @@ fn id_token(
         "at_hash".into(),
         json!(protocol::jose::b64_encode(&digest.as_ref()[..16])),
     );
-    access_token::sign(sts, "JWT", &Value::Object(c)).map_err(internal)
+    let fault = sts.faults.take();
+    if let Some(f) = fault {
+        crate::fault::spoil_claims(f, &mut c, now);
+    }
+    if fault == Some(crate::fault::Fault::RotatedKey) {
+        sts.rotate_keys().map_err(internal)?;
+    }
+    let claims = Value::Object(c);
+    let signed = access_token::sign(sts, "JWT", &claims).map_err(internal)?;
+    match fault {
+        Some(f) => Ok(crate::fault::spoil_signature(f, &claims, &signed)
+            .map_err(internal)?
+            .unwrap_or(signed)),
+        None => Ok(signed),
+    }
 }
 
 /// The handle a refresh token is stored under: its hash, so a database copy cannot be used.

@@ -1,0 +1,130 @@
+//! The probe API a client under test calls: the reference API (`helseid_examples::api`)
+//! for [`super::PROBE_AUDIENCE`], trusting the embedded STS, on 127.0.0.1 at a free port,
+//! with every call recorded.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use helseid_examples::api::{ApiConfig, ApiState, router};
+
+use crate::report::Exchange;
+
+/// One call to the probe.
+#[derive(Debug, Clone)]
+pub struct ProbeCall {
+    pub method: String,
+    pub url: String,
+    pub authorization: Option<String>,
+    pub dpop: Option<String>,
+    pub status: u16,
+}
+
+impl ProbeCall {
+    pub fn evidence(&self) -> Exchange {
+        let mut headers = Vec::new();
+        if let Some(a) = &self.authorization {
+            headers.push(("authorization".to_owned(), a.clone()));
+        }
+        if let Some(d) = &self.dpop {
+            headers.push(("dpop".to_owned(), d.clone()));
+        }
+        let mut decoded = Vec::new();
+        if let Some(t) = self
+            .authorization
+            .as_deref()
+            .and_then(|a| a.split_once(' '))
+        {
+            decoded.extend(super::decode("access token", t.1));
+        }
+        if let Some(d) = &self.dpop {
+            decoded.extend(super::decode("DPoP proof", d));
+        }
+        Exchange {
+            label: "probe API call".into(),
+            method: self.method.clone(),
+            url: self.url.clone(),
+            request_headers: headers,
+            decoded,
+            status: Some(self.status),
+            ..Default::default()
+        }
+    }
+}
+
+type Calls = Arc<Mutex<Vec<ProbeCall>>>;
+
+/// A running probe API. Dropping it stops the server.
+#[derive(Debug)]
+pub struct Probe {
+    /// The URL the client calls.
+    pub url: String,
+    calls: Calls,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Probe {
+    /// Starts the probe trusting `issuer`.
+    pub async fn start(issuer: &str) -> Result<Probe, String> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| format!("the probe API cannot listen: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let mut config =
+            ApiConfig::new(issuer, super::PROBE_AUDIENCE).with_scope(super::PROBE_SCOPE);
+        // CLIENT-KEY-01 rotates the STS's key: fetch the keys again for any unknown kid.
+        config.jwks_refetch_interval_secs = 0;
+        let state = ApiState::new(config).map_err(|e| e.to_string())?;
+        let calls: Calls = Arc::default();
+        let app = router(state).layer(middleware::from_fn_with_state(calls.clone(), record));
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Probe {
+            url: format!("http://{addr}/probe"),
+            calls,
+            server,
+        })
+    }
+
+    /// The calls so far, in order.
+    pub fn calls(&self) -> Vec<ProbeCall> {
+        self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+async fn record(State(calls): State<Calls>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (authorization, dpop, host) = (
+        header("authorization"),
+        header("dpop"),
+        header("host").unwrap_or_default(),
+    );
+    let method = request.method().to_string();
+    let url = format!("http://{host}{}", request.uri());
+    let response = next.run(request).await;
+    calls
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(ProbeCall {
+            method,
+            url,
+            authorization,
+            dpop,
+            status: response.status().as_u16(),
+        });
+    response
+}

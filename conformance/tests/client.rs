@@ -1,0 +1,210 @@
+//! The client suite against the reference client (examples/src/bin/reference-client.rs): the
+//! correct client passes, as a machine client and as a login client, and each check fails
+//! against the reference client with the one flaw that check exists to find.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use conformance::embedded::Embedded;
+use conformance::report::{Outcome, Report};
+use conformance::scenario::{self, Scenario};
+use conformance::{Loaded, RunOptions};
+
+/// The reference client's binary, built once (beside this test's own target directory).
+fn reference_client() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args([
+                "build",
+                "-q",
+                "-p",
+                "helseid-examples",
+                "--bin",
+                "reference-client",
+            ])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .status()
+            .unwrap();
+        assert!(status.success(), "building reference-client");
+        let exe = std::env::current_exe().unwrap();
+        // target/<profile>/deps/client-<hash> -> target/<profile>/reference-client
+        let bin = exe
+            .parent()
+            .and_then(|d| d.parent())
+            .unwrap()
+            .join(format!("reference-client{}", std::env::consts::EXE_SUFFIX));
+        assert!(bin.exists(), "{}", bin.display());
+        bin
+    })
+    .clone()
+}
+
+fn scenario(login: bool, flaws: &[&str]) -> Scenario {
+    let mut driver = vec![reference_client().display().to_string()];
+    for f in flaws {
+        driver.push("--flaw".into());
+        driver.push((*f).into());
+    }
+    let driver: Vec<String> = driver.iter().map(|a| format!("{a:?}")).collect();
+    let text = format!(
+        "name: reference client\nkind: client\nclient:\n  driver: [{}]\n  timeout_secs: 60\n  login: {login}\n",
+        driver.join(", ")
+    );
+    scenario::parse(&text, "test.yaml").unwrap()
+}
+
+async fn run(embedded: &Embedded, s: &Scenario) -> Report {
+    let loaded = vec![Loaded {
+        scenario: s.clone(),
+        source: "test".into(),
+    }];
+    conformance::run_on(embedded, &loaded, &RunOptions::default(), &|_, _| {})
+        .await
+        .unwrap()
+}
+
+fn outcome(report: &Report, id: &str) -> (Outcome, String) {
+    let r = report.scenarios[0]
+        .results
+        .iter()
+        .find(|r| r.id == id)
+        .unwrap_or_else(|| panic!("no result for {id}"));
+    (r.outcome, r.message.clone())
+}
+
+fn assert_all_pass(report: &Report, what: &str) {
+    for r in &report.scenarios[0].results {
+        assert!(
+            matches!(r.outcome, Outcome::Passed | Outcome::Skipped),
+            "{what}: {} {:?}: {}\n{:#?}",
+            r.id,
+            r.outcome,
+            r.message,
+            r.evidence.first()
+        );
+    }
+    assert!(report.passed, "{what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_client_passes_as_machine_and_login_client() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let report = run(&embedded, &scenario(false, &[])).await;
+    assert_all_pass(&report, "machine client");
+    assert_eq!(outcome(&report, "CLIENT-PAR-01").0, Outcome::Skipped);
+    assert!(report.totals.passed >= 5, "{:?}", report.totals);
+
+    let report = run(&embedded, &scenario(true, &[])).await;
+    assert_all_pass(&report, "login client");
+    assert_eq!(outcome(&report, "CLIENT-PAR-01").0, Outcome::Passed);
+    assert_eq!(outcome(&report, "CLIENT-KEY-01").0, Outcome::Passed);
+    assert_eq!(outcome(&report, "CLIENT-REFRESH-01").0, Outcome::Passed);
+    for n in 1..=6 {
+        let id = format!("CLIENT-IDT-0{n}");
+        let (got, message) = outcome(&report, &id);
+        assert_eq!(got, Outcome::Passed, "{id}: {message}");
+        // Refused for the fault, not for something else: the driver's output says why.
+        let r = report.scenarios[0]
+            .results
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap();
+        let output = &r.evidence[0].response_body;
+        assert!(output.contains("the ID token is refused"), "{id}: {output}");
+    }
+    assert!(report.totals.passed >= 14, "{:?}", report.totals);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_does_not_validate_id_tokens_fails_every_fault() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let report = run(&embedded, &scenario(true, &["skip-id-token-validation"])).await;
+    assert_eq!(outcome(&report, "CLIENT-RUN-01").0, Outcome::Passed);
+    for n in 1..=6 {
+        let id = format!("CLIENT-IDT-0{n}");
+        let (got, message) = outcome(&report, &id);
+        assert_eq!(got, Outcome::Failed, "{id}: {message}");
+        assert!(message.contains("exited 0"), "{id}: {message}");
+    }
+    // The fault is cleared after each check: the next login gets a good ID token.
+    assert!(embedded.sts.faults.pending().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_refetches_the_jwks_fails_the_key_rotation() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let report = run(&embedded, &scenario(true, &["stale-jwks"])).await;
+    assert_eq!(outcome(&report, "CLIENT-RUN-01").0, Outcome::Passed);
+    let (got, message) = outcome(&report, "CLIENT-KEY-01");
+    assert_eq!(got, Outcome::Failed, "{message}");
+    // It still validates: every fault is refused.
+    for n in 1..=6 {
+        let id = format!("CLIENT-IDT-0{n}");
+        assert_eq!(outcome(&report, &id).0, Outcome::Passed, "{id}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_checks_are_inconclusive_when_the_client_fails_anyway() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let report = run(&embedded, &scenario(true, &["exit1"])).await;
+    assert_eq!(outcome(&report, "CLIENT-RUN-01").0, Outcome::Failed);
+    let (got, message) = outcome(&report, "CLIENT-IDT-01");
+    assert_eq!(got, Outcome::Inconclusive, "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_check_finds_its_flaw() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let cases: [(bool, &str, &str); 13] = [
+        (false, "reuse-jti", "CLIENT-AUTH-01"),
+        (false, "long-assertion", "CLIENT-AUTH-01"),
+        (false, "no-dpop", "CLIENT-DPOP-01"),
+        (false, "no-nonce-retry", "CLIENT-DPOP-01"),
+        (false, "no-resource", "CLIENT-RES-01"),
+        (false, "bearer-probe", "CLIENT-PROBE-01"),
+        (false, "no-probe", "CLIENT-RUN-01"),
+        (false, "exit1", "CLIENT-RUN-01"),
+        (true, "no-par", "CLIENT-PAR-01"),
+        (true, "plain-pkce", "CLIENT-PKCE-01"),
+        (true, "hybrid", "CLIENT-CODE-01"),
+        (true, "short-state", "CLIENT-STATE-01"),
+        (true, "reuse-refresh-token", "CLIENT-REFRESH-01"),
+    ];
+    for (login, flaw, id) in cases {
+        let report = run(&embedded, &scenario(login, &[flaw])).await;
+        let (got, message) = outcome(&report, id);
+        assert_eq!(got, Outcome::Failed, "{flaw}: {id}: {message}");
+        if flaw == "hybrid" {
+            assert!(message.contains("response_type"), "{message}");
+        }
+        assert!(!report.passed, "{flaw}");
+    }
+}
+
+#[tokio::test]
+async fn a_driver_that_cannot_start_fails_the_run() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let text = "name: x\nkind: client\nclient:\n  driver: [/nonexistent/driver]\n";
+    let s = scenario::parse(text, "x.yaml").unwrap();
+    let report = run(&embedded, &s).await;
+    let (got, message) = outcome(&report, "CLIENT-RUN-01");
+    assert_eq!(got, Outcome::Failed);
+    assert!(message.contains("could not start"), "{message}");
+}
+
+#[tokio::test]
+async fn a_driver_past_its_time_limit_is_stopped() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let text = "name: x\nkind: client\nclient:\n  driver: [sleep, \"30\"]\n  timeout_secs: 1\n";
+    let s = scenario::parse(text, "x.yaml").unwrap();
+    let started = std::time::Instant::now();
+    let report = run(&embedded, &s).await;
+    assert!(started.elapsed().as_secs() < 10);
+    let (got, message) = outcome(&report, "CLIENT-RUN-01");
+    assert_eq!(got, Outcome::Failed);
+    assert!(message.contains("did not finish"), "{message}");
+}

@@ -1,0 +1,540 @@
+//! `reference-client`: the testbed's reference HelseID client as a conformance driver.
+//!
+//! It reads what `helseid-testbed conformance` gives a client scenario's driver:
+//! `HELSEID_ISSUER`, `HELSEID_CLIENT_CONFIG` (the portal's client configuration file),
+//! `HELSEID_PROBE_API` (an API to call with the token) and `HELSEID_TEST_PID` (a person
+//! TestIDP logs in without a page). A machine client (grant type `client_credentials`) gets a
+//! token; a login client (`authorization_code`) logs the person in with PAR, PKCE and DPoP
+//! and validates the ID token. Either way it then calls the probe API with the DPoP-bound
+//! token and exits 0 when the API accepted it, non-zero on any refusal.
+//!
+//! `--flaw NAME` makes it break one rule, for the runner's own tests (`--list-flaws`).
+
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+use helseid_examples::client::{Client, TokenRequest};
+use helseid_examples::login::{Browser, Ending, LoginRequest, UserChoice};
+use protocol::client_assertion::{self, AssertionRequest};
+use protocol::client_config::ClientConfigFile;
+use protocol::jose::Alg;
+use protocol::oauth::TokenResponse;
+use protocol::signing::SigningKey;
+use serde_json::Value;
+
+/// One rule the client breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Flaw {
+    /// Takes the ID token without validating it.
+    SkipIdTokenValidation,
+    /// Sends the same client assertion (jti) again on the nonce retry.
+    ReuseJti,
+    /// Client assertions live 300 seconds.
+    LongAssertion,
+    /// Sends no DPoP proofs.
+    NoDpop,
+    /// Retries use_dpop_nonce without the nonce.
+    NoNonceRetry,
+    /// Names no resource in token requests.
+    NoResource,
+    /// Calls the API with the token as a Bearer token.
+    BearerProbe,
+    /// Never calls the API.
+    NoProbe,
+    /// Exits 1 at the end.
+    Exit1,
+    /// Sends the authorization request's parameters in the URL instead of PAR.
+    NoPar,
+    /// PKCE with code_challenge_method plain.
+    PlainPkce,
+    /// A short, fixed state and nonce.
+    ShortState,
+    /// Fetches the JWKS once, before the login, and never again (misses a rotated key).
+    StaleJwks,
+    /// Sends the first refresh token again on the second refresh.
+    ReuseRefreshToken,
+    /// Asks for response_type "code id_token token" (the hybrid flow).
+    Hybrid,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "reference-client",
+    about = "A HelseID client that does what HelseID's profile asks, as a conformance driver"
+)]
+struct Args {
+    /// Break one rule (repeat for several).
+    #[arg(long = "flaw", value_enum)]
+    flaws: Vec<Flaw>,
+    /// Print the flaws and exit.
+    #[arg(long)]
+    list_flaws: bool,
+}
+
+fn env(name: &str) -> Result<String, String> {
+    std::env::var(name).map_err(|_| format!("{name} is not set"))
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.list_flaws {
+        for f in Flaw::value_variants() {
+            if let Some(v) = f.to_possible_value() {
+                println!(
+                    "{:24} {}",
+                    v.get_name(),
+                    v.get_help().map(|h| h.to_string()).unwrap_or_default()
+                );
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+    match run(&args.flaws).await {
+        Ok(()) if args.flaws.contains(&Flaw::Exit1) => ExitCode::from(1),
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("reference-client: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Everything the driver is given.
+struct Setup {
+    issuer: String,
+    file: ClientConfigFile,
+    probe: String,
+    pid: String,
+    audience: String,
+    api_scopes: Vec<String>,
+}
+
+fn setup() -> Result<Setup, String> {
+    let issuer = env("HELSEID_ISSUER")?;
+    let path = env("HELSEID_CLIENT_CONFIG")?;
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    let file = protocol::client_config::parse(&text).map_err(|e| format!("{path}: {e}"))?;
+    let scopes = file.scopes.clone().unwrap_or_default();
+    let audience = scopes
+        .iter()
+        .filter(|s| !s.starts_with("helseid://"))
+        .find_map(|s| protocol::claims::resource_of(s))
+        .ok_or("the client configuration names no API scope")?
+        .to_owned();
+    let api_scopes = scopes
+        .iter()
+        .filter(|s| protocol::claims::resource_of(s) == Some(audience.as_str()))
+        .cloned()
+        .collect();
+    Ok(Setup {
+        issuer,
+        probe: env("HELSEID_PROBE_API")?,
+        pid: std::env::var("HELSEID_TEST_PID").unwrap_or_default(),
+        file,
+        audience,
+        api_scopes,
+    })
+}
+
+async fn run(flaws: &[Flaw]) -> Result<(), String> {
+    let has = |f: Flaw| flaws.contains(&f);
+    let s = setup()?;
+    let dpop_key = SigningKey::generate_ec(Alg::ES256, "dpop".into()).map_err(|e| e.to_string())?;
+    let client = Client::from_config(&s.file, Some(&s.issuer)).map_err(|e| e.to_string())?;
+    let client = if has(Flaw::NoDpop) {
+        client.without_dpop()
+    } else {
+        client.with_dpop_key(copy_key(&dpop_key)?)
+    };
+    let login = s
+        .file
+        .grant_types
+        .as_ref()
+        .is_some_and(|g| g.iter().any(|t| t == "authorization_code"));
+    let resource = (!has(Flaw::NoResource)).then(|| s.audience.clone());
+    let token = if login {
+        let (access_token, refresh_token) = user_token(&s, &client, flaws).await?;
+        match refresh_token {
+            Some(rt) => refresh_twice(&s, &client, &rt, has(Flaw::ReuseRefreshToken)).await?,
+            None => access_token,
+        }
+    } else if has(Flaw::ReuseJti) || has(Flaw::LongAssertion) || has(Flaw::NoNonceRetry) {
+        let key = SigningKey::from_private_jwk(
+            &s.file.private_jwk_json().map_err(|e| e.to_string())?,
+            Alg::PS256,
+        )
+        .map_err(|e| e.to_string())?;
+        raw_client_credentials(&s, &client, &key, &dpop_key, resource.as_deref(), flaws).await?
+    } else {
+        client
+            .token(&TokenRequest {
+                scope: Some(s.api_scopes.join(" ")),
+                resource,
+                details: None,
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .response
+            .access_token
+    };
+    if has(Flaw::NoProbe) {
+        return Ok(());
+    }
+    let request = if has(Flaw::BearerProbe) {
+        client
+            .http()
+            .get(&s.probe)
+            .header("Authorization", format!("Bearer {token}"))
+    } else {
+        client
+            .api_request(reqwest::Method::GET, &s.probe, &token)
+            .map_err(|e| e.to_string())?
+    };
+    let response = request.send().await.map_err(|e| e.to_string())?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!("the API refused the token ({status})"));
+    }
+    println!("the API accepted the token ({status})");
+    Ok(())
+}
+
+/// Refreshes twice, each time with the newest refresh token (HelseID rotates them), and
+/// returns the last access token.
+async fn refresh_twice(
+    s: &Setup,
+    client: &Client,
+    first: &str,
+    reuse: bool,
+) -> Result<String, String> {
+    let mut refresh_token = first.to_owned();
+    let mut access_token = String::new();
+    for _ in 0..2 {
+        let t = client
+            .refresh(&refresh_token, Some(&s.audience), None)
+            .await
+            .map_err(|e| e.to_string())?;
+        access_token = t.response.access_token;
+        if !reuse {
+            refresh_token = t
+                .response
+                .refresh_token
+                .ok_or("the refresh gave no new refresh token")?;
+        }
+    }
+    Ok(access_token)
+}
+
+fn copy_key(key: &SigningKey) -> Result<SigningKey, String> {
+    let der = key.to_pkcs8().map_err(|e| e.to_string())?;
+    SigningKey::from_pkcs8(&der, key.alg, key.kid.clone()).map_err(|e| e.to_string())
+}
+
+/// A login of the test person through TestIDP, the ID token validated (unless the flaw).
+async fn user_token(
+    s: &Setup,
+    client: &Client,
+    flaws: &[Flaw],
+) -> Result<(String, Option<String>), String> {
+    let has = |f: Flaw| flaws.contains(&f);
+    let redirect_uri = s
+        .file
+        .redirect_uris
+        .as_ref()
+        .and_then(|r| r.first())
+        .ok_or("the client configuration names no redirect URI")?
+        .clone();
+    let mut scope = vec![
+        "openid".to_owned(),
+        "profile".to_owned(),
+        "offline_access".to_owned(),
+        "helseid://scopes/identity/pid".to_owned(),
+        "helseid://scopes/identity/security_level".to_owned(),
+    ];
+    scope.extend(s.api_scopes.iter().cloned());
+    let request = LoginRequest {
+        redirect_uri: redirect_uri.clone(),
+        scope: scope.join(" "),
+        resources: vec![s.audience.clone()],
+        acr_values: Some("idp:testidp-oidc Level4".into()),
+        test_pid: Some(s.pid.clone()),
+        test_security_level: Some(4),
+        ..Default::default()
+    };
+    let browser = Browser::new().map_err(|e| e.to_string())?;
+    let choice = UserChoice::default();
+    if has(Flaw::StaleJwks) {
+        let jwks = fetch_jwks(client, &s.issuer).await?;
+        let login = client
+            .login(&browser, &request, &choice)
+            .await
+            .map_err(|e| e.to_string())?;
+        let tokens = client
+            .redeem_code(
+                &login.code,
+                &redirect_uri,
+                &login.verifier,
+                Some(&s.audience),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let id_token = tokens.response.id_token.as_deref().ok_or("no ID token")?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default();
+        helseid_examples::login::check_id_token(
+            id_token,
+            &jwks,
+            &s.issuer,
+            &client.client_id,
+            &login.nonce,
+            now,
+        )
+        .map_err(|e| format!("the ID token is refused: {e}"))?;
+        return Ok((tokens.response.access_token, tokens.response.refresh_token));
+    }
+    if !(has(Flaw::NoPar) || has(Flaw::PlainPkce) || has(Flaw::ShortState) || has(Flaw::Hybrid)) {
+        if !has(Flaw::SkipIdTokenValidation) {
+            let (_, tokens) = client
+                .login_and_redeem(&browser, &request, &choice)
+                .await
+                .map_err(|e| e.to_string())?;
+            return Ok((tokens.response.access_token, tokens.response.refresh_token));
+        }
+        let login = client
+            .login(&browser, &request, &choice)
+            .await
+            .map_err(|e| e.to_string())?;
+        let tokens = client
+            .redeem_code(
+                &login.code,
+                &redirect_uri,
+                &login.verifier,
+                Some(&s.audience),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok((tokens.response.access_token, tokens.response.refresh_token));
+    }
+    // The flawed login: the authorization request built by hand.
+    let verifier = format!(
+        "{}{}",
+        protocol::jose::random_id(),
+        protocol::jose::random_id()
+    );
+    let (state, nonce) = if has(Flaw::ShortState) {
+        ("abc".to_owned(), "abc".to_owned())
+    } else {
+        (protocol::jose::random_id(), protocol::jose::random_id())
+    };
+    let (challenge, method) = if has(Flaw::PlainPkce) {
+        (verifier.clone(), "plain")
+    } else {
+        (protocol::jose::sha256_b64(verifier.as_bytes()), "S256")
+    };
+    let params: Vec<(&str, String)> = vec![
+        ("client_id", client.client_id.clone()),
+        (
+            "response_type",
+            if has(Flaw::Hybrid) {
+                "code id_token token".into()
+            } else {
+                "code".into()
+            },
+        ),
+        ("redirect_uri", redirect_uri.clone()),
+        ("scope", request.scope.clone()),
+        ("code_challenge", challenge),
+        ("code_challenge_method", method.into()),
+        ("state", state.clone()),
+        ("nonce", nonce.clone()),
+        ("resource", s.audience.clone()),
+        ("acr_values", "idp:testidp-oidc Level4".into()),
+        ("test_pid", s.pid.clone()),
+        ("test_security_level", "4".into()),
+    ];
+    let url = if has(Flaw::NoPar) {
+        let query: Vec<String> = params
+            .iter()
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect();
+        format!("{}/connect/authorize?{}", s.issuer, query.join("&"))
+    } else {
+        let mut form = params.clone();
+        form.push((
+            "client_assertion_type",
+            client_assertion::ASSERTION_TYPE.into(),
+        ));
+        form.push((
+            "client_assertion",
+            client.assertion(None).map_err(|e| e.to_string())?,
+        ));
+        let response = client
+            .http()
+            .post(format!("{}/connect/par", s.issuer))
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status();
+        let body: Value = response.json().await.map_err(|e| e.to_string())?;
+        if status.as_u16() != 201 {
+            return Err(format!("PAR refused ({status}): {body}"));
+        }
+        format!(
+            "{}/connect/authorize?client_id={}&request_uri={}",
+            s.issuer,
+            urlencode(&client.client_id),
+            urlencode(body["request_uri"].as_str().unwrap_or_default())
+        )
+    };
+    let mut trail = Vec::new();
+    let ending = browser
+        .navigate(&url, &redirect_uri, &choice, &mut trail)
+        .await
+        .map_err(|e| e.to_string())?;
+    let code = match ending {
+        Ending::Code {
+            code, state: got, ..
+        } if got.as_deref() == Some(state.as_str()) => code,
+        Ending::Code { state: got, .. } => {
+            return Err(format!("state {got:?} is not the one sent"));
+        }
+        Ending::Error { error, description } => return Err(format!("{error}: {description}")),
+    };
+    let tokens = client
+        .redeem_code(&code, &redirect_uri, &verifier, Some(&s.audience))
+        .await
+        .map_err(|e| e.to_string())?;
+    if !has(Flaw::SkipIdTokenValidation) {
+        let id_token = tokens.response.id_token.as_deref().ok_or("no ID token")?;
+        client
+            .validate_id_token(id_token, &nonce)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok((tokens.response.access_token, tokens.response.refresh_token))
+}
+
+/// The issuer's JWKS, through discovery.
+async fn fetch_jwks(client: &Client, issuer: &str) -> Result<Value, String> {
+    let get = |url: String| async move {
+        client
+            .http()
+            .get(url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| e.to_string())?
+            .json::<Value>()
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let discovery = get(format!("{issuer}/.well-known/openid-configuration")).await?;
+    let jwks_uri = discovery["jwks_uri"]
+        .as_str()
+        .ok_or("discovery names no jwks_uri")?;
+    get(jwks_uri.to_owned()).await
+}
+
+/// client_credentials by hand, breaking the assertion or nonce rules.
+async fn raw_client_credentials(
+    s: &Setup,
+    client: &Client,
+    key: &SigningKey,
+    dpop_key: &SigningKey,
+    resource: Option<&str>,
+    flaws: &[Flaw],
+) -> Result<String, String> {
+    let has = |f: Flaw| flaws.contains(&f);
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default()
+    };
+    let token_endpoint = client.token_endpoint.clone();
+    let mut nonce: Option<String> = None;
+    let mut assertion: Option<String> = None;
+    for _ in 0..2 {
+        let fresh = client_assertion::build(
+            key,
+            &AssertionRequest {
+                client_id: &client.client_id,
+                audience: &token_endpoint,
+                now: now(),
+                lifetime: if has(Flaw::LongAssertion) { 300 } else { 60 },
+                details: None,
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        let a = match (&assertion, has(Flaw::ReuseJti)) {
+            (Some(old), true) => old.clone(),
+            _ => fresh,
+        };
+        assertion = Some(a.clone());
+        let mut form = vec![
+            ("grant_type", "client_credentials".to_owned()),
+            ("scope", s.api_scopes.join(" ")),
+            ("client_id", client.client_id.clone()),
+            (
+                "client_assertion_type",
+                client_assertion::ASSERTION_TYPE.to_owned(),
+            ),
+            ("client_assertion", a),
+        ];
+        if let Some(r) = resource {
+            form.push(("resource", r.to_owned()));
+        }
+        let sent_nonce = if has(Flaw::NoNonceRetry) {
+            None
+        } else {
+            nonce.as_deref()
+        };
+        let proof =
+            protocol::dpop::build_proof(dpop_key, "POST", &token_endpoint, now(), sent_nonce, None)
+                .map_err(|e| e.to_string())?;
+        let response = client
+            .http()
+            .post(&token_endpoint)
+            .header("DPoP", proof)
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let header_nonce = response
+            .headers()
+            .get("DPoP-Nonce")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response.text().await.map_err(|e| e.to_string())?;
+        if status == 200 {
+            let t: TokenResponse = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+            return Ok(t.access_token);
+        }
+        match header_nonce {
+            Some(n) if body.contains("use_dpop_nonce") && nonce.is_none() => nonce = Some(n),
+            _ => {
+                return Err(format!(
+                    "the STS refused the token request ({status}): {body}"
+                ));
+            }
+        }
+    }
+    Err("the STS asked for a DPoP nonce twice".into())
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
