@@ -55,6 +55,8 @@ pub enum Applies {
     CancelSteps,
     /// The client scenario is a login client (`client.login: true`).
     Login,
+    /// The client scenario is a multi-tenant client (`client.tenancy: multi`).
+    MultiTenant,
 }
 
 /// One check.
@@ -106,6 +108,7 @@ const RFC7636_4_1: &str = "https://www.rfc-editor.org/rfc/rfc7636#section-4.1";
 const OIDC_AUTH_REQUEST: &str = "https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest";
 const OIDC_ROTATE_KEYS: &str =
     "https://openid.net/specs/openid-connect-core-1_0.html#RotateSigKeys";
+const HELSEID_ORGNR: &str = "https://utviklerportal.nhn.no/informasjonstjenester/helseid/bruksmoenstre-og-eksempelkode/bruk-av-helseid/docs/tekniske-mekanismer/organisasjonsnumre_enmd";
 const RFC6749_6: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-6";
 const RFC6749_4_1_2_1: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1";
 
@@ -632,6 +635,15 @@ pub const CHECKS: &[Check] = &[
         "The API is called with a DPoP-bound token and a proof with ath",
         "The client calls the API with Authorization: DPoP and a proof whose ath is the hash of that access token, and the API accepts it.",
         RFC9449_7_1
+    ),
+    client_check!(
+        "CLIENT-TENANCY-01",
+        "tenancy",
+        Must,
+        MultiTenant,
+        "A multi-tenant client names the organisation it acts for",
+        "Every token request's client assertion carries assertion_details of type helseid_authorization whose identifier has system urn:oid:1.0.6523 and value NO:ORGNR:<HELSEID_ORGNR>:<child?>, and the token the API got has orgnr_parent = HELSEID_ORGNR.",
+        HELSEID_ORGNR
     ),
     client_check!(
         "CLIENT-IDT-01",

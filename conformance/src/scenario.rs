@@ -155,7 +155,8 @@ fn default_scope() -> String {
 /// STS, writes the portal's client configuration file for it, and starts `driver` with
 /// `HELSEID_ISSUER`, `HELSEID_CLIENT_CONFIG` (the file's path), `HELSEID_PROBE_API` (a URL
 /// the client calls with its access token) and `HELSEID_TEST_PID` (a person TestIDP logs in
-/// without a page) in its environment.
+/// without a page) in its environment, and for a multi-tenant client (`tenancy: multi`)
+/// `HELSEID_ORGNR` (the organisation it acts for).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientTarget {
@@ -183,6 +184,24 @@ pub struct ClientTarget {
     /// token); `false`: a machine client (client credentials).
     #[serde(default)]
     pub login: bool,
+    /// `single` (default): the client belongs to one organisation. `multi`: the client is
+    /// registered as a multi-tenant client of a supplier (EPJ vendor) and acts for an
+    /// organisation that delegated to that supplier; the driver gets that organisation's
+    /// number in `HELSEID_ORGNR` and must name it in the `assertion_details` of every client
+    /// assertion (reference §6).
+    #[serde(default)]
+    pub tenancy: ClientTenancy,
+}
+
+/// Whom a client under test belongs to (reference §6.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientTenancy {
+    /// One organisation's own client; HelseID puts its org number in the token.
+    #[default]
+    Single,
+    /// A supplier's client acting for organisations that delegated to the supplier.
+    Multi,
 }
 
 fn default_driver_timeout() -> u64 {

@@ -43,6 +43,10 @@ fn reference_client() -> PathBuf {
 }
 
 fn scenario(login: bool, flaws: &[&str]) -> Scenario {
+    scenario_with(login, "single", flaws)
+}
+
+fn scenario_with(login: bool, tenancy: &str, flaws: &[&str]) -> Scenario {
     let mut driver = vec![reference_client().display().to_string()];
     for f in flaws {
         driver.push("--flaw".into());
@@ -50,7 +54,7 @@ fn scenario(login: bool, flaws: &[&str]) -> Scenario {
     }
     let driver: Vec<String> = driver.iter().map(|a| format!("{a:?}")).collect();
     let text = format!(
-        "name: reference client\nkind: client\nclient:\n  driver: [{}]\n  timeout_secs: 60\n  login: {login}\n",
+        "name: reference client\nkind: client\nclient:\n  driver: [{}]\n  timeout_secs: 60\n  login: {login}\n  tenancy: {tenancy}\n",
         driver.join(", ")
     );
     scenario::parse(&text, "test.yaml").unwrap()
@@ -116,6 +120,25 @@ async fn the_reference_client_passes_as_machine_and_login_client() {
         assert!(output.contains("the ID token is refused"), "{id}: {output}");
     }
     assert!(report.totals.passed >= 14, "{:?}", report.totals);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_client_passes_as_multi_tenant_client_and_fails_without_its_org() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let report = run(&embedded, &scenario(false, &[])).await;
+    let (got, message) = outcome(&report, "CLIENT-TENANCY-01");
+    assert_eq!(got, Outcome::Skipped, "{message}");
+
+    let report = run(&embedded, &scenario_with(false, "multi", &[])).await;
+    assert_all_pass(&report, "multi-tenant machine client");
+    let (got, message) = outcome(&report, "CLIENT-TENANCY-01");
+    assert_eq!(got, Outcome::Passed, "{message}");
+
+    let report = run(&embedded, &scenario_with(false, "multi", &["no-org"])).await;
+    let (got, message) = outcome(&report, "CLIENT-TENANCY-01");
+    assert_eq!(got, Outcome::Failed, "{message}");
+    assert!(message.contains("assertion_details"), "{message}");
+    assert!(!report.passed);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -56,7 +56,7 @@ pub fn applies(check: &Check, scenario: &Scenario) -> Result<(), String> {
             "the API names no organisations it serves",
         ),
         Applies::CancelSteps => (false, "an idp check"),
-        Applies::Login => (false, "a client check"),
+        Applies::Login | Applies::MultiTenant => (false, "a client check"),
     };
     if ok {
         Ok(())

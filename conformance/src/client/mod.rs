@@ -5,7 +5,8 @@
 //! configuration file is written to a temporary file), serves a probe API on 127.0.0.1 that
 //! accepts the STS's tokens for its audience and records every call, and starts the driver
 //! with `HELSEID_ISSUER`, `HELSEID_CLIENT_CONFIG`, `HELSEID_PROBE_API` and `HELSEID_TEST_PID`
-//! in its environment. The STS records every exchange ([`mock_sts::flow_log`]); the checks
+//! in its environment (and `HELSEID_ORGNR` for a multi-tenant client, `client.tenancy:
+//! multi`). The STS records every exchange ([`mock_sts::flow_log`]); the checks
 //! judge what the client sent there and to the probe.
 //!
 //! CLIENT-RUN-01 is the baseline: the driver exits 0 within its time limit after calling the
@@ -27,7 +28,7 @@ use serde_json::Value;
 use crate::catalogue::{Applies, CHECKS, Check, Severity, TargetKind};
 use crate::embedded::{Embedded, REDIRECT_URI};
 use crate::report::{CheckResult, DecodedToken, Exchange, Outcome, ScenarioReport};
-use crate::scenario::{ClientTarget, Scenario};
+use crate::scenario::{ClientTarget, ClientTenancy, Scenario};
 use crate::{RunOptions, now};
 use probe::{Probe, ProbeCall};
 
@@ -39,6 +40,8 @@ pub const PROBE_SCOPE: &str = "nhn:conformance-probe/read";
 pub const MAX_ASSERTION_LIFETIME: i64 = 60;
 /// The shortest `state` and `nonce` accepted.
 pub const MIN_STATE_LEN: usize = 16;
+/// The access token claim with the organisation a multi-tenant client acts for.
+const ORGNR_PARENT_CLAIM: &str = protocol::claims::ORGNR_PARENT;
 /// Driver output kept as evidence.
 const MAX_OUTPUT: usize = 4096;
 /// Response bodies kept as evidence.
@@ -50,6 +53,17 @@ pub fn applies(check: &Check, scenario: &Scenario) -> Result<(), String> {
         Applies::Login if !scenario.client.as_ref().is_some_and(|c| c.login) => Err(
             "does not apply: a machine client (client.login is false) does not log users in".into(),
         ),
+        Applies::MultiTenant
+            if !scenario
+                .client
+                .as_ref()
+                .is_some_and(|c| c.tenancy == ClientTenancy::Multi) =>
+        {
+            Err(
+                "does not apply: a single-tenant client (client.tenancy is single) names no organisation"
+                    .into(),
+            )
+        }
         _ => Ok(()),
     }
 }
@@ -59,6 +73,8 @@ pub fn applies(check: &Check, scenario: &Scenario) -> Result<(), String> {
 pub struct Registered {
     pub client_id: String,
     pub config_path: std::path::PathBuf,
+    /// The organisation a multi-tenant client acts for (`HELSEID_ORGNR`).
+    pub orgnr: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -75,7 +91,34 @@ pub fn register(embedded: &Embedded, c: &ClientTarget) -> Result<Registered, Str
             token_exchange_clients: vec![],
         })
         .map_err(|e| e.to_string())?;
-    let org = embedded.other_org(&[]).map_err(|e| e.to_string())?;
+    // A multi-tenant client belongs to a seeded supplier and acts for an organisation that
+    // delegated to it (the probe API requires no signed terms).
+    let (tenancy, orgnr) = match c.tenancy {
+        ClientTenancy::Single => {
+            let org = embedded.other_org(&[]).map_err(|e| e.to_string())?;
+            (
+                Tenancy::SingleTenant {
+                    orgnr: org,
+                    child_orgnrs: vec![],
+                },
+                None,
+            )
+        }
+        ClientTenancy::Multi => {
+            let d = store
+                .delegations()
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .next()
+                .ok_or("the seeded environment has no delegation to a supplier")?;
+            (
+                Tenancy::MultiTenant {
+                    supplier_orgnr: d.supplier,
+                },
+                Some(d.delegator),
+            )
+        }
+    };
     // API scopes only: the STS gives every login client the identity scopes (openid,
     // profile, offline_access, helseid://scopes/identity/...).
     let mut scopes = vec![PROBE_SCOPE.to_owned()];
@@ -99,10 +142,7 @@ pub fn register(embedded: &Embedded, c: &ClientTarget) -> Result<Registered, Str
         NewClient {
             client_id: None,
             name: "Client under test".into(),
-            tenancy: Tenancy::SingleTenant {
-                orgnr: org,
-                child_orgnrs: vec![],
-            },
+            tenancy,
             scopes,
             grant_types,
             redirect_uris,
@@ -121,6 +161,7 @@ pub fn register(embedded: &Embedded, c: &ClientTarget) -> Result<Registered, Str
     Ok(Registered {
         client_id: client.client_id,
         config_path,
+        orgnr,
         _dir: dir,
     })
 }
@@ -304,6 +345,9 @@ pub async fn run(
     );
     env.insert("HELSEID_PROBE_API".into(), probe.url.clone());
     env.insert("HELSEID_TEST_PID".into(), pid);
+    if let Some(orgnr) = &registered.orgnr {
+        env.insert("HELSEID_ORGNR".into(), orgnr.clone());
+    }
 
     let observe = || async {
         let mark = embedded.sts.flows.next_id();
@@ -320,6 +364,7 @@ pub async fn run(
     let judge = Judge {
         issuer: &embedded.issuer,
         client_id: &registered.client_id,
+        orgnr: registered.orgnr.as_deref(),
         argv: &argv,
         observed: &observed,
     };
@@ -386,6 +431,8 @@ pub fn fault_of(check: &Check) -> Option<Fault> {
 pub struct Judge<'a> {
     pub issuer: &'a str,
     pub client_id: &'a str,
+    /// `HELSEID_ORGNR` of a multi-tenant client.
+    pub orgnr: Option<&'a str>,
     pub argv: &'a [String],
     pub observed: &'a Observed,
 }
@@ -513,6 +560,7 @@ impl Judge<'_> {
             "CLIENT-STATE-01" => self.state_01(c),
             "CLIENT-PROBE-01" => self.probe_01(c),
             "CLIENT-REFRESH-01" => self.refresh_01(c),
+            "CLIENT-TENANCY-01" => self.tenancy_01(c),
             _ => CheckResult::new(c, Outcome::Skipped, "not implemented for this kind"),
         }
     }
@@ -1177,6 +1225,112 @@ impl Judge<'_> {
                 .iter()
                 .take(2)
                 .map(|r| self.evidence("refresh request", r))
+                .collect(),
+        )
+    }
+
+    /// CLIENT-TENANCY-01: every token request names HELSEID_ORGNR in its client assertion's
+    /// assertion_details (the STS refuses a multi-tenant client's request without it), and
+    /// the probe got a token with orgnr_parent = HELSEID_ORGNR.
+    fn tenancy_01(&self, c: &Check) -> CheckResult {
+        let Some(orgnr) = self.orgnr else {
+            return inconclusive(
+                c,
+                "the run has no HELSEID_ORGNR".into(),
+                vec![self.driver_evidence()],
+            );
+        };
+        let requests = self.token_requests();
+        if requests.is_empty() {
+            return fail(
+                c,
+                "the client sent no token request".into(),
+                vec![self.driver_evidence()],
+            );
+        }
+        for r in &requests {
+            let ev = || vec![self.evidence("token request", r)];
+            let Some((_, claims)) = param(&r.form(), "client_assertion").and_then(decode_jwt)
+            else {
+                return fail(
+                    c,
+                    "a token request has no readable client_assertion".into(),
+                    ev(),
+                );
+            };
+            let details = match (
+                claims.get("assertion_details"),
+                claims.get("authorization_details"),
+            ) {
+                (Some(d), _) | (None, Some(d)) => d,
+                (None, None) => {
+                    return fail(
+                        c,
+                        format!(
+                            "a token request's client assertion has no assertion_details naming organisation {orgnr}"
+                        ),
+                        ev(),
+                    );
+                }
+            };
+            let parsed = match protocol::assertion_details::parse(details) {
+                Ok(p) => p,
+                Err(e) => return fail(c, format!("a client assertion's {e}"), ev()),
+            };
+            let parent = parsed.iter().find_map(|d| match d {
+                protocol::assertion_details::Detail::Organisation(
+                    protocol::assertion_details::OrgClaim::ParentChild { parent, .. },
+                ) => Some(parent.as_str()),
+                _ => None,
+            });
+            if parent != Some(orgnr) {
+                return fail(
+                    c,
+                    format!(
+                        "a client assertion's {} names parent organisation {parent:?}; it must be HELSEID_ORGNR {orgnr} (system {}, value NO:ORGNR:{orgnr}:<child?>)",
+                        protocol::assertion_details::TYPE_AUTHORIZATION,
+                        protocol::assertion_details::SYSTEM_ISO6523
+                    ),
+                    ev(),
+                );
+            }
+        }
+        let calls = &self.observed.probe_calls;
+        if calls.is_empty() {
+            return fail(
+                c,
+                "the client never called the probe API".into(),
+                vec![self.driver_evidence()],
+            );
+        }
+        for call in calls {
+            let got = call
+                .authorization
+                .as_deref()
+                .and_then(|a| a.split_once(' '))
+                .and_then(|(_, t)| decode_jwt(t))
+                .and_then(|(_, t)| t[ORGNR_PARENT_CLAIM].as_str().map(str::to_owned));
+            if got.as_deref() != Some(orgnr) {
+                return fail(
+                    c,
+                    format!(
+                        "the probe API got a token with {ORGNR_PARENT_CLAIM} {got:?}; it must be HELSEID_ORGNR {orgnr}"
+                    ),
+                    vec![call.evidence()],
+                );
+            }
+        }
+        pass(
+            c,
+            format!(
+                "{} token request(s) named organisation {orgnr} in assertion_details, and the API's token has {ORGNR_PARENT_CLAIM} {orgnr}",
+                requests.len()
+            ),
+            requests
+                .iter()
+                .take(1)
+                .map(|r| self.evidence("token request", r))
+                .chain(calls.iter().take(1).map(ProbeCall::evidence))
                 .collect(),
         )
     }

@@ -3,7 +3,8 @@
 //! It reads what `helseid-testbed conformance` gives a client scenario's driver:
 //! `HELSEID_ISSUER`, `HELSEID_CLIENT_CONFIG` (the portal's client configuration file),
 //! `HELSEID_PROBE_API` (an API to call with the token) and `HELSEID_TEST_PID` (a person
-//! TestIDP logs in without a page). A machine client (grant type `client_credentials`) gets a
+//! TestIDP logs in without a page). With `HELSEID_ORGNR` (a multi-tenant client) every
+//! client assertion names that organisation in `assertion_details`. A machine client (grant type `client_credentials`) gets a
 //! token; a login client (`authorization_code`) logs the person in with PAR, PKCE and DPoP
 //! and validates the ID token. Either way it then calls the probe API with the DPoP-bound
 //! token and exits 0 when the API accepted it, non-zero on any refusal.
@@ -55,6 +56,8 @@ enum Flaw {
     ReuseRefreshToken,
     /// Asks for response_type "code id_token token" (the hybrid flow).
     Hybrid,
+    /// Leaves HELSEID_ORGNR out of the client assertions (no assertion_details).
+    NoOrg,
 }
 
 #[derive(Debug, Parser)]
@@ -106,6 +109,8 @@ struct Setup {
     file: ClientConfigFile,
     probe: String,
     pid: String,
+    /// `assertion_details` naming HELSEID_ORGNR (a multi-tenant client).
+    details: Option<Value>,
     audience: String,
     api_scopes: Vec<String>,
 }
@@ -131,6 +136,10 @@ fn setup() -> Result<Setup, String> {
         issuer,
         probe: env("HELSEID_PROBE_API")?,
         pid: std::env::var("HELSEID_TEST_PID").unwrap_or_default(),
+        details: std::env::var("HELSEID_ORGNR")
+            .ok()
+            .filter(|o| !o.is_empty())
+            .map(|o| org_details(&o)),
         file,
         audience,
         api_scopes,
@@ -139,7 +148,10 @@ fn setup() -> Result<Setup, String> {
 
 async fn run(flaws: &[Flaw]) -> Result<(), String> {
     let has = |f: Flaw| flaws.contains(&f);
-    let s = setup()?;
+    let mut s = setup()?;
+    if has(Flaw::NoOrg) {
+        s.details = None;
+    }
     let dpop_key = SigningKey::generate_ec(Alg::ES256, "dpop".into()).map_err(|e| e.to_string())?;
     let client = Client::from_config(&s.file, Some(&s.issuer)).map_err(|e| e.to_string())?;
     let client = if has(Flaw::NoDpop) {
@@ -171,7 +183,7 @@ async fn run(flaws: &[Flaw]) -> Result<(), String> {
             .token(&TokenRequest {
                 scope: Some(s.api_scopes.join(" ")),
                 resource,
-                details: None,
+                details: s.details.clone(),
             })
             .await
             .map_err(|e| e.to_string())?
@@ -212,7 +224,7 @@ async fn refresh_twice(
     let mut access_token = String::new();
     for _ in 0..2 {
         let t = client
-            .refresh(&refresh_token, Some(&s.audience), None)
+            .refresh(&refresh_token, Some(&s.audience), s.details.clone())
             .await
             .map_err(|e| e.to_string())?;
         access_token = t.response.access_token;
@@ -224,6 +236,18 @@ async fn refresh_twice(
         }
     }
     Ok(access_token)
+}
+
+/// A multi-tenant client's organisation (reference §6.2): ISO 6523, parent only.
+fn org_details(orgnr: &str) -> Value {
+    serde_json::json!({
+        "type": protocol::assertion_details::TYPE_AUTHORIZATION,
+        "practitioner_role": {"organization": {"identifier": {
+            "system": protocol::assertion_details::SYSTEM_ISO6523,
+            "type": "ENH",
+            "value": format!("NO:ORGNR:{orgnr}:"),
+        }}}
+    })
 }
 
 fn copy_key(key: &SigningKey) -> Result<SigningKey, String> {
@@ -466,7 +490,7 @@ async fn raw_client_credentials(
                 audience: &token_endpoint,
                 now: now(),
                 lifetime: if has(Flaw::LongAssertion) { 300 } else { 60 },
-                details: None,
+                details: s.details.clone(),
             },
         )
         .map_err(|e| e.to_string())?;
