@@ -700,6 +700,15 @@ pub const CHECKS: &[Check] = &[
         OIDC_ID_TOKEN_VALIDATION
     ),
     client_check!(
+        "CLIENT-IDT-07",
+        "id-token",
+        Must,
+        Login,
+        "A token response tampered with after signing is refused",
+        "An ID token whose claims were changed after the issuer signed it (another person's sub and identity number, the original signature) is refused: the client does not use the tokens of that response.",
+        OIDC_ID_TOKEN_VALIDATION
+    ),
+    client_check!(
         "CLIENT-KEY-01",
         "id-token",
         Must,

@@ -106,7 +106,7 @@ async fn the_reference_client_passes_as_machine_and_login_client() {
     assert_eq!(outcome(&report, "CLIENT-PAR-01").0, Outcome::Passed);
     assert_eq!(outcome(&report, "CLIENT-KEY-01").0, Outcome::Passed);
     assert_eq!(outcome(&report, "CLIENT-REFRESH-01").0, Outcome::Passed);
-    for n in 1..=6 {
+    for n in 1..=7 {
         let id = format!("CLIENT-IDT-0{n}");
         let (got, message) = outcome(&report, &id);
         assert_eq!(got, Outcome::Passed, "{id}: {message}");
@@ -146,7 +146,7 @@ async fn a_client_that_does_not_validate_id_tokens_fails_every_fault() {
     let embedded = Embedded::start(0).await.unwrap();
     let report = run(&embedded, &scenario(true, &["skip-id-token-validation"])).await;
     assert_eq!(outcome(&report, "CLIENT-RUN-01").0, Outcome::Passed);
-    for n in 1..=6 {
+    for n in 1..=7 {
         let id = format!("CLIENT-IDT-0{n}");
         let (got, message) = outcome(&report, &id);
         assert_eq!(got, Outcome::Failed, "{id}: {message}");
@@ -164,7 +164,7 @@ async fn a_client_that_never_refetches_the_jwks_fails_the_key_rotation() {
     let (got, message) = outcome(&report, "CLIENT-KEY-01");
     assert_eq!(got, Outcome::Failed, "{message}");
     // It still validates: every fault is refused.
-    for n in 1..=6 {
+    for n in 1..=7 {
         let id = format!("CLIENT-IDT-0{n}");
         assert_eq!(outcome(&report, &id).0, Outcome::Passed, "{id}");
     }

@@ -27,6 +27,9 @@ pub enum Fault {
     BadSignature,
     /// Signed by a key the STS never published, named by a `kid` the JWKS lacks.
     UnknownKid,
+    /// The token response tampered with after signing: the ID token's `sub` and identity
+    /// number are another person's, its header and signature the original's.
+    TamperedPayload,
     /// Not a fault of the token: the STS rotates its signing key just before signing it, so
     /// it is signed by a key published only from that moment (a client must re-fetch the
     /// JWKS and accept it).
@@ -34,13 +37,14 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Fault; 7] = [
+    pub const ALL: [Fault; 8] = [
         Fault::WrongIss,
         Fault::WrongAud,
         Fault::WrongNonce,
         Fault::Expired,
         Fault::BadSignature,
         Fault::UnknownKid,
+        Fault::TamperedPayload,
         Fault::RotatedKey,
     ];
 
@@ -52,6 +56,7 @@ impl Fault {
             Fault::Expired => "an expired ID token",
             Fault::BadSignature => "an ID token whose signature does not verify",
             Fault::UnknownKid => "an ID token signed by a key the JWKS does not have",
+            Fault::TamperedPayload => "an ID token whose claims were changed after signing",
             Fault::RotatedKey => "an ID token signed by a key the STS rotated in just before",
         }
     }
@@ -103,7 +108,7 @@ pub(crate) fn spoil_claims(fault: Fault, claims: &mut Map<String, Value>, now: i
             claims.insert("nbf".into(), json!(now - 7200));
             claims.insert("exp".into(), json!(now - 3600));
         }
-        Fault::BadSignature | Fault::UnknownKid | Fault::RotatedKey => {}
+        Fault::BadSignature | Fault::UnknownKid | Fault::TamperedPayload | Fault::RotatedKey => {}
     }
 }
 
@@ -134,9 +139,28 @@ pub(crate) fn spoil_signature(
             header.insert("typ".into(), json!("JWT"));
             Ok(Some(key.sign_jwt(header, claims)?))
         }
+        Fault::TamperedPayload => {
+            let mut parts = signed.split('.');
+            let (Some(header), Some(_), Some(sig), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return Ok(None);
+            };
+            let mut changed = claims.clone();
+            if let Some(map) = changed.as_object_mut() {
+                map.insert("sub".into(), json!(protocol::jose::random_id()));
+                map.insert(protocol::claims::PID.into(), json!(TAMPERED_PID));
+            }
+            let payload =
+                serde_json::to_vec(&changed).map_err(|_| protocol::signing::KeyError::Sign)?;
+            Ok(Some(format!("{header}.{}.{sig}", b64_encode(&payload))))
+        }
         _ => Ok(None),
     }
 }
+
+/// The identity number a [`Fault::TamperedPayload`] token claims: not the user's, which is the point.
+pub const TAMPERED_PID: &str = "13116900216";
 
 #[cfg(test)]
 mod tests {
@@ -162,6 +186,20 @@ mod tests {
         assert_ne!(c["nonce"], "n");
         spoil_claims(Fault::Expired, &mut c, 1000);
         assert_eq!(c["exp"], 1000 - 3600);
+    }
+
+    #[test]
+    fn a_tampered_token_keeps_header_and_signature() {
+        let signed = format!("aGVhZA.{}.c2ln", b64_encode(b"{\"sub\":\"a\"}"));
+        let spoiled = spoil_signature(Fault::TamperedPayload, &json!({"sub": "a"}), &signed)
+            .unwrap_or_default()
+            .unwrap_or_default();
+        let parts: Vec<&str> = spoiled.split('.').collect();
+        assert_eq!((parts[0], parts[2]), ("aGVhZA", "c2ln"));
+        let claims: Value =
+            serde_json::from_slice(&b64_decode(parts[1]).unwrap_or_default()).unwrap_or_default();
+        assert_ne!(claims["sub"], "a");
+        assert_eq!(claims[protocol::claims::PID], TAMPERED_PID);
     }
 
     #[test]

@@ -421,6 +421,7 @@ pub fn fault_of(check: &Check) -> Option<Fault> {
         "CLIENT-IDT-04" => Fault::Expired,
         "CLIENT-IDT-05" => Fault::BadSignature,
         "CLIENT-IDT-06" => Fault::UnknownKid,
+        "CLIENT-IDT-07" => Fault::TamperedPayload,
         "CLIENT-KEY-01" => Fault::RotatedKey,
         _ => return None,
     })
