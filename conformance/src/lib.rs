@@ -18,8 +18,6 @@ pub mod report;
 pub mod scenario;
 pub mod terminal;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use catalogue::Check;
 use embedded::Embedded;
 use report::{CheckResult, FailOn, Report, ScenarioReport};
@@ -200,10 +198,8 @@ pub async fn run_on(
     Ok(Report::new(reports, options.fail_on))
 }
 
-/// Seconds since the epoch.
+/// Seconds since the epoch (the STS's system clock).
 pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
+    use mock_sts::clock::Clock;
+    mock_sts::clock::SystemClock.now()
 }

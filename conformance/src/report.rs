@@ -193,6 +193,30 @@ impl Report {
     }
 }
 
+/// `s` cut at `max` bytes (on a character boundary), saying how long it was: evidence bodies.
+pub fn cut(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &s[..end], s.len())
+}
+
+/// A transport error with its causes (reqwest's own text hides why a connection failed).
+pub fn error_text(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 /// The JSON Schema of the JSON report.
 pub fn schema() -> Value {
     serde_json::to_value(schemars::schema_for!(Report)).unwrap_or_default()

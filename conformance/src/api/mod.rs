@@ -16,7 +16,9 @@ use serde_json::{Value, json};
 
 use crate::catalogue::{Applies, CHECKS, Check, Severity, TargetKind};
 use crate::embedded::{Embedded, dpop_key};
-use crate::report::{CheckResult, DecodedToken, Exchange, Outcome, ScenarioReport};
+use crate::report::{
+    CheckResult, DecodedToken, Exchange, Outcome, ScenarioReport, cut, error_text,
+};
 use crate::scenario::{Binding, Scenario, Target};
 use crate::{RunOptions, now};
 use forge::Forge;
@@ -854,26 +856,4 @@ fn decode_token(what: &str, token: &str) -> Option<DecodedToken> {
 
 fn b64(s: &str) -> String {
     protocol::jose::b64_encode(s.as_bytes())
-}
-
-fn cut(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes in all)", &s[..end], s.len())
-}
-
-fn error_text(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

@@ -27,7 +27,7 @@ use serde_json::Value;
 
 use crate::catalogue::{Applies, CHECKS, Check, Severity, TargetKind};
 use crate::embedded::{Embedded, REDIRECT_URI};
-use crate::report::{CheckResult, DecodedToken, Exchange, Outcome, ScenarioReport};
+use crate::report::{CheckResult, DecodedToken, Exchange, Outcome, ScenarioReport, cut};
 use crate::scenario::{ClientTarget, ClientTenancy, Scenario};
 use crate::{RunOptions, now};
 use probe::{Probe, ProbeCall};
@@ -1427,17 +1427,6 @@ fn decode(what: &str, token: &str) -> Option<DecodedToken> {
         header,
         claims,
     })
-}
-
-fn cut(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes in all)", &s[..end], s.len())
 }
 
 /// The last `max` bytes of `s` (driver output: the end says why it stopped).

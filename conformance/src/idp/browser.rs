@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::{Method, Url};
 
 use super::form::{self, Form, Page};
-use crate::report::Exchange;
+use crate::report::{Exchange, cut, error_text};
 use crate::scenario::LoginStep;
 
 /// Requests one login may take (redirects and pages together).
@@ -442,28 +442,6 @@ pub fn urlencode_pairs(pairs: &[(String, String)]) -> String {
         .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-pub fn cut(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes in all)", &s[..end], s.len())
-}
-
-pub fn error_text(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

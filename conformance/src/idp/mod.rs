@@ -25,9 +25,10 @@ use serde_json::{Map, Value};
 
 use crate::catalogue::{Applies, CHECKS, Check, Severity, TargetKind};
 use crate::report::{CheckResult, DecodedToken, Exchange, Outcome, ScenarioReport};
+use crate::report::{cut, error_text};
 use crate::scenario::{ClientAuth, IdpTarget, IdpUser, LoginStep, Scenario};
 use crate::{RunOptions, now};
-use browser::{Browser, Ending, Vars, cut, error_text, expand, keep_headers, urlencode};
+use browser::{Browser, Ending, Vars, expand, keep_headers, urlencode};
 
 /// How long the runner waits for one response.
 const TIMEOUT: Duration = Duration::from_secs(10);
