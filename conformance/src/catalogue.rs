@@ -5,7 +5,7 @@
 //! checks) and §4 (identity provider checks), HelseID's pages on access tokens and DPoP
 //! (reference helseid.md §3, §5, §7), seed 001 (what an identity provider must return),
 //! RFC 6749, RFC 6750, RFC 7517, RFC 7519, RFC 7523, RFC 7636, RFC 8414, RFC 8707, RFC 8725,
-//! RFC 9068, RFC 9126, RFC 9449, OpenID Connect Core 1.0 and Discovery 1.0.
+//! RFC 9068, RFC 9126, RFC 9207, RFC 9449, OpenID Connect Core 1.0 and Discovery 1.0.
 
 use serde::Serialize;
 
@@ -111,6 +111,10 @@ const OIDC_ROTATE_KEYS: &str =
 const HELSEID_ORGNR: &str = "https://utviklerportal.nhn.no/informasjonstjenester/helseid/bruksmoenstre-og-eksempelkode/bruk-av-helseid/docs/tekniske-mekanismer/organisasjonsnumre_enmd";
 const RFC6749_6: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-6";
 const RFC6749_4_1_2_1: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1";
+const RFC6749_10_12: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-10.12";
+const RFC9207_2_4: &str = "https://www.rfc-editor.org/rfc/rfc9207#section-2.4";
+const RFC6749_5_1: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-5.1";
+const RFC9449_5: &str = "https://www.rfc-editor.org/rfc/rfc9449#section-5";
 
 macro_rules! api_check {
     ($id:literal, $group:literal, $sev:ident, $applies:ident, $title:literal, $req:literal, $link:expr) => {
@@ -716,6 +720,51 @@ pub const CHECKS: &[Check] = &[
         "A new signing key is accepted after re-fetching the JWKS",
         "When the STS rotates its signing key, an ID token signed by the new key (published in the JWKS from that moment) is accepted: the client fetches the JWKS again for the unknown kid instead of refusing it.",
         OIDC_ROTATE_KEYS
+    ),
+    client_check!(
+        "CLIENT-AZRESP-01",
+        "authorization-response",
+        Must,
+        Login,
+        "An authorization response with another state is refused",
+        "When the redirect back to the client carries a state that is not the one the client sent, the client does not redeem its code (the CSRF defence of the state parameter).",
+        RFC6749_10_12
+    ),
+    client_check!(
+        "CLIENT-AZRESP-02",
+        "authorization-response",
+        Must,
+        Login,
+        "An authorization response from another issuer is refused (RFC 9207)",
+        "When the redirect's iss parameter names another issuer than the one the client sent the user to, the client does not redeem its code (the mix-up defence of RFC 9207).",
+        RFC9207_2_4
+    ),
+    client_check!(
+        "CLIENT-AZRESP-03",
+        "authorization-response",
+        Should,
+        Login,
+        "An authorization response without iss is refused (RFC 9207)",
+        "HelseID's discovery document says authorization_response_iss_parameter_supported, so a redirect without an iss parameter is not from HelseID: the client does not redeem its code.",
+        RFC9207_2_4
+    ),
+    client_check!(
+        "CLIENT-TOKRESP-01",
+        "token-response",
+        Must,
+        Always,
+        "A token response without access_token is an error",
+        "When a successful token response has no access_token, the client reports a failure (or asks again) instead of calling the API with nothing or ending as if it had succeeded.",
+        RFC6749_5_1
+    ),
+    client_check!(
+        "CLIENT-TOKRESP-02",
+        "token-response",
+        Should,
+        Always,
+        "A token of another type than asked for is not used",
+        "When the token response's token_type is not the one the client asked for (Bearer after a request with a DPoP proof, DPoP after one without), the client does not use that access token: a client must not use a token whose type it did not ask for, and a Bearer answer to a DPoP request is a downgrade.",
+        RFC9449_5
     ),
 ];
 

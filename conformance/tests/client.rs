@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use conformance::catalogue::Severity;
 use conformance::embedded::Embedded;
 use conformance::report::{Outcome, Report};
 use conformance::scenario::{self, Scenario};
@@ -61,11 +62,20 @@ fn scenario_with(login: bool, tenancy: &str, flaws: &[&str]) -> Scenario {
 }
 
 async fn run(embedded: &Embedded, s: &Scenario) -> Report {
+    run_only(embedded, s, &[]).await
+}
+
+/// Runs only the checks `only` names (and CLIENT-RUN-01, the baseline), as `--only` does.
+async fn run_only(embedded: &Embedded, s: &Scenario, only: &[&str]) -> Report {
     let loaded = vec![Loaded {
         scenario: s.clone(),
         source: "test".into(),
     }];
-    conformance::run_on(embedded, &loaded, &RunOptions::default(), &|_, _| {})
+    let options = RunOptions {
+        only: only.iter().map(|o| (*o).to_owned()).collect(),
+        ..RunOptions::default()
+    };
+    conformance::run_on(embedded, &loaded, &options, &|_, _| {})
         .await
         .unwrap()
 }
@@ -99,6 +109,12 @@ async fn the_reference_client_passes_as_machine_and_login_client() {
     let report = run(&embedded, &scenario(false, &[])).await;
     assert_all_pass(&report, "machine client");
     assert_eq!(outcome(&report, "CLIENT-PAR-01").0, Outcome::Skipped);
+    let (got, message) = outcome(&report, "CLIENT-TOKRESP-01");
+    assert_eq!(got, Outcome::Passed, "{message}");
+    assert!(message.contains("reported a failure"), "{message}");
+    let (got, message) = outcome(&report, "CLIENT-TOKRESP-02");
+    assert_eq!(got, Outcome::Passed, "{message}");
+    assert!(message.contains("refused it"), "{message}");
     assert!(report.totals.passed >= 5, "{:?}", report.totals);
 
     let report = run(&embedded, &scenario(true, &[])).await;
@@ -119,7 +135,32 @@ async fn the_reference_client_passes_as_machine_and_login_client() {
         let output = &r.evidence[0].response_body;
         assert!(output.contains("the ID token is refused"), "{id}: {output}");
     }
-    assert!(report.totals.passed >= 14, "{:?}", report.totals);
+    for id in [
+        "CLIENT-AZRESP-01",
+        "CLIENT-AZRESP-02",
+        "CLIENT-AZRESP-03",
+        "CLIENT-TOKRESP-01",
+        "CLIENT-TOKRESP-02",
+    ] {
+        let (got, message) = outcome(&report, id);
+        assert_eq!(got, Outcome::Passed, "{id}: {message}");
+    }
+    // Refused for the fault: the driver says which parameter was wrong.
+    let output = |id: &str| {
+        report.scenarios[0]
+            .results
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap()
+            .evidence[0]
+            .response_body
+            .clone()
+    };
+    assert!(output("CLIENT-AZRESP-01").contains("state"));
+    assert!(output("CLIENT-AZRESP-02").contains("wrong-issuer"));
+    assert!(output("CLIENT-AZRESP-03").contains("iss None"));
+    assert!(output("CLIENT-TOKRESP-02").contains("token_type"));
+    assert!(report.totals.passed >= 19, "{:?}", report.totals);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,7 +223,7 @@ async fn fault_checks_are_inconclusive_when_the_client_fails_anyway() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_check_finds_its_flaw() {
     let embedded = Embedded::start(0).await.unwrap();
-    let cases: [(bool, &str, &str); 13] = [
+    let cases: [(bool, &str, &str); 19] = [
         (false, "reuse-jti", "CLIENT-AUTH-01"),
         (false, "long-assertion", "CLIENT-AUTH-01"),
         (false, "no-dpop", "CLIENT-DPOP-01"),
@@ -196,15 +237,31 @@ async fn each_check_finds_its_flaw() {
         (true, "hybrid", "CLIENT-CODE-01"),
         (true, "short-state", "CLIENT-STATE-01"),
         (true, "reuse-refresh-token", "CLIENT-REFRESH-01"),
+        (true, "skip-state-check", "CLIENT-AZRESP-01"),
+        (true, "skip-iss-check", "CLIENT-AZRESP-02"),
+        (true, "skip-iss-check", "CLIENT-AZRESP-03"),
+        (true, "allow-missing-iss", "CLIENT-AZRESP-03"),
+        (false, "lenient-token-response", "CLIENT-TOKRESP-01"),
+        (false, "ignore-token-type", "CLIENT-TOKRESP-02"),
     ];
     for (login, flaw, id) in cases {
-        let report = run(&embedded, &scenario(login, &[flaw])).await;
+        let report = run_only(&embedded, &scenario(login, &[flaw]), &[id]).await;
         let (got, message) = outcome(&report, id);
-        assert_eq!(got, Outcome::Failed, "{flaw}: {id}: {message}");
+        // A failed should-check is a warning.
+        let should = conformance::catalogue::find(id).unwrap().severity == Severity::Should;
+        let expected = if should {
+            Outcome::Warning
+        } else {
+            Outcome::Failed
+        };
+        assert_eq!(got, expected, "{flaw}: {id}: {message}");
         if flaw == "hybrid" {
             assert!(message.contains("response_type"), "{message}");
         }
-        assert!(!report.passed, "{flaw}");
+        if id.starts_with("CLIENT-AZRESP") {
+            assert!(message.contains("redeemed its code"), "{flaw}: {message}");
+        }
+        assert_eq!(report.passed, should, "{flaw}");
     }
 }
 
@@ -230,4 +287,51 @@ async fn a_driver_past_its_time_limit_is_stopped() {
     let (got, message) = outcome(&report, "CLIENT-RUN-01");
     assert_eq!(got, Outcome::Failed);
     assert!(message.contains("did not finish"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authorization_response_checks_are_independent() {
+    // A client that accepts a missing iss still refuses a wrong one, and the reverse
+    // check passes with the state flaw only.
+    let embedded = Embedded::start(0).await.unwrap();
+    let report = run_only(
+        &embedded,
+        &scenario(true, &["allow-missing-iss"]),
+        &["authorization-response"],
+    )
+    .await;
+    assert_eq!(outcome(&report, "CLIENT-AZRESP-01").0, Outcome::Passed);
+    assert_eq!(outcome(&report, "CLIENT-AZRESP-02").0, Outcome::Passed);
+    assert_eq!(outcome(&report, "CLIENT-AZRESP-03").0, Outcome::Warning);
+    // A should-check: the run still passes by default.
+    assert!(report.passed);
+    assert_eq!(outcome(&report, "CLIENT-IDT-01").0, Outcome::Skipped);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_ignores_token_type_uses_a_downgraded_token() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let report = run_only(
+        &embedded,
+        &scenario(false, &["ignore-token-type"]),
+        &["token-response"],
+    )
+    .await;
+    let (got, message) = outcome(&report, "CLIENT-TOKRESP-02");
+    assert_eq!(got, Outcome::Warning, "{message}");
+    assert!(message.contains("exited 0"), "{message}");
+    // The missing access_token is still refused by this client.
+    assert_eq!(outcome(&report, "CLIENT-TOKRESP-01").0, Outcome::Passed);
+    let evidence = &report.scenarios[0]
+        .results
+        .iter()
+        .find(|r| r.id == "CLIENT-TOKRESP-02")
+        .unwrap()
+        .evidence;
+    assert!(
+        evidence
+            .iter()
+            .any(|e| e.response_body.contains("\"token_type\":\"Bearer\"")),
+        "{evidence:#?}"
+    );
 }

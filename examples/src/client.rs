@@ -28,6 +28,10 @@ pub enum ClientError {
     Refused { status: u16, error: ErrorResponse },
     #[error("unexpected response ({status}): {body}")]
     Unexpected { status: u16, body: String },
+    /// RFC 6749 §7.1: a client must not use a token whose type it did not ask for; a
+    /// `Bearer` answer to a DPoP request would be a downgrade (RFC 9449 §5).
+    #[error("the token response has token_type {got:?}, not the {expected} asked for")]
+    TokenType { got: String, expected: &'static str },
 }
 
 /// What to ask for.
@@ -243,7 +247,9 @@ impl Client {
             ));
             form.push(("client_assertion", self.assertion(details.clone())?));
             let mut http = self.http.post(&self.token_endpoint).form(&form);
-            if let Some(proof) = self.proof("POST", &self.token_endpoint, nonce.as_deref(), None)? {
+            let proof = self.proof("POST", &self.token_endpoint, nonce.as_deref(), None)?;
+            let expected = if proof.is_some() { "DPoP" } else { "Bearer" };
+            if let Some(proof) = proof {
                 http = http.header("DPoP", proof);
             }
             let response = http.send().await?;
@@ -255,11 +261,19 @@ impl Client {
                 .map(str::to_owned);
             let body = response.bytes().await?;
             if status == 200 {
-                let response =
-                    serde_json::from_slice(&body).map_err(|_| ClientError::Unexpected {
+                // The serde message names what is missing or wrong; the body is not
+                // repeated, as it may hold tokens.
+                let response: TokenResponse =
+                    serde_json::from_slice(&body).map_err(|e| ClientError::Unexpected {
                         status,
-                        body: String::from_utf8_lossy(&body).into_owned(),
+                        body: format!("not a token response: {e}"),
                     })?;
+                if !response.token_type.eq_ignore_ascii_case(expected) {
+                    return Err(ClientError::TokenType {
+                        got: response.token_type,
+                        expected,
+                    });
+                }
                 return Ok(TokenOutcome {
                     response,
                     attempts: attempt,

@@ -1,10 +1,11 @@
-//! Fault injection for client conformance tests: the STS spoils the next ID token it issues
-//! in one way, so a test can see whether a client refuses it
+//! Fault injection for client conformance tests: the STS spoils the next ID token, the next
+//! authorization response (RFC 6749 §4.1.2, RFC 9207) or the next token response (RFC 6749
+//! §5.1) it sends, in one way, so a test can see whether a client refuses it
 //! (../shared/reference/conformance-checks.md §3).
 //!
 //! Test-only in spirit: nothing sets a fault but code that holds the [`crate::Sts`] in-process
 //! (the conformance runner); there is no HTTP endpoint for it. A fault applies once, to the
-//! next ID token of any client, and is then cleared.
+//! next response of its [`Site`] for any client, and is then cleared.
 
 use std::sync::Mutex;
 
@@ -12,7 +13,18 @@ use protocol::jose::{Alg, b64_decode, b64_encode};
 use protocol::signing::SigningKey;
 use serde_json::{Map, Value, json};
 
-/// How the next ID token is spoiled.
+/// Which response a fault spoils.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Site {
+    /// The ID token in the next token response that has one.
+    IdToken,
+    /// The next successful redirect to a client's redirect URI with a `code`.
+    AuthorizationResponse,
+    /// The next successful token response (any grant but token exchange).
+    TokenResponse,
+}
+
+/// How the next ID token, authorization response or token response is spoiled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     /// `iss` is another issuer.
@@ -34,10 +46,22 @@ pub enum Fault {
     /// it is signed by a key published only from that moment (a client must re-fetch the
     /// JWKS and accept it).
     RotatedKey,
+    /// The authorization response carries another `state` than the request's.
+    StateChanged,
+    /// The authorization response's `iss` names another issuer (RFC 9207 §2.4).
+    WrongIssParameter,
+    /// The authorization response has no `iss` although discovery says
+    /// `authorization_response_iss_parameter_supported` (RFC 9207 §2.4).
+    MissingIssParameter,
+    /// The token response has no `access_token`.
+    MissingAccessToken,
+    /// The token response's `token_type` is not the one asked for: `Bearer` for a request
+    /// with a DPoP proof, `DPoP` for one without.
+    OtherTokenType,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 8] = [
+    pub const ALL: [Fault; 13] = [
         Fault::WrongIss,
         Fault::WrongAud,
         Fault::WrongNonce,
@@ -46,7 +70,23 @@ impl Fault {
         Fault::UnknownKid,
         Fault::TamperedPayload,
         Fault::RotatedKey,
+        Fault::StateChanged,
+        Fault::WrongIssParameter,
+        Fault::MissingIssParameter,
+        Fault::MissingAccessToken,
+        Fault::OtherTokenType,
     ];
+
+    /// The response this fault spoils.
+    pub fn site(self) -> Site {
+        match self {
+            Fault::StateChanged | Fault::WrongIssParameter | Fault::MissingIssParameter => {
+                Site::AuthorizationResponse
+            }
+            Fault::MissingAccessToken | Fault::OtherTokenType => Site::TokenResponse,
+            _ => Site::IdToken,
+        }
+    }
 
     pub fn describe(self) -> &'static str {
         match self {
@@ -58,6 +98,11 @@ impl Fault {
             Fault::UnknownKid => "an ID token signed by a key the JWKS does not have",
             Fault::TamperedPayload => "an ID token whose claims were changed after signing",
             Fault::RotatedKey => "an ID token signed by a key the STS rotated in just before",
+            Fault::StateChanged => "an authorization response with another state",
+            Fault::WrongIssParameter => "an authorization response whose iss names another issuer",
+            Fault::MissingIssParameter => "an authorization response without iss",
+            Fault::MissingAccessToken => "a token response without access_token",
+            Fault::OtherTokenType => "a token response whose token_type is not the one asked for",
         }
     }
 }
@@ -70,24 +115,26 @@ pub const WRONG_AUDIENCE: &str = "another-client";
 /// The pending fault.
 #[derive(Debug, Default)]
 pub struct Faults {
-    next_id_token: Mutex<Option<Fault>>,
+    next: Mutex<Option<Fault>>,
 }
 
 impl Faults {
     pub fn set(&self, fault: Option<Fault>) {
-        *self.next_id_token.lock().unwrap_or_else(|p| p.into_inner()) = fault;
+        *self.next.lock().unwrap_or_else(|p| p.into_inner()) = fault;
     }
 
     /// The fault still pending (`None` once an ID token used it).
     pub fn pending(&self) -> Option<Fault> {
-        *self.next_id_token.lock().unwrap_or_else(|p| p.into_inner())
+        *self.next.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(crate) fn take(&self) -> Option<Fault> {
-        self.next_id_token
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
+    /// The pending fault if it spoils `site` (it is then cleared); other faults stay pending.
+    pub(crate) fn take(&self, site: Site) -> Option<Fault> {
+        let mut pending = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        match *pending {
+            Some(f) if f.site() == site => pending.take(),
+            _ => None,
+        }
     }
 }
 
@@ -108,7 +155,7 @@ pub(crate) fn spoil_claims(fault: Fault, claims: &mut Map<String, Value>, now: i
             claims.insert("nbf".into(), json!(now - 7200));
             claims.insert("exp".into(), json!(now - 3600));
         }
-        Fault::BadSignature | Fault::UnknownKid | Fault::TamperedPayload | Fault::RotatedKey => {}
+        _ => {}
     }
 }
 
@@ -159,6 +206,39 @@ pub(crate) fn spoil_signature(
     }
 }
 
+/// Spoils an authorization response's parameters (the authorization response faults).
+pub(crate) fn spoil_authorization_response(fault: Fault, params: &mut Vec<(&str, String)>) {
+    match fault {
+        Fault::StateChanged => {
+            params.retain(|(k, _)| *k != "state");
+            params.push(("state", protocol::jose::random_id()));
+        }
+        Fault::WrongIssParameter => {
+            params.retain(|(k, _)| *k != "iss");
+            params.push(("iss", WRONG_ISSUER.to_owned()));
+        }
+        Fault::MissingIssParameter => params.retain(|(k, _)| *k != "iss"),
+        _ => {}
+    }
+}
+
+/// Spoils a token response's JSON body (the token response faults).
+pub(crate) fn spoil_token_response(fault: Fault, body: &mut Map<String, Value>) {
+    match fault {
+        Fault::MissingAccessToken => {
+            body.remove("access_token");
+        }
+        Fault::OtherTokenType => {
+            let other = match body.get("token_type").and_then(Value::as_str) {
+                Some(t) if t.eq_ignore_ascii_case("DPoP") => "Bearer",
+                _ => "DPoP",
+            };
+            body.insert("token_type".into(), json!(other));
+        }
+        _ => {}
+    }
+}
+
 /// The identity number a [`Fault::TamperedPayload`] token claims: not the user's, which is the point.
 pub const TAMPERED_PID: &str = "13116900216";
 
@@ -171,8 +251,63 @@ mod tests {
         let f = Faults::default();
         f.set(Some(Fault::Expired));
         assert_eq!(f.pending(), Some(Fault::Expired));
-        assert_eq!(f.take(), Some(Fault::Expired));
-        assert_eq!(f.take(), None);
+        assert_eq!(f.take(Site::IdToken), Some(Fault::Expired));
+        assert_eq!(f.take(Site::IdToken), None);
+    }
+
+    #[test]
+    fn a_fault_waits_for_its_site() {
+        let f = Faults::default();
+        f.set(Some(Fault::StateChanged));
+        assert_eq!(f.take(Site::IdToken), None);
+        assert_eq!(f.take(Site::TokenResponse), None);
+        assert_eq!(f.pending(), Some(Fault::StateChanged));
+        assert_eq!(
+            f.take(Site::AuthorizationResponse),
+            Some(Fault::StateChanged)
+        );
+        assert_eq!(f.pending(), None);
+    }
+
+    #[test]
+    fn authorization_response_faults() {
+        let base = || {
+            vec![
+                ("code", "c".to_owned()),
+                ("state", "s".to_owned()),
+                ("iss", "http://sts".to_owned()),
+            ]
+        };
+        let mut p = base();
+        spoil_authorization_response(Fault::StateChanged, &mut p);
+        let state: Vec<&String> = p
+            .iter()
+            .filter(|(k, _)| *k == "state")
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(state.len(), 1);
+        assert_ne!(state[0], "s");
+        let mut p = base();
+        spoil_authorization_response(Fault::WrongIssParameter, &mut p);
+        assert!(p.contains(&("iss", WRONG_ISSUER.to_owned())));
+        assert!(!p.contains(&("iss", "http://sts".to_owned())));
+        let mut p = base();
+        spoil_authorization_response(Fault::MissingIssParameter, &mut p);
+        assert!(p.iter().all(|(k, _)| *k != "iss"));
+        assert!(p.contains(&("code", "c".to_owned())));
+    }
+
+    #[test]
+    fn token_response_faults() {
+        let mut b = Map::new();
+        b.insert("access_token".into(), json!("at"));
+        b.insert("token_type".into(), json!("DPoP"));
+        spoil_token_response(Fault::OtherTokenType, &mut b);
+        assert_eq!(b["token_type"], "Bearer");
+        spoil_token_response(Fault::OtherTokenType, &mut b);
+        assert_eq!(b["token_type"], "DPoP");
+        spoil_token_response(Fault::MissingAccessToken, &mut b);
+        assert!(!b.contains_key("access_token"));
     }
 
     #[test]

@@ -129,6 +129,13 @@ impl FlowRecord {
     pub fn query_params(&self) -> Vec<(String, String)> {
         decode_pairs(&self.query)
     }
+
+    /// A redirect's target without its query, and the query's parameters decoded.
+    pub fn location_params(&self) -> Option<(&str, Vec<(String, String)>)> {
+        let location = self.location.as_deref()?;
+        let (base, query) = location.split_once('?').unwrap_or((location, ""));
+        Some((base, decode_pairs(query)))
+    }
 }
 
 fn decode_pairs(text: &str) -> Vec<(String, String)> {

@@ -509,6 +509,9 @@ fn issue_code(
         params.push(("state", s.clone()));
     }
     params.push(("iss", sts.config.issuer.clone()));
+    if let Some(f) = sts.faults.take(crate::fault::Site::AuthorizationResponse) {
+        crate::fault::spoil_authorization_response(f, &mut params);
+    }
     let mut response = Redirect::to(&with_query(&request.redirect_uri, &params)).into_response();
     if let Some(c) = cookie {
         response.headers_mut().append(header::SET_COOKIE, c);

@@ -56,9 +56,9 @@ pub async fn token(
     }
     let endpoint = sts.config.token_endpoint();
     let auth = client_auth::authenticate(&sts, &headers, &form, &endpoint)?;
-    match grant_type {
-        GRANT_AUTHORIZATION_CODE => code_grant(&sts, &headers, &form, &auth, &endpoint),
-        GRANT_REFRESH_TOKEN => refresh_grant(&sts, &headers, &form, &auth, &endpoint),
+    let body = match grant_type {
+        GRANT_AUTHORIZATION_CODE => code_grant(&sts, &headers, &form, &auth, &endpoint)?,
+        GRANT_REFRESH_TOKEN => refresh_grant(&sts, &headers, &form, &auth, &endpoint)?,
         token_exchange::GRANT => {
             let jkt = binding(&sts, &headers, &auth.client, &endpoint)?;
             let body = token_exchange::exchange(
@@ -69,9 +69,26 @@ pub async fn token(
                 form.get("scope"),
                 jkt.as_deref(),
             )?;
-            Ok(no_store(Json(body).into_response()))
+            return Ok(no_store(Json(body).into_response()));
         }
-        _ => client_credentials(&sts, &headers, &form, &auth, &endpoint),
+        _ => client_credentials(&sts, &headers, &form, &auth, &endpoint)?,
+    };
+    Ok(no_store(respond(&sts, body)))
+}
+
+/// The token response's body, spoiled when the conformance runner asked for a token
+/// response fault ([`crate::fault`]).
+fn respond(sts: &Sts, body: TokenResponse) -> Response {
+    match sts.faults.take(crate::fault::Site::TokenResponse) {
+        None => Json(body).into_response(),
+        Some(fault) => {
+            let mut map = match serde_json::to_value(&body) {
+                Ok(serde_json::Value::Object(map)) => map,
+                _ => Map::new(),
+            };
+            crate::fault::spoil_token_response(fault, &mut map);
+            Json(map).into_response()
+        }
     }
 }
 
@@ -87,7 +104,7 @@ fn code_grant(
     form: &Form,
     auth: &Authenticated,
     endpoint: &str,
-) -> Result<Response, OAuthError> {
+) -> Result<TokenResponse, OAuthError> {
     let client = &auth.client;
     let jkt = binding(sts, headers, client, endpoint)?;
     let code = form.require("code")?;
@@ -142,8 +159,7 @@ fn code_grant(
         nonce: grant.request.nonce.as_deref(),
         jkt: jkt.as_deref(),
     };
-    let body = user_tokens::issue(sts, client, &user_grant, &issue)?;
-    Ok(no_store(Json(body).into_response()))
+    user_tokens::issue(sts, client, &user_grant, &issue)
 }
 
 /// Redeems a refresh token (RFC 6749 §6): one use each, a new one with every response, bound
@@ -154,7 +170,7 @@ fn refresh_grant(
     form: &Form,
     auth: &Authenticated,
     endpoint: &str,
-) -> Result<Response, OAuthError> {
+) -> Result<TokenResponse, OAuthError> {
     let client = &auth.client;
     let jkt = binding(sts, headers, client, endpoint)?;
     let token = form.require("refresh_token")?;
@@ -193,8 +209,7 @@ fn refresh_grant(
         nonce: None,
         jkt: jkt.as_deref(),
     };
-    let body = user_tokens::issue(sts, client, &grant, &issue)?;
-    Ok(no_store(Json(body).into_response()))
+    user_tokens::issue(sts, client, &grant, &issue)
 }
 
 fn client_credentials(
@@ -203,7 +218,7 @@ fn client_credentials(
     form: &Form,
     auth: &Authenticated,
     endpoint: &str,
-) -> Result<Response, OAuthError> {
+) -> Result<TokenResponse, OAuthError> {
     let client = &auth.client;
     if !client.grant_types.is_empty()
         && !client
@@ -273,7 +288,7 @@ fn client_credentials(
             }),
         )
         .map_err(internal)?;
-    let body = TokenResponse {
+    Ok(TokenResponse {
         access_token: minted.jwt,
         token_type: if jkt.is_some() { "DPoP" } else { "Bearer" }.into(),
         expires_in: lifetime,
@@ -282,8 +297,7 @@ fn client_credentials(
         refresh_token: None,
         rt_expires_in: None,
         id_token: None,
-    };
-    Ok(no_store(Json(body).into_response()))
+    })
 }
 
 /// `Cache-Control: no-store` and `Pragma: no-cache` on token responses (RFC 6749 §5.1).

@@ -274,7 +274,7 @@ fn id_token(
         "at_hash".into(),
         json!(protocol::jose::b64_encode(&digest.as_ref()[..16])),
     );
-    let fault = sts.faults.take();
+    let fault = sts.faults.take(crate::fault::Site::IdToken);
     if let Some(f) = fault {
         crate::fault::spoil_claims(f, &mut c, now);
     }

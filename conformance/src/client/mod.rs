@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use mock_sts::fault::Fault;
+use mock_sts::fault::{Fault, Site};
 use mock_sts::flow_log::FlowRecord;
 use mock_sts::registration::{self, NewClient};
 use mock_sts::store::{Api, Tenancy, TokenBinding};
@@ -75,6 +75,8 @@ pub struct Registered {
     pub config_path: std::path::PathBuf,
     /// The organisation a multi-tenant client acts for (`HELSEID_ORGNR`).
     pub orgnr: Option<String>,
+    /// Where the STS sends the user back (the authorization responses).
+    pub redirect_uris: Vec<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -162,6 +164,7 @@ pub fn register(embedded: &Embedded, c: &ClientTarget) -> Result<Registered, Str
         client_id: client.client_id,
         config_path,
         orgnr,
+        redirect_uris: client.redirect_uris,
         _dir: dir,
     })
 }
@@ -365,6 +368,7 @@ pub async fn run(
         issuer: &embedded.issuer,
         client_id: &registered.client_id,
         orgnr: registered.orgnr.as_deref(),
+        redirect_uris: &registered.redirect_uris,
         argv: &argv,
         observed: &observed,
     };
@@ -385,11 +389,7 @@ pub async fn run(
                     observed: &faulty,
                     ..judge
                 };
-                if fault == Fault::RotatedKey {
-                    judge.accepted(check, fault, unused)
-                } else {
-                    judge.refused(check, fault, unused)
-                }
+                judge.fault_check(check, fault, unused)
             } else {
                 CheckResult::new(
                     check,
@@ -412,7 +412,7 @@ pub async fn run(
     report
 }
 
-/// The fault a CLIENT-IDT check injects.
+/// The fault a fault-injection check (CLIENT-IDT, -KEY, -AZRESP, -TOKRESP) injects.
 pub fn fault_of(check: &Check) -> Option<Fault> {
     Some(match check.id {
         "CLIENT-IDT-01" => Fault::WrongIss,
@@ -423,6 +423,11 @@ pub fn fault_of(check: &Check) -> Option<Fault> {
         "CLIENT-IDT-06" => Fault::UnknownKid,
         "CLIENT-IDT-07" => Fault::TamperedPayload,
         "CLIENT-KEY-01" => Fault::RotatedKey,
+        "CLIENT-AZRESP-01" => Fault::StateChanged,
+        "CLIENT-AZRESP-02" => Fault::WrongIssParameter,
+        "CLIENT-AZRESP-03" => Fault::MissingIssParameter,
+        "CLIENT-TOKRESP-01" => Fault::MissingAccessToken,
+        "CLIENT-TOKRESP-02" => Fault::OtherTokenType,
         _ => return None,
     })
 }
@@ -434,6 +439,8 @@ pub struct Judge<'a> {
     pub client_id: &'a str,
     /// `HELSEID_ORGNR` of a multi-tenant client.
     pub orgnr: Option<&'a str>,
+    /// The client's registered redirect URIs.
+    pub redirect_uris: &'a [String],
     pub argv: &'a [String],
     pub observed: &'a Observed,
 }
@@ -566,9 +573,19 @@ impl Judge<'_> {
         }
     }
 
-    /// Access tokens that came from the first token response with an ID token (the one a
-    /// fault applied to): its own, and those of refreshes descending from its refresh token.
-    fn tainted_tokens(&self) -> Vec<String> {
+    /// Whether `body`, a successful token response, is the one `fault` applied to (the
+    /// first of its kind in the run: faults apply once).
+    fn spoiled_by(fault: Fault, body: &Value) -> bool {
+        match fault.site() {
+            Site::IdToken => body["id_token"].is_string(),
+            Site::TokenResponse => true,
+            Site::AuthorizationResponse => false,
+        }
+    }
+
+    /// Access tokens that came from the token response `fault` applied to: its own, and
+    /// those of refreshes descending from its refresh token.
+    fn tainted_tokens(&self, fault: Fault) -> Vec<String> {
         let mut tokens = Vec::new();
         let mut refresh_tokens: Vec<String> = Vec::new();
         let mut found = false;
@@ -583,7 +600,7 @@ impl Judge<'_> {
             let descends = param(&form, "grant_type") == Some("refresh_token")
                 && param(&form, "refresh_token")
                     .is_some_and(|t| refresh_tokens.iter().any(|x| x == t));
-            if !found && body["id_token"].is_string() {
+            if !found && Self::spoiled_by(fault, &body) {
                 found = true;
             } else if !descends {
                 continue;
@@ -594,25 +611,52 @@ impl Judge<'_> {
         tokens
     }
 
-    /// The access token of the first token response with an ID token (the one a fault
-    /// applied to), and the evidence of that response.
-    fn faulty_response(&self) -> (Option<String>, Option<Exchange>) {
-        let response = self.token_requests().into_iter().find(|r| {
+    /// The evidence of the token response `fault` applied to.
+    fn faulty_response(&self, fault: Fault) -> Option<Exchange> {
+        let r = self.token_requests().into_iter().find(|r| {
             r.status == 200
                 && serde_json::from_str::<Value>(&r.response_body)
-                    .is_ok_and(|b| b["id_token"].is_string())
-        });
-        let Some(r) = response else {
-            return (None, None);
-        };
+                    .is_ok_and(|b| Self::spoiled_by(fault, &b))
+        })?;
         let body = serde_json::from_str::<Value>(&r.response_body).unwrap_or_default();
-        let mut e = self.evidence("token response with the ID token", r);
+        let label = match fault.site() {
+            Site::IdToken => "token response with the ID token",
+            _ => "the spoiled token response",
+        };
+        let mut e = self.evidence(label, r);
         e.decoded.extend(
             body["id_token"]
                 .as_str()
                 .and_then(|t| decode("ID token", t)),
         );
-        (body["access_token"].as_str().map(str::to_owned), Some(e))
+        Some(e)
+    }
+
+    /// Judges the run with `fault` injected (`unused`: the STS never sent a response the
+    /// fault could spoil).
+    pub fn fault_check(&self, c: &Check, fault: Fault, unused: bool) -> CheckResult {
+        if unused {
+            let sent = match fault.site() {
+                Site::IdToken => "no ID token",
+                Site::AuthorizationResponse => "no authorization response with a code",
+                Site::TokenResponse => "no successful token response",
+            };
+            return inconclusive(
+                c,
+                format!(
+                    "the STS sent {sent} in this run ({}), so {} was never sent",
+                    self.observed.driver.describe(),
+                    fault.describe()
+                ),
+                vec![self.driver_evidence()],
+            );
+        }
+        match fault {
+            Fault::RotatedKey => self.accepted(c, fault),
+            Fault::MissingAccessToken => self.no_access_token(c, fault),
+            f if f.site() == Site::AuthorizationResponse => self.code_not_redeemed(c, f),
+            _ => self.refused(c, fault),
+        }
     }
 
     /// Accepted probe calls with one of `tokens`.
@@ -632,22 +676,11 @@ impl Judge<'_> {
 
     /// CLIENT-KEY-01: the run whose ID token is signed by a just-rotated key must succeed
     /// with that response's access token.
-    fn accepted(&self, c: &Check, fault: Fault, unused: bool) -> CheckResult {
+    fn accepted(&self, c: &Check, fault: Fault) -> CheckResult {
         let d = &self.observed.driver;
         let mut evidence = vec![self.driver_evidence()];
-        if unused {
-            return inconclusive(
-                c,
-                format!(
-                    "the STS issued no ID token in this run ({}), so the key was not rotated",
-                    d.describe()
-                ),
-                evidence,
-            );
-        }
-        let (_, response) = self.faulty_response();
-        evidence.extend(response);
-        let used = self.used(&self.tainted_tokens());
+        evidence.extend(self.faulty_response(fault));
+        let used = self.used(&self.tainted_tokens(fault));
         evidence.extend(used.iter().map(|p| p.evidence()));
         if d.succeeded() && !used.is_empty() {
             return pass(
@@ -674,27 +707,14 @@ impl Judge<'_> {
         )
     }
 
-    /// A fault check: the run with `fault` in the ID token must not end with the client
-    /// using that response's access token (exit 0 after the probe accepted it).
-    fn refused(&self, c: &Check, fault: Fault, unused: bool) -> CheckResult {
+    /// A fault check: the run with `fault` in the ID token or the token response must not
+    /// end with the client using that response's access token (exit 0 after the probe
+    /// accepted it).
+    fn refused(&self, c: &Check, fault: Fault) -> CheckResult {
         let d = &self.observed.driver;
         let mut evidence = vec![self.driver_evidence()];
-        if unused {
-            return inconclusive(
-                c,
-                format!(
-                    "the STS issued no ID token in this run ({}), so {} was never sent",
-                    d.describe(),
-                    fault.describe()
-                ),
-                evidence,
-            );
-        }
-        // The token response that carried the spoiled ID token: the first one with an ID
-        // token (the fault applies once).
-        let (_, response) = self.faulty_response();
-        evidence.extend(response);
-        let used = self.used(&self.tainted_tokens());
+        evidence.extend(self.faulty_response(fault));
+        let used = self.used(&self.tainted_tokens(fault));
         evidence.extend(used.iter().map(|p| p.evidence()));
         if d.succeeded() && !used.is_empty() {
             return fail(
@@ -716,6 +736,130 @@ impl Judge<'_> {
             format!("given {}, the client refused it: {how}", fault.describe()),
             evidence,
         )
+    }
+
+    /// The authorization response `fault` applied to: the first redirect of the run to one
+    /// of the client's redirect URIs with a code, and that code.
+    fn faulty_redirect(&self) -> Option<(&FlowRecord, String)> {
+        self.observed.flows.iter().find_map(|r| {
+            let (base, params) = r.location_params()?;
+            if !self.redirect_uris.iter().any(|u| u == base) {
+                return None;
+            }
+            param(&params, "code").map(|code| (r, code.to_owned()))
+        })
+    }
+
+    /// CLIENT-AZRESP: given a spoiled authorization response, the client must not redeem
+    /// its code.
+    fn code_not_redeemed(&self, c: &Check, fault: Fault) -> CheckResult {
+        let d = &self.observed.driver;
+        let mut evidence = vec![self.driver_evidence()];
+        let Some((redirect, code)) = self.faulty_redirect() else {
+            return inconclusive(
+                c,
+                format!(
+                    "no redirect with a code to the client's redirect URI was recorded ({})",
+                    d.describe()
+                ),
+                evidence,
+            );
+        };
+        evidence.push(self.evidence("the spoiled authorization response", redirect));
+        let attempts: Vec<&FlowRecord> = self
+            .token_requests()
+            .into_iter()
+            .filter(|r| {
+                let form = r.form();
+                param(&form, "grant_type") == Some("authorization_code")
+                    && param(&form, "code") == Some(code.as_str())
+            })
+            .collect();
+        // The attempt that got tokens if one did (the first may be the DPoP nonce round trip).
+        let redeemed = attempts
+            .iter()
+            .find(|r| r.status == 200)
+            .or(attempts.first());
+        if let Some(r) = redeemed {
+            evidence.push(self.evidence("token request redeeming its code", r));
+            return fail(
+                c,
+                format!(
+                    "given {}, the client redeemed its code at the token endpoint ({} answered {})",
+                    fault.describe(),
+                    self.endpoint("/connect/token"),
+                    r.status
+                ),
+                evidence,
+            );
+        }
+        pass(
+            c,
+            format!(
+                "given {}, the client did not redeem the code: {}",
+                fault.describe(),
+                d.describe()
+            ),
+            evidence,
+        )
+    }
+
+    /// CLIENT-TOKRESP-01: given a token response without an access token, the client must
+    /// neither call the API with something else as a token nor end as if it had succeeded;
+    /// asking again and using a complete response's token is fine.
+    fn no_access_token(&self, c: &Check, fault: Fault) -> CheckResult {
+        let d = &self.observed.driver;
+        let mut evidence = vec![self.driver_evidence()];
+        evidence.extend(self.faulty_response(fault));
+        let issued: Vec<String> = self
+            .token_requests()
+            .into_iter()
+            .filter(|r| r.status == 200)
+            .filter_map(|r| serde_json::from_str::<Value>(&r.response_body).ok())
+            .filter_map(|b| b["access_token"].as_str().map(str::to_owned))
+            .collect();
+        let foreign: Vec<&ProbeCall> = self
+            .observed
+            .probe_calls
+            .iter()
+            .filter(|p| {
+                let token = p
+                    .authorization
+                    .as_deref()
+                    .and_then(|a| a.split_once(' '))
+                    .map(|(_, t)| t.trim());
+                !token.is_some_and(|t| issued.iter().any(|i| i == t))
+            })
+            .collect();
+        evidence.extend(foreign.iter().map(|p| p.evidence()));
+        if let Some(p) = foreign.first() {
+            return fail(
+                c,
+                format!(
+                    "given {}, the client called the API with a token the STS never issued (Authorization: {:?})",
+                    fault.describe(),
+                    cut(p.authorization.as_deref().unwrap_or_default(), 40)
+                ),
+                evidence,
+            );
+        }
+        let used = self.used(&issued);
+        if d.succeeded() && used.is_empty() {
+            return fail(
+                c,
+                format!(
+                    "given {}, the driver exited 0 without ever calling the API with an access token: the client ended as if it had succeeded",
+                    fault.describe()
+                ),
+                evidence,
+            );
+        }
+        let how = if d.succeeded() {
+            "it asked again and used the token of a complete response".to_owned()
+        } else {
+            format!("it reported a failure: {}", d.describe())
+        };
+        pass(c, format!("given {}, {how}", fault.describe()), evidence)
     }
 
     fn run_01(&self, c: &Check) -> CheckResult {

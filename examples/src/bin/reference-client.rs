@@ -19,7 +19,6 @@ use helseid_examples::login::{Browser, Ending, LoginRequest, UserChoice};
 use protocol::client_assertion::{self, AssertionRequest};
 use protocol::client_config::ClientConfigFile;
 use protocol::jose::Alg;
-use protocol::oauth::TokenResponse;
 use protocol::signing::SigningKey;
 use serde_json::Value;
 
@@ -58,6 +57,16 @@ enum Flaw {
     Hybrid,
     /// Leaves HELSEID_ORGNR out of the client assertions (no assertion_details).
     NoOrg,
+    /// Does not compare the authorization response's state with the one sent.
+    SkipStateCheck,
+    /// Ignores the authorization response's iss parameter (RFC 9207).
+    SkipIssCheck,
+    /// Checks the authorization response's iss only when there is one.
+    AllowMissingIss,
+    /// Uses the access token whatever the token response's token_type (machine client).
+    IgnoreTokenType,
+    /// Takes a missing access_token as empty and calls the API with it (machine client).
+    LenientTokenResponse,
 }
 
 #[derive(Debug, Parser)]
@@ -171,7 +180,16 @@ async fn run(flaws: &[Flaw]) -> Result<(), String> {
             Some(rt) => refresh_twice(&s, &client, &rt, has(Flaw::ReuseRefreshToken)).await?,
             None => access_token,
         }
-    } else if has(Flaw::ReuseJti) || has(Flaw::LongAssertion) || has(Flaw::NoNonceRetry) {
+    } else if [
+        Flaw::ReuseJti,
+        Flaw::LongAssertion,
+        Flaw::NoNonceRetry,
+        Flaw::IgnoreTokenType,
+        Flaw::LenientTokenResponse,
+    ]
+    .into_iter()
+    .any(has)
+    {
         let key = SigningKey::from_private_jwk(
             &s.file.private_jwk_json().map_err(|e| e.to_string())?,
             Alg::PS256,
@@ -319,7 +337,16 @@ async fn user_token(
         .map_err(|e| format!("the ID token is refused: {e}"))?;
         return Ok((tokens.response.access_token, tokens.response.refresh_token));
     }
-    if !(has(Flaw::NoPar) || has(Flaw::PlainPkce) || has(Flaw::ShortState) || has(Flaw::Hybrid)) {
+    let by_hand = [
+        Flaw::NoPar,
+        Flaw::PlainPkce,
+        Flaw::ShortState,
+        Flaw::Hybrid,
+        Flaw::SkipStateCheck,
+        Flaw::SkipIssCheck,
+        Flaw::AllowMissingIss,
+    ];
+    if !by_hand.into_iter().any(has) {
         if !has(Flaw::SkipIdTokenValidation) {
             let (_, tokens) = client
                 .login_and_redeem(&browser, &request, &choice)
@@ -421,10 +448,22 @@ async fn user_token(
         .map_err(|e| e.to_string())?;
     let code = match ending {
         Ending::Code {
-            code, state: got, ..
-        } if got.as_deref() == Some(state.as_str()) => code,
-        Ending::Code { state: got, .. } => {
-            return Err(format!("state {got:?} is not the one sent"));
+            code,
+            state: got,
+            iss,
+        } => {
+            if !has(Flaw::SkipStateCheck) && got.as_deref() != Some(state.as_str()) {
+                return Err(format!("state {got:?} is not the one sent"));
+            }
+            let iss_ok = match iss.as_deref() {
+                _ if has(Flaw::SkipIssCheck) => true,
+                None => has(Flaw::AllowMissingIss),
+                Some(i) => i == s.issuer,
+            };
+            if !iss_ok {
+                return Err(format!("iss {iss:?} is not the issuer {}", s.issuer));
+            }
+            code
         }
         Ending::Error { error, description } => return Err(format!("{error}: {description}")),
     };
@@ -536,8 +575,19 @@ async fn raw_client_credentials(
             .map(str::to_owned);
         let body = response.text().await.map_err(|e| e.to_string())?;
         if status == 200 {
-            let t: TokenResponse = serde_json::from_str(&body).map_err(|e| e.to_string())?;
-            return Ok(t.access_token);
+            let t: Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+            let access_token = match t["access_token"].as_str() {
+                Some(a) => a.to_owned(),
+                None if has(Flaw::LenientTokenResponse) => String::new(),
+                None => return Err("the token response has no access_token".into()),
+            };
+            let token_type = t["token_type"].as_str().unwrap_or_default();
+            if !has(Flaw::IgnoreTokenType) && !token_type.eq_ignore_ascii_case("DPoP") {
+                return Err(format!(
+                    "the token response has token_type {token_type:?}, not the DPoP asked for"
+                ));
+            }
+            return Ok(access_token);
         }
         match header_nonce {
             Some(n) if body.contains("use_dpop_nonce") && nonce.is_none() => nonce = Some(n),

@@ -8,6 +8,7 @@ mod client_auth;
 mod discovery;
 mod dpop;
 mod errors;
+mod faults;
 mod login;
 mod persistence;
 mod revocation;

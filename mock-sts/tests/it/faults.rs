@@ -1,0 +1,122 @@
+//! Fault injection for the client conformance checks (`mock_sts::fault`): each fault spoils
+//! the next response of its kind once, and the reference client refuses it.
+
+use helseid_examples::client::{ClientError, TokenRequest};
+use helseid_examples::login::{Browser, LoginError, LoginRequest, UserChoice};
+use mock_sts::fault::{Fault, WRONG_ISSUER};
+use mock_sts::store::{Tenancy, TokenBinding};
+
+use crate::support::*;
+
+const REDIRECT: &str = "http://localhost:7890/callback";
+
+fn login_client(tb: &Testbed) -> TestClient {
+    let c = tb.register(
+        Tenancy::SingleTenant {
+            orgnr: "999977774".into(),
+            child_orgnrs: vec![],
+        },
+        &["nhn:testbed-api/read"],
+        TokenBinding::Dpop,
+    );
+    let mut client = tb.sts.store.client(&c.id).unwrap().unwrap();
+    client.redirect_uris = vec![REDIRECT.into()];
+    tb.sts.store.put_client(&client).unwrap();
+    c
+}
+
+fn login_request(tb: &Testbed) -> LoginRequest {
+    let p = tb.sts.population().unwrap();
+    let person = p.practitioners().next().unwrap();
+    LoginRequest {
+        redirect_uri: REDIRECT.into(),
+        scope: "openid helseid://scopes/identity/pid nhn:testbed-api/read".into(),
+        acr_values: Some("idp:testidp-oidc Level4".into()),
+        test_pid: Some(person.pid.to_string()),
+        test_security_level: Some(4),
+        ..Default::default()
+    }
+}
+
+fn read_request() -> TokenRequest {
+    TokenRequest {
+        scope: Some("nhn:testbed-api/read".into()),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn authorization_response_faults_are_refused_by_the_reference_client() {
+    let tb = Testbed::start().await;
+    let c = login_client(&tb);
+    let client = tb.client(&c);
+    let req = login_request(&tb);
+    let browser = Browser::new().unwrap();
+    let choice = UserChoice::default();
+
+    // A correct response passes the same checks.
+    client.login(&browser, &req, &choice).await.unwrap();
+
+    tb.sts.set_fault(Some(Fault::StateChanged));
+    match client.login(&browser, &req, &choice).await {
+        Err(LoginError::State { got, sent }) => assert_ne!(got.as_deref(), Some(sent.as_str())),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(tb.sts.faults.pending(), None, "used once");
+
+    tb.sts.set_fault(Some(Fault::WrongIssParameter));
+    match client.login(&browser, &req, &choice).await {
+        Err(LoginError::Issuer { got, .. }) => assert_eq!(got.as_deref(), Some(WRONG_ISSUER)),
+        other => panic!("{other:?}"),
+    }
+
+    tb.sts.set_fault(Some(Fault::MissingIssParameter));
+    match client.login(&browser, &req, &choice).await {
+        Err(LoginError::Issuer { got, .. }) => assert_eq!(got, None),
+        other => panic!("{other:?}"),
+    }
+
+    // The fault is gone: the next login works again.
+    client.login(&browser, &req, &choice).await.unwrap();
+}
+
+#[tokio::test]
+async fn token_response_faults_are_refused_by_the_reference_client() {
+    let tb = Testbed::start().await;
+    let demo = tb.demo();
+
+    tb.sts.set_fault(Some(Fault::MissingAccessToken));
+    match tb.token(&demo, read_request()).await {
+        Err(ClientError::Unexpected { status, body }) => {
+            assert_eq!(status, 200);
+            assert!(body.contains("access_token"), "{body}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    tb.sts.set_fault(Some(Fault::OtherTokenType));
+    match tb.token(&demo, read_request()).await {
+        Err(ClientError::TokenType { got, expected }) => {
+            assert_eq!((got.as_str(), expected), ("Bearer", "DPoP"));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let ok = tb.token(&demo, read_request()).await.unwrap();
+    assert_eq!(ok.response.token_type, "DPoP");
+}
+
+#[tokio::test]
+async fn a_fault_waits_for_a_response_of_its_kind() {
+    let tb = Testbed::start().await;
+    let demo = tb.demo();
+    // A token response is not an authorization response: the fault stays pending.
+    tb.sts.set_fault(Some(Fault::StateChanged));
+    tb.token(&demo, read_request()).await.unwrap();
+    assert_eq!(tb.sts.faults.pending(), Some(Fault::StateChanged));
+    // Nor does a token response without an ID token use an ID token fault.
+    tb.sts.set_fault(Some(Fault::WrongNonce));
+    tb.token(&demo, read_request()).await.unwrap();
+    assert_eq!(tb.sts.faults.pending(), Some(Fault::WrongNonce));
+    tb.sts.set_fault(None);
+}
