@@ -925,6 +925,22 @@ mod tests {
     }
 
     #[test]
+    fn every_bundled_scenario_reads() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios");
+        let paths = files(Path::new(dir)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(paths.len() >= 9, "{paths:?}");
+        let loaded: Vec<Scenario> = paths
+            .iter()
+            .map(|p| load(p).unwrap_or_else(|e| panic!("{e}")))
+            .collect();
+        let multi_login = loaded
+            .iter()
+            .filter_map(|s| s.client.as_ref())
+            .any(|c| c.login && c.tenancy == ClientTenancy::Multi);
+        assert!(multi_login, "a bundled multi-tenant login client");
+    }
+
+    #[test]
     fn client_errors_name_the_field() {
         let err = |text: &str| {
             parse(text, "s.yaml")

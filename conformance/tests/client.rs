@@ -183,6 +183,30 @@ async fn the_reference_client_passes_as_multi_tenant_client_and_fails_without_it
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_client_passes_as_multi_tenant_login_client() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let report = run(&embedded, &scenario_with(true, "multi", &[])).await;
+    assert_all_pass(&report, "multi-tenant login client");
+    let (got, message) = outcome(&report, "CLIENT-TENANCY-01");
+    assert_eq!(got, Outcome::Passed, "{message}");
+    assert_eq!(outcome(&report, "CLIENT-REFRESH-01").0, Outcome::Passed);
+    assert_eq!(outcome(&report, "CLIENT-IDT-01").0, Outcome::Passed);
+
+    // Without its organisation the STS refuses the code redemption: the run fails, and
+    // CLIENT-TENANCY-01 names the assertion that lacked it.
+    let report = run_only(
+        &embedded,
+        &scenario_with(true, "multi", &["no-org"]),
+        &["CLIENT-TENANCY-01"],
+    )
+    .await;
+    let (got, message) = outcome(&report, "CLIENT-TENANCY-01");
+    assert_eq!(got, Outcome::Failed, "{message}");
+    assert!(message.contains("assertion_details"), "{message}");
+    assert_eq!(outcome(&report, "CLIENT-RUN-01").0, Outcome::Failed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_does_not_validate_id_tokens_fails_every_fault() {
     let embedded = Embedded::start(0).await.unwrap();
     let report = run(&embedded, &scenario(true, &["skip-id-token-validation"])).await;

@@ -59,6 +59,8 @@ pub struct Client {
     pub token_endpoint: String,
     key: SigningKey,
     dpop_key: Option<SigningKey>,
+    /// `assertion_details` for every token request that names none of its own.
+    details: Option<Value>,
     http: reqwest::Client,
 }
 
@@ -79,6 +81,7 @@ impl Client {
             issuer,
             key,
             dpop_key: Some(SigningKey::generate_ec(Alg::ES256, "dpop".into())?),
+            details: None,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()?,
@@ -109,6 +112,15 @@ impl Client {
     /// conformance runner, keeps a copy).
     pub fn with_dpop_key(mut self, key: SigningKey) -> Client {
         self.dpop_key = Some(key);
+        self
+    }
+
+    /// Puts `details` (`assertion_details`) into the client assertion of every token
+    /// request that brings none of its own: a multi-tenant client's organisation
+    /// (reference §6.1: for a user's tokens, in the assertions of the code redemption and
+    /// the refreshes), so a login's tokens are issued for that organisation.
+    pub fn with_assertion_details(mut self, details: Value) -> Client {
+        self.details = Some(details);
         self
     }
 
@@ -237,6 +249,7 @@ impl Client {
         params: Vec<(&str, String)>,
         details: Option<Value>,
     ) -> Result<TokenOutcome, ClientError> {
+        let details = details.or_else(|| self.details.clone());
         let mut nonce: Option<String> = None;
         for attempt in 1..=2 {
             let mut form = params.clone();

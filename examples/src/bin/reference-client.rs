@@ -4,9 +4,10 @@
 //! `HELSEID_ISSUER`, `HELSEID_CLIENT_CONFIG` (the portal's client configuration file),
 //! `HELSEID_PROBE_API` (an API to call with the token) and `HELSEID_TEST_PID` (a person
 //! TestIDP logs in without a page). With `HELSEID_ORGNR` (a multi-tenant client) every
-//! client assertion names that organisation in `assertion_details`. A machine client (grant type `client_credentials`) gets a
-//! token; a login client (`authorization_code`) logs the person in with PAR, PKCE and DPoP
-//! and validates the ID token. Either way it then calls the probe API with the DPoP-bound
+//! client assertion to the token endpoint names that organisation in `assertion_details`.
+//! A machine client (grant type `client_credentials`) gets a token; a login client
+//! (`authorization_code`) logs the person in with PAR, PKCE and DPoP and validates the ID
+//! token. Either way it then calls the probe API with the DPoP-bound
 //! token and exits 0 when the API accepted it, non-zero on any refusal.
 //!
 //! `--flaw NAME` makes it break one rule, for the runner's own tests (`--list-flaws`).
@@ -167,6 +168,12 @@ async fn run(flaws: &[Flaw]) -> Result<(), String> {
         client.without_dpop()
     } else {
         client.with_dpop_key(copy_key(&dpop_key)?)
+    };
+    // A multi-tenant client's organisation goes into every token request's assertion,
+    // the code redemption's too.
+    let client = match &s.details {
+        Some(d) => client.with_assertion_details(d.clone()),
+        None => client,
     };
     let login = s
         .file
