@@ -237,7 +237,6 @@ pub fn app(sts: Arc<Sts>) -> Router {
 pub fn app_with_idps(mut sts: Sts, listen_base: &str) -> Result<(Arc<Sts>, Router), StsError> {
     let secret = protocol::jose::random_id();
     let population = sts.population()?;
-    let clock = sts.clock.clone();
     let settings = mock_idp::IdpSettings::new(&sts.config.issuer, population)
         .with_client(mock_idp::RegisteredRp {
             client_id: federation::RP_CLIENT_ID.into(),
@@ -246,7 +245,7 @@ pub fn app_with_idps(mut sts: Sts, listen_base: &str) -> Result<(Arc<Sts>, Route
         })
         // The conformance runner's relying party, so idp scenarios can test these IdPs.
         .with_client(mock_idp::conformance_rp())
-        .with_clock(Arc::new(move || clock.now()));
+        .with_clock(sts.clock.clone());
     let idps = mock_idp::MockIdps::new(settings)
         .map_err(|e| StsError::Seed(format!("identity providers: {e}")))?;
     let upstreams = idps

@@ -1,15 +1,18 @@
 //! HelseID's wire profile as pure functions: JOSE, client assertions, DPoP, the structured
 //! `assertion_details` claim, error codes and the self-service and test-token models.
 //!
-//! Nothing here does I/O or reads a clock: callers pass `now` and the keys, so the mock STS
-//! (which enforces these rules) and the conformance runner (which checks them) share one
-//! implementation and tests control time.
+//! Nothing here does I/O, and nothing reads a clock of its own accord: callers pass `now` and
+//! the keys, so the mock STS (which enforces these rules) and the conformance runner (which
+//! checks them) share one implementation and tests control time. [`clock`] holds the clocks
+//! the STS and the identity providers are handed; of those, only `SystemClock` reads the
+//! machine's time, when its holder asks.
 
 pub mod access_token;
 pub mod assertion_details;
 pub mod claims;
 pub mod client_assertion;
 pub mod client_config;
+pub mod clock;
 pub mod dpop;
 pub mod jose;
 pub mod oauth;

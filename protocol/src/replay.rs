@@ -6,8 +6,8 @@
 //! bounded: when full, expired entries are dropped; if it is still full the request is refused
 //! rather than an unexpired entry forgotten, which would reopen a replay.
 //!
-//! The one stateful type of this crate: it holds memory but does no I/O and reads no clock
-//! (the caller passes `now`).
+//! One of this crate's few stateful types (with [`crate::clock::ManualClock`]): it holds
+//! memory but does no I/O and reads no clock (the caller passes `now`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
