@@ -115,6 +115,8 @@ const RFC6749_10_12: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-10.1
 const RFC9207_2_4: &str = "https://www.rfc-editor.org/rfc/rfc9207#section-2.4";
 const RFC6749_5_1: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-5.1";
 const RFC9449_5: &str = "https://www.rfc-editor.org/rfc/rfc9449#section-5";
+const OIDC_AT_HASH: &str =
+    "https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowTokenValidation";
 
 macro_rules! api_check {
     ($id:literal, $group:literal, $sev:ident, $applies:ident, $title:literal, $req:literal, $link:expr) => {
@@ -711,6 +713,60 @@ pub const CHECKS: &[Check] = &[
         "A token response tampered with after signing is refused",
         "An ID token whose claims were changed after the issuer signed it (another person's sub and identity number, the original signature) is refused: the client does not use the tokens of that response.",
         OIDC_ID_TOKEN_VALIDATION
+    ),
+    client_check!(
+        "CLIENT-IDT-08",
+        "id-token",
+        Must,
+        Login,
+        "An unsigned ID token (alg none) is refused",
+        "An ID token with alg none and no signature is refused: HelseID signs ID tokens with RS256, and a client must never take the token's own word for how (or whether) it is signed.",
+        RFC8725_3_1
+    ),
+    client_check!(
+        "CLIENT-IDT-09",
+        "id-token",
+        Must,
+        Login,
+        "An ID token signed by a retired key is refused",
+        "An ID token signed by a key the STS has taken out of its JWKS (rotated and retired just before the response) is refused: the client checks the signature against the JWKS as it is now, not one cached from before the login.",
+        OIDC_ROTATE_KEYS
+    ),
+    client_check!(
+        "CLIENT-IDT-10",
+        "id-token",
+        Must,
+        Login,
+        "An ID token with several audiences and another azp is refused",
+        "An ID token whose aud names the client and another party, with azp the other party, is refused: with several audiences azp must be the client.",
+        OIDC_ID_TOKEN_VALIDATION
+    ),
+    client_check!(
+        "CLIENT-IDT-11",
+        "id-token",
+        Must,
+        Login,
+        "An ID token without sub is refused",
+        "An ID token without sub does not say who logged in and is refused.",
+        OIDC_ID_TOKEN
+    ),
+    client_check!(
+        "CLIENT-IDT-12",
+        "id-token",
+        Should,
+        Login,
+        "An ID token issued in the future is refused",
+        "An ID token whose iat is an hour ahead of the client's clock (beyond any reasonable leeway) is refused.",
+        OIDC_ID_TOKEN_VALIDATION
+    ),
+    client_check!(
+        "CLIENT-IDT-13",
+        "id-token",
+        Should,
+        Login,
+        "An ID token whose at_hash does not match the access token is refused",
+        "When the ID token has an at_hash (HelseID's do), it is the hash of the access token of the same response; a response whose at_hash does not match is refused, as its tokens do not belong together.",
+        OIDC_AT_HASH
     ),
     client_check!(
         "CLIENT-KEY-01",

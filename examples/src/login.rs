@@ -479,6 +479,8 @@ impl Client {
         match &tokens.response.id_token {
             Some(id_token) => {
                 self.validate_id_token(id_token, &login.nonce).await?;
+                check_at_hash(id_token, &tokens.response.access_token)
+                    .map_err(LoginError::IdToken)?;
             }
             None if req.scope.split(' ').any(|s| s == "openid") => {
                 return Err(LoginError::IdToken(
@@ -493,6 +495,7 @@ impl Client {
     /// Validates an ID token (OpenID Connect Core §3.1.3.7) against the issuer's current
     /// keys (discovery and JWKS are fetched now, so a rotated key is found): signature,
     /// `iss`, `aud` (and `azp`), `nonce`, `exp`, `iat`, `sub`. Returns the claims.
+    /// ([`Client::login_and_redeem`] also checks `at_hash` with [`check_at_hash`].)
     pub async fn validate_id_token(
         &self,
         id_token: &str,
@@ -609,6 +612,24 @@ pub fn check_id_token(
     Ok(Value::Object(jws.claims.clone()))
 }
 
+/// Checks an ID token's `at_hash`, when it has one, against the access token of the same
+/// response (OpenID Connect Core §3.1.3.8): a response whose tokens do not belong together
+/// is refused. Call it after [`check_id_token`] (this reads the token without verifying).
+pub fn check_at_hash(id_token: &str, access_token: &str) -> Result<(), String> {
+    let jws = protocol::jose::parse_compact(id_token).map_err(|e| e.to_string())?;
+    let Some(at_hash) = jws.claim_str("at_hash") else {
+        return Ok(());
+    };
+    let alg = jws.alg().map_err(|e| format!("alg: {e}"))?;
+    let expected = protocol::jose::token_hash(alg, access_token);
+    if at_hash != expected {
+        return Err(format!(
+            "at_hash {at_hash:?} is not the hash of the access token ({expected:?})"
+        ));
+    }
+    Ok(())
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| {
@@ -619,4 +640,33 @@ fn urlencode(s: &str) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::jose::Alg;
+    use protocol::signing::SigningKey;
+    use serde_json::{Map, json};
+
+    fn id_token(claims: Value) -> String {
+        let key = SigningKey::generate_ec(Alg::ES256, "k".into()).unwrap_or_else(|e| panic!("{e}"));
+        key.sign_jwt(Map::new(), &claims)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn at_hash_must_match_the_access_token_when_present() {
+        let good = protocol::jose::token_hash(Alg::ES256, "the-access-token");
+        assert_eq!(
+            check_at_hash(&id_token(json!({"at_hash": good})), "the-access-token"),
+            Ok(())
+        );
+        let err = check_at_hash(&id_token(json!({"at_hash": good})), "another-token")
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("at_hash"), "{err}");
+        // No at_hash: nothing to compare (it is optional in the code flow).
+        assert_eq!(check_at_hash(&id_token(json!({"sub": "s"})), "x"), Ok(()));
+    }
 }

@@ -58,10 +58,24 @@ pub enum Fault {
     /// The token response's `token_type` is not the one asked for: `Bearer` for a request
     /// with a DPoP proof, `DPoP` for one without.
     OtherTokenType,
+    /// `alg: none` and no signature.
+    AlgNone,
+    /// Signed by the key that was active until just now and is no longer in the JWKS (the
+    /// STS rotated and retired it before issuing the response; the access token is signed
+    /// by the new key). A client that keeps a JWKS fetched before the login accepts it.
+    RotatedOutKey,
+    /// Two audiences, the client and another, and `azp` the other.
+    WrongAzp,
+    /// No `sub`.
+    MissingSub,
+    /// `iat` (and `nbf`) an hour in the future.
+    IatInFuture,
+    /// An `at_hash` that is not the access token's.
+    WrongAtHash,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 13] = [
+    pub const ALL: [Fault; 19] = [
         Fault::WrongIss,
         Fault::WrongAud,
         Fault::WrongNonce,
@@ -75,6 +89,12 @@ impl Fault {
         Fault::MissingIssParameter,
         Fault::MissingAccessToken,
         Fault::OtherTokenType,
+        Fault::AlgNone,
+        Fault::RotatedOutKey,
+        Fault::WrongAzp,
+        Fault::MissingSub,
+        Fault::IatInFuture,
+        Fault::WrongAtHash,
     ];
 
     /// The response this fault spoils.
@@ -103,6 +123,12 @@ impl Fault {
             Fault::MissingIssParameter => "an authorization response without iss",
             Fault::MissingAccessToken => "a token response without access_token",
             Fault::OtherTokenType => "a token response whose token_type is not the one asked for",
+            Fault::AlgNone => "an unsigned ID token (alg none)",
+            Fault::RotatedOutKey => "an ID token signed by a key the STS has retired from its JWKS",
+            Fault::WrongAzp => "an ID token for two audiences whose azp is the other one",
+            Fault::MissingSub => "an ID token without sub",
+            Fault::IatInFuture => "an ID token issued an hour in the future",
+            Fault::WrongAtHash => "an ID token whose at_hash is not the access token's",
         }
     }
 }
@@ -155,6 +181,28 @@ pub(crate) fn spoil_claims(fault: Fault, claims: &mut Map<String, Value>, now: i
             claims.insert("nbf".into(), json!(now - 7200));
             claims.insert("exp".into(), json!(now - 3600));
         }
+        Fault::WrongAzp => {
+            let client = claims.get("aud").cloned().unwrap_or(Value::Null);
+            claims.insert("aud".into(), json!([client, WRONG_AUDIENCE]));
+            claims.insert("azp".into(), json!(WRONG_AUDIENCE));
+        }
+        Fault::MissingSub => {
+            claims.remove("sub");
+        }
+        Fault::IatInFuture => {
+            claims.insert("iat".into(), json!(now + 3600));
+            claims.insert("nbf".into(), json!(now + 3600));
+            claims.insert("exp".into(), json!(now + 7200));
+        }
+        Fault::WrongAtHash => {
+            claims.insert(
+                "at_hash".into(),
+                json!(protocol::jose::token_hash(
+                    Alg::RS256,
+                    &protocol::jose::random_id()
+                )),
+            );
+        }
         _ => {}
     }
 }
@@ -185,6 +233,15 @@ pub(crate) fn spoil_signature(
             let mut header = Map::new();
             header.insert("typ".into(), json!("JWT"));
             Ok(Some(key.sign_jwt(header, claims)?))
+        }
+        Fault::AlgNone => {
+            let header = json!({"alg": "none", "typ": "JWT"});
+            let encode = |v: &Value| {
+                serde_json::to_vec(v)
+                    .map(|b| b64_encode(&b))
+                    .map_err(|_| protocol::signing::KeyError::Sign)
+            };
+            Ok(Some(format!("{}.{}.", encode(&header)?, encode(claims)?)))
         }
         Fault::TamperedPayload => {
             let mut parts = signed.split('.');
@@ -321,6 +378,45 @@ mod tests {
         assert_ne!(c["nonce"], "n");
         spoil_claims(Fault::Expired, &mut c, 1000);
         assert_eq!(c["exp"], 1000 - 3600);
+    }
+
+    #[test]
+    fn id_token_claim_faults() {
+        let base = || {
+            let mut c = Map::new();
+            c.insert("aud".into(), json!("client"));
+            c.insert("sub".into(), json!("s"));
+            c.insert("at_hash".into(), json!("h"));
+            c
+        };
+        let mut c = base();
+        spoil_claims(Fault::WrongAzp, &mut c, 1000);
+        assert_eq!(c["aud"], json!(["client", WRONG_AUDIENCE]));
+        assert_eq!(c["azp"], WRONG_AUDIENCE);
+        let mut c = base();
+        spoil_claims(Fault::MissingSub, &mut c, 1000);
+        assert!(!c.contains_key("sub"));
+        let mut c = base();
+        spoil_claims(Fault::IatInFuture, &mut c, 1000);
+        assert_eq!(c["iat"], 4600);
+        let mut c = base();
+        spoil_claims(Fault::WrongAtHash, &mut c, 1000);
+        assert_ne!(c["at_hash"], "h");
+        assert_eq!(c["at_hash"].as_str().map(str::len), Some(22));
+    }
+
+    #[test]
+    fn an_alg_none_token_has_no_signature() {
+        let spoiled = spoil_signature(Fault::AlgNone, &json!({"sub": "a"}), "h.p.s")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let parts: Vec<&str> = spoiled.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts[2], "");
+        let header: Value =
+            serde_json::from_slice(&b64_decode(parts[0]).unwrap_or_default()).unwrap_or_default();
+        assert_eq!(header["alg"], "none");
     }
 
     #[test]

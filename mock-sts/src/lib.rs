@@ -224,6 +224,19 @@ impl Sts {
         self.keys.reload(&self.store, self.now())?;
         Ok(kid)
     }
+
+    /// Rotates the signing key and retires the old one at once: it leaves the JWKS (it is
+    /// in the expired JWKS) instead of staying published for the overlap. Returns the ring
+    /// as it was, whose active key is the retired one (for [`fault::Fault::RotatedOutKey`]).
+    pub fn rotate_keys_retiring_old(&self) -> Result<Arc<KeyRing>, KeysError> {
+        let old = self.keys()?;
+        let now = self.now();
+        keys::rotate(&self.store, now)?;
+        self.store
+            .set_key_replaced_at(&old.active.kid, now - old.overlap - 1)?;
+        self.keys.reload(&self.store, now)?;
+        Ok(old)
+    }
 }
 
 /// The router of every endpoint, nested under the issuer's path when it has one.

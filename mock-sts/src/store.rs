@@ -314,6 +314,15 @@ impl Store {
         Ok(())
     }
 
+    /// Sets when the key `kid` was replaced (the fault that needs a key retired at once).
+    pub fn set_key_replaced_at(&self, kid: &str, at: i64) -> Result<(), StoreError> {
+        self.conn().execute_cached(
+            "UPDATE signing_keys SET replaced_at = ?1 WHERE kid = ?2",
+            params![at, kid],
+        )?;
+        Ok(())
+    }
+
     // --- clients ------------------------------------------------------------------------
 
     pub fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {

@@ -123,6 +123,19 @@ pub fn issue(
             Detail::Organisation(_) => {}
         }
     }
+    let wants_id_token = scopes.iter().any(|s| s == identity::SCOPE_OPENID);
+    // A conformance fault for the ID token is taken now: the retired-key fault must retire
+    // the key before the access token is signed, so that token stays valid.
+    let fault = if wants_id_token {
+        sts.faults.take(crate::fault::Site::IdToken)
+    } else {
+        None
+    };
+    let retired = if fault == Some(crate::fault::Fault::RotatedOutKey) {
+        Some(sts.rotate_keys_retiring_old().map_err(internal)?)
+    } else {
+        None
+    };
     let lifetime = sts.config.access_token_lifetime;
     let minted = access_token::mint(
         sts,
@@ -141,7 +154,7 @@ pub fn issue(
         .put_user(&grant.user.subject(), &json!(grant.user))
         .map_err(internal)?;
 
-    let id_token = if scopes.iter().any(|s| s == identity::SCOPE_OPENID) {
+    let id_token = if wants_id_token {
         Some(id_token(
             sts,
             client,
@@ -149,6 +162,10 @@ pub fn issue(
             &scopes,
             req.nonce,
             &minted.jwt,
+            Spoil {
+                fault,
+                retired: retired.as_deref(),
+            },
         )?)
     } else {
         None
@@ -248,6 +265,14 @@ fn choose_audience(
         .unwrap_or_else(|| format!("{}/resources", sts.config.issuer)))
 }
 
+/// The conformance fault for an ID token, if any ([`crate::fault`]).
+struct Spoil<'a> {
+    fault: Option<crate::fault::Fault>,
+    /// The ring before a [`crate::fault::Fault::RotatedOutKey`] rotation: its active key is
+    /// the retired one the ID token is signed with.
+    retired: Option<&'a crate::keys::KeyRing>,
+}
+
 fn id_token(
     sts: &Sts,
     client: &Client,
@@ -255,6 +280,7 @@ fn id_token(
     scopes: &[String],
     nonce: Option<&str>,
     access_token: &str,
+    Spoil { fault, retired }: Spoil<'_>,
 ) -> Result<String, OAuthError> {
     let now = sts.now();
     let mut c = grant.user.claims(scopes, None);
@@ -269,12 +295,13 @@ fn id_token(
         c.insert("nonce".into(), json!(n));
     }
     // at_hash: left half of SHA-256 of the access token (OIDC Core §3.1.3.6).
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, access_token.as_bytes());
     c.insert(
         "at_hash".into(),
-        json!(protocol::jose::b64_encode(&digest.as_ref()[..16])),
+        json!(protocol::jose::token_hash(
+            protocol::jose::Alg::RS256,
+            access_token
+        )),
     );
-    let fault = sts.faults.take(crate::fault::Site::IdToken);
     if let Some(f) = fault {
         crate::fault::spoil_claims(f, &mut c, now);
     }
@@ -282,7 +309,14 @@ fn id_token(
         sts.rotate_keys().map_err(internal)?;
     }
     let claims = Value::Object(c);
-    let signed = access_token::sign(sts, "JWT", &claims).map_err(internal)?;
+    let signed = match retired {
+        Some(ring) => {
+            let mut header = Map::new();
+            header.insert("typ".into(), json!("JWT"));
+            ring.active.sign_jwt(header, &claims).map_err(internal)?
+        }
+        None => access_token::sign(sts, "JWT", &claims).map_err(internal)?,
+    };
     match fault {
         Some(f) => Ok(crate::fault::spoil_signature(f, &claims, &signed)
             .map_err(internal)?

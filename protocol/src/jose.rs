@@ -196,6 +196,20 @@ pub fn sha256_b64(input: &[u8]) -> String {
     b64_encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, input).as_ref())
 }
 
+/// An ID token's `at_hash` (or `c_hash`) for `token` signed with `alg` (OpenID Connect Core
+/// §3.1.3.6): base64url of the left half of the hash the algorithm uses (SHA-256 for *256).
+pub fn token_hash(alg: Alg, token: &str) -> String {
+    use aws_lc_rs::digest::{SHA256, SHA384, SHA512, digest};
+    let algorithm = match alg {
+        Alg::RS256 | Alg::PS256 | Alg::ES256 => &SHA256,
+        Alg::RS384 | Alg::PS384 | Alg::ES384 => &SHA384,
+        Alg::RS512 | Alg::PS512 | Alg::ES512 => &SHA512,
+    };
+    let d = digest(algorithm, token.as_bytes());
+    let bytes = d.as_ref();
+    b64_encode(&bytes[..bytes.len() / 2])
+}
+
 /// Splits and decodes a compact JWS. Nothing is verified yet.
 pub fn parse_compact(token: &str) -> Result<Jws<'_>, JoseError> {
     let token = token.trim();

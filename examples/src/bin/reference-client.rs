@@ -68,6 +68,8 @@ enum Flaw {
     IgnoreTokenType,
     /// Takes a missing access_token as empty and calls the API with it (machine client).
     LenientTokenResponse,
+    /// Validates the ID token but not its at_hash.
+    SkipAtHash,
 }
 
 #[derive(Debug, Parser)]
@@ -342,6 +344,8 @@ async fn user_token(
             now,
         )
         .map_err(|e| format!("the ID token is refused: {e}"))?;
+        helseid_examples::login::check_at_hash(id_token, &tokens.response.access_token)
+            .map_err(|e| format!("the ID token is refused: {e}"))?;
         return Ok((tokens.response.access_token, tokens.response.refresh_token));
     }
     let by_hand = [
@@ -352,6 +356,7 @@ async fn user_token(
         Flaw::SkipStateCheck,
         Flaw::SkipIssCheck,
         Flaw::AllowMissingIss,
+        Flaw::SkipAtHash,
     ];
     if !by_hand.into_iter().any(has) {
         if !has(Flaw::SkipIdTokenValidation) {
@@ -484,6 +489,10 @@ async fn user_token(
             .validate_id_token(id_token, &nonce)
             .await
             .map_err(|e| e.to_string())?;
+        if !has(Flaw::SkipAtHash) {
+            helseid_examples::login::check_at_hash(id_token, &tokens.response.access_token)
+                .map_err(|e| format!("the ID token is refused: {e}"))?;
+        }
     }
     Ok((tokens.response.access_token, tokens.response.refresh_token))
 }

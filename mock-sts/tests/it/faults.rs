@@ -120,3 +120,69 @@ async fn a_fault_waits_for_a_response_of_its_kind() {
     assert_eq!(tb.sts.faults.pending(), Some(Fault::WrongNonce));
     tb.sts.set_fault(None);
 }
+
+#[tokio::test]
+async fn the_retired_key_fault_signs_the_id_token_with_a_key_gone_from_the_jwks() {
+    let tb = Testbed::start().await;
+    let c = login_client(&tb);
+    let client = tb.client(&c);
+    let req = login_request(&tb);
+    let browser = Browser::new().unwrap();
+    let kids = |v: serde_json::Value| -> Vec<String> {
+        v["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let get = |path: &str| {
+        let url = tb.url(path);
+        let http = tb.http.clone();
+        async move {
+            http.get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let before = kids(get("/.well-known/openid-configuration/jwks").await);
+
+    tb.sts.set_fault(Some(Fault::RotatedOutKey));
+    let login = client
+        .login(&browser, &req, &UserChoice::default())
+        .await
+        .unwrap();
+    let tokens = client
+        .redeem_code(&login.code, REDIRECT, &login.verifier, None)
+        .await
+        .unwrap()
+        .response;
+    let id_kid = header_of(tokens.id_token.as_deref().unwrap())["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let at_kid = header_of(&tokens.access_token)["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let published = kids(get("/.well-known/openid-configuration/jwks").await);
+    let expired = kids(get("/connect/expiredjwks").await);
+    assert!(before.contains(&id_kid), "signed by the key active before");
+    assert!(!published.contains(&id_kid), "{published:?}");
+    assert!(expired.contains(&id_kid), "{expired:?}");
+    assert!(published.contains(&at_kid), "the access token stays valid");
+    assert_ne!(id_kid, at_kid);
+
+    // The reference client validates against the JWKS as it is now, and refuses it.
+    match client
+        .validate_id_token(tokens.id_token.as_deref().unwrap(), &login.nonce)
+        .await
+    {
+        Err(LoginError::IdToken(e)) => assert!(e.contains("not in the issuer's JWKS"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+}

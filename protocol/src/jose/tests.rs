@@ -235,3 +235,16 @@ fn spki_pem_wraps_the_der_in_64_character_lines() {
         .unwrap();
     assert_eq!(der, key.public_jwk().to_spki_der());
 }
+
+/// The left half of the algorithm's hash (SHA-256("abc") and SHA-384("abc"), computed
+/// independently with Python's hashlib).
+#[test]
+fn token_hash_is_the_left_half_of_the_algorithms_hash() {
+    assert_eq!(token_hash(Alg::RS256, "abc"), "ungWv48Bz-pBQUDeXa4iIw");
+    assert_eq!(token_hash(Alg::ES256, "abc"), "ungWv48Bz-pBQUDeXa4iIw");
+    assert_eq!(
+        token_hash(Alg::PS384, "abc"),
+        "ywB1P0WjXou1oD1pmsZQBycsMqsO3tFj"
+    );
+    assert_eq!(token_hash(Alg::RS512, "abc").len(), 43);
+}
