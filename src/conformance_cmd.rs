@@ -9,7 +9,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
 use conformance::report::{FailOn, Report};
-use conformance::scenario::{self, ApiResource, Binding, Kind, Requirements, Scenario, Target};
+use conformance::scenario::{
+    self, ApiResource, Binding, ClientTarget, ClientTenancy, Kind, Requirements, Scenario, Target,
+};
 use conformance::{Loaded, RunOptions, catalogue, terminal};
 
 #[derive(Debug, Args)]
@@ -24,6 +26,9 @@ enum ConformanceCommand {
     Run(RunArgs),
     /// Run the whole api suite against one endpoint, no scenario file needed.
     Api(ApiArgs),
+    /// Run the whole client suite against a client started by a command, no scenario file
+    /// needed: `conformance client [--login] -- ./my-client --its-args`.
+    Client(ClientArgs),
     /// Print the catalogue of checks.
     List,
     /// Print what a check requires and where that is written.
@@ -119,6 +124,42 @@ struct ApiArgs {
     report: ReportArgs,
 }
 
+#[derive(Debug, Args)]
+struct ClientArgs {
+    /// The client logs a person in (authorization code with PAR and PKCE); without it, a
+    /// machine client (client credentials).
+    #[arg(long)]
+    login: bool,
+    /// The client is a supplier's multi-tenant client; it gets HELSEID_ORGNR to act for.
+    #[arg(long)]
+    multi_tenant: bool,
+    /// Seconds one run of the driver may take.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    timeout: u64,
+    /// More API scopes to register for the client (full names, AUD/name).
+    #[arg(long, value_name = "SCOPE", num_args = 1..)]
+    scope: Vec<String>,
+    /// Redirect URIs to register (login clients; default
+    /// http://localhost:7890/conformance/callback).
+    #[arg(long, value_name = "URI", num_args = 1..)]
+    redirect_uri: Vec<String>,
+    /// More environment variables for the driver, NAME=VALUE.
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_env)]
+    env: Vec<(String, String)>,
+    #[command(flatten)]
+    report: ReportArgs,
+    /// The command that runs the client, after `--`.
+    #[arg(last = true, required = true, value_name = "DRIVER")]
+    driver: Vec<String>,
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("{s:?} is not NAME=VALUE")),
+    }
+}
+
 pub(crate) fn run(args: ConformanceArgs) -> Result<ExitCode, (String, u8)> {
     match args.command {
         ConformanceCommand::List => {
@@ -199,14 +240,61 @@ pub(crate) fn run(args: ConformanceArgs) -> Result<ExitCode, (String, u8)> {
                 &a.report,
             )
         }
+        ConformanceCommand::Client(a) => {
+            let scenario = Scenario {
+                name: format!("Client {}", a.driver.join(" ")),
+                description: None,
+                kind: Kind::Client,
+                target: None,
+                api: None,
+                idp: None,
+                client: Some(ClientTarget {
+                    driver: a.driver.clone(),
+                    timeout_secs: a.timeout,
+                    env: a.env.iter().cloned().collect(),
+                    redirect_uris: a.redirect_uri.clone(),
+                    scopes: a.scope.clone(),
+                    login: a.login,
+                    tenancy: if a.multi_tenant {
+                        ClientTenancy::Multi
+                    } else {
+                        ClientTenancy::Single
+                    },
+                }),
+                requirements: Requirements::default(),
+                sts: Default::default(),
+                checks: Default::default(),
+            };
+            scenario::validate(&scenario).map_err(|e| (format!("(command line): {e}"), 2))?;
+            execute(
+                vec![Loaded {
+                    scenario,
+                    source: "(command line)".into(),
+                }],
+                None,
+                None,
+                &a.report,
+            )
+        }
     }
 }
 
 fn list() {
     let mut out = String::new();
+    // Columns as wide as their widest entry (client IDs and groups are the longest).
+    let id_w = catalogue::CHECKS
+        .iter()
+        .map(|c| c.id.len())
+        .max()
+        .unwrap_or(0);
+    let group_w = catalogue::CHECKS
+        .iter()
+        .map(|c| c.group.len())
+        .max()
+        .unwrap_or(0);
     for c in catalogue::CHECKS {
         out.push_str(&format!(
-            "{:<13} {:<6} {:<7} {:<10} {}\n",
+            "{:<id_w$} {:<6} {:<7} {:<group_w$} {}\n",
             c.id,
             c.severity.as_str(),
             format!("{:?}", c.kind).to_lowercase(),

@@ -321,7 +321,7 @@ fn readme_examples_run() {
             .unwrap();
         // Conformance runs need the reader's own API or IdP (and scenario files); here only
         // their arguments must parse. conformance/tests run the suites themselves.
-        if args[0] == "conformance" && matches!(args.get(1), Some(&"run" | &"api")) {
+        if args[0] == "conformance" && matches!(args.get(1), Some(&"run" | &"api" | &"client")) {
             assert!(!stderr(&o).contains("Usage:"), "{example}: {}", stderr(&o));
             assert!(!stderr(&o).contains("panicked"), "{example}");
             continue;
@@ -511,4 +511,92 @@ fn conformance_against_an_unreachable_api_is_not_conformant_and_writes_reports()
             .unwrap()
             .contains("Not conformant")
     );
+}
+
+/// The reference client (examples/), built beside this binary.
+fn reference_client() -> std::path::PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "helseid-examples",
+            "--bin",
+            "reference-client",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "building reference-client");
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_helseid-testbed"))
+        .with_file_name(format!("reference-client{}", std::env::consts::EXE_SUFFIX));
+    assert!(bin.exists(), "{}", bin.display());
+    bin
+}
+
+#[test]
+fn conformance_client_runs_the_client_suite_on_a_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("report.json");
+    let bin = reference_client();
+    let o = Command::new(env!("CARGO_BIN_EXE_helseid-testbed"))
+        .args([
+            "conformance",
+            "client",
+            "--json",
+            json.to_str().unwrap(),
+            "--",
+            bin.to_str().unwrap(),
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["scenarios"][0]["kind"], "client");
+    let results = report["scenarios"][0]["results"].as_array().unwrap();
+    let outcome = |id: &str| {
+        results
+            .iter()
+            .find(|r| r["id"] == id)
+            .map(|r| r["outcome"].clone())
+            .unwrap()
+    };
+    assert_eq!(outcome("CLIENT-RUN-01"), "passed");
+    assert_eq!(outcome("CLIENT-TOKRESP-01"), "passed");
+    // A machine client: the login checks do not apply.
+    assert_eq!(outcome("CLIENT-PAR-01"), "skipped");
+
+    // A flawed client fails, with exit 1.
+    let o = testbed(&[
+        "conformance",
+        "client",
+        "--only",
+        "CLIENT-DPOP-01",
+        "--",
+        bin.to_str().unwrap(),
+        "--flaw",
+        "no-dpop",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("CLIENT-DPOP-01"), "{}", stdout(&o));
+}
+
+#[test]
+fn conformance_client_refuses_bad_arguments_and_fails_a_broken_driver() {
+    // No driver: a usage error.
+    let o = testbed(&["conformance", "client"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("DRIVER"), "{}", stderr(&o));
+    let o = testbed(&["conformance", "client", "--env", "NOEQUALS", "--", "true"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("NAME=VALUE"), "{}", stderr(&o));
+    // A driver that exits 3 without calling the API fails the baseline.
+    let o = testbed(&["conformance", "client", "--", "sh", "-c", "exit 3"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("CLIENT-RUN-01"), "{out}");
+    assert!(out.contains("exited with 3"), "{out}");
 }
