@@ -1077,8 +1077,40 @@ impl Judge<'_> {
         )
     }
 
+    /// The shape most recording checks share: every one of `requests` (each with what the
+    /// rule reads from it) must keep `rule`, which says what is wrong or nothing. The first
+    /// that breaks it fails the check with its evidence; otherwise the check passes with
+    /// `passed(count)` and the first request as evidence.
+    fn each<P>(
+        &self,
+        c: &Check,
+        label: &str,
+        requests: &[(&FlowRecord, P)],
+        mut rule: impl FnMut(&P) -> Option<String>,
+        passed: impl FnOnce(usize) -> String,
+    ) -> CheckResult {
+        for (r, p) in requests {
+            if let Some(wrong) = rule(p) {
+                return fail(c, wrong, vec![self.evidence(label, r)]);
+            }
+        }
+        pass(
+            c,
+            passed(requests.len()),
+            requests
+                .iter()
+                .take(1)
+                .map(|(r, _)| self.evidence(label, r))
+                .collect(),
+        )
+    }
+
     fn res_01(&self, c: &Check) -> CheckResult {
-        let requests = self.token_requests();
+        let requests: Vec<(&FlowRecord, Vec<(String, String)>)> = self
+            .token_requests()
+            .into_iter()
+            .map(|r| (r, r.form()))
+            .collect();
         if requests.is_empty() {
             return inconclusive(
                 c,
@@ -1086,32 +1118,21 @@ impl Judge<'_> {
                 vec![self.driver_evidence()],
             );
         }
-        for r in &requests {
-            let form = r.form();
-            let resources = params_named(&form, "resource");
-            if resources.len() != 1 {
-                return fail(
-                    c,
+        self.each(
+            c,
+            "token request",
+            &requests,
+            |form| {
+                let resources = params_named(form, "resource");
+                (resources.len() != 1).then(|| {
                     format!(
                         "a {} token request names {} resources ({resources:?}); it must name exactly one",
-                        param(&form, "grant_type").unwrap_or("(no grant_type)"),
+                        param(form, "grant_type").unwrap_or("(no grant_type)"),
                         resources.len()
-                    ),
-                    vec![self.evidence("token request", r)],
-                );
-            }
-        }
-        pass(
-            c,
-            format!(
-                "{} token request(s), each naming one resource",
-                requests.len()
-            ),
-            requests
-                .iter()
-                .take(1)
-                .map(|r| self.evidence("token request", r))
-                .collect(),
+                    )
+                })
+            },
+            |n| format!("{n} token request(s), each naming one resource"),
         )
     }
 
@@ -1201,26 +1222,17 @@ impl Judge<'_> {
                 vec![self.driver_evidence()],
             );
         }
-        for (r, p) in &auth {
-            let rt = param(p, "response_type");
-            if rt != Some("code") {
-                return fail(
-                    c,
-                    format!("an authorization request has response_type {rt:?}; it must be code"),
-                    vec![self.evidence("authorization request", r)],
-                );
-            }
-        }
-        pass(
+        self.each(
             c,
-            format!(
-                "{} authorization request(s), each with response_type=code",
-                auth.len()
-            ),
-            auth.iter()
-                .take(1)
-                .map(|(r, _)| self.evidence("authorization request", r))
-                .collect(),
+            "authorization request",
+            &auth,
+            |p| {
+                let rt = param(p, "response_type");
+                (rt != Some("code")).then(|| {
+                    format!("an authorization request has response_type {rt:?}; it must be code")
+                })
+            },
+            |n| format!("{n} authorization request(s), each with response_type=code"),
         )
     }
 
@@ -1289,37 +1301,25 @@ impl Judge<'_> {
             );
         }
         let mut seen: HashSet<String> = HashSet::new();
-        for (r, p) in &auth {
-            for name in ["state", "nonce"] {
-                let value = param(p, name).unwrap_or_default();
-                if value.len() < MIN_STATE_LEN {
-                    return fail(
-                        c,
-                        format!(
-                            "an authorization request has {name} {value:?}; it must be at least {MIN_STATE_LEN} characters"
-                        ),
-                        vec![self.evidence("authorization request", r)],
-                    );
-                }
-                if !seen.insert(format!("{name}={value}")) {
-                    return fail(
-                        c,
-                        format!("two authorization requests share the {name} {value:?}"),
-                        vec![self.evidence("authorization request", r)],
-                    );
-                }
-            }
-        }
-        pass(
+        self.each(
             c,
-            format!(
-                "{} authorization request(s), each with a new state and nonce",
-                auth.len()
-            ),
-            auth.iter()
-                .take(1)
-                .map(|(r, _)| self.evidence("authorization request", r))
-                .collect(),
+            "authorization request",
+            &auth,
+            |p| {
+                ["state", "nonce"].into_iter().find_map(|name| {
+                    let value = param(p, name).unwrap_or_default();
+                    if value.len() < MIN_STATE_LEN {
+                        Some(format!(
+                            "an authorization request has {name} {value:?}; it must be at least {MIN_STATE_LEN} characters"
+                        ))
+                    } else if !seen.insert(format!("{name}={value}")) {
+                        Some(format!("two authorization requests share the {name} {value:?}"))
+                    } else {
+                        None
+                    }
+                })
+            },
+            |n| format!("{n} authorization request(s), each with a new state and nonce"),
         )
     }
 
