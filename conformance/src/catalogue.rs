@@ -805,6 +805,15 @@ pub const CHECKS: &[Check] = &[
         RFC9207_2_4
     ),
     client_check!(
+        "CLIENT-AZRESP-04",
+        "authorization-response",
+        Should,
+        Login,
+        "An error response to the redirect URI is handled",
+        "When the login ends with an error at the redirect URI (access_denied, as when the user cancels), the client reports it, or starts a new login: it does not hang, and does not end as if it had succeeded.",
+        RFC6749_4_1_2_1
+    ),
+    client_check!(
         "CLIENT-TOKRESP-01",
         "token-response",
         Must,

@@ -139,6 +139,7 @@ async fn the_reference_client_passes_as_machine_and_login_client() {
         "CLIENT-AZRESP-01",
         "CLIENT-AZRESP-02",
         "CLIENT-AZRESP-03",
+        "CLIENT-AZRESP-04",
         "CLIENT-TOKRESP-01",
         "CLIENT-TOKRESP-02",
     ] {
@@ -160,7 +161,8 @@ async fn the_reference_client_passes_as_machine_and_login_client() {
     assert!(output("CLIENT-AZRESP-02").contains("wrong-issuer"));
     assert!(output("CLIENT-AZRESP-03").contains("iss None"));
     assert!(output("CLIENT-TOKRESP-02").contains("token_type"));
-    assert!(report.totals.passed >= 29, "{:?}", report.totals);
+    assert!(output("CLIENT-AZRESP-04").contains("access_denied"));
+    assert!(report.totals.passed >= 30, "{:?}", report.totals);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -256,7 +258,7 @@ async fn fault_checks_are_inconclusive_when_the_client_fails_anyway() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_check_finds_its_flaw() {
     let embedded = Embedded::start(0).await.unwrap();
-    let cases: [(bool, &str, &str); 21] = [
+    let cases: [(bool, &str, &str); 22] = [
         (false, "reuse-jti", "CLIENT-AUTH-01"),
         (false, "long-assertion", "CLIENT-AUTH-01"),
         (false, "no-dpop", "CLIENT-DPOP-01"),
@@ -275,6 +277,7 @@ async fn each_check_finds_its_flaw() {
         (true, "skip-iss-check", "CLIENT-AZRESP-03"),
         (true, "allow-missing-iss", "CLIENT-AZRESP-03"),
         (true, "skip-at-hash", "CLIENT-IDT-13"),
+        (true, "ignore-login-error", "CLIENT-AZRESP-04"),
         (true, "stale-jwks", "CLIENT-IDT-09"),
         (false, "lenient-token-response", "CLIENT-TOKRESP-01"),
         (false, "ignore-token-type", "CLIENT-TOKRESP-02"),
@@ -293,8 +296,11 @@ async fn each_check_finds_its_flaw() {
         if flaw == "hybrid" {
             assert!(message.contains("response_type"), "{message}");
         }
-        if id.starts_with("CLIENT-AZRESP") {
+        if id.starts_with("CLIENT-AZRESP") && id != "CLIENT-AZRESP-04" {
             assert!(message.contains("redeemed its code"), "{flaw}: {message}");
+        }
+        if id == "CLIENT-AZRESP-04" {
+            assert!(message.contains("without calling the API"), "{message}");
         }
         assert_eq!(report.passed, should, "{flaw}");
     }

@@ -53,6 +53,9 @@ pub enum Fault {
     /// The authorization response has no `iss` although discovery says
     /// `authorization_response_iss_parameter_supported` (RFC 9207 §2.4).
     MissingIssParameter,
+    /// The authorization response is an error (`access_denied`, as when the user cancels),
+    /// with the request's `state` and the `iss` parameter.
+    ErrorResponse,
     /// The token response has no `access_token`.
     MissingAccessToken,
     /// The token response's `token_type` is not the one asked for: `Bearer` for a request
@@ -75,7 +78,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    pub const ALL: [Fault; 19] = [
+    pub const ALL: [Fault; 20] = [
         Fault::WrongIss,
         Fault::WrongAud,
         Fault::WrongNonce,
@@ -87,6 +90,7 @@ impl Fault {
         Fault::StateChanged,
         Fault::WrongIssParameter,
         Fault::MissingIssParameter,
+        Fault::ErrorResponse,
         Fault::MissingAccessToken,
         Fault::OtherTokenType,
         Fault::AlgNone,
@@ -100,9 +104,10 @@ impl Fault {
     /// The response this fault spoils.
     pub fn site(self) -> Site {
         match self {
-            Fault::StateChanged | Fault::WrongIssParameter | Fault::MissingIssParameter => {
-                Site::AuthorizationResponse
-            }
+            Fault::StateChanged
+            | Fault::WrongIssParameter
+            | Fault::MissingIssParameter
+            | Fault::ErrorResponse => Site::AuthorizationResponse,
             Fault::MissingAccessToken | Fault::OtherTokenType => Site::TokenResponse,
             _ => Site::IdToken,
         }
@@ -121,6 +126,7 @@ impl Fault {
             Fault::StateChanged => "an authorization response with another state",
             Fault::WrongIssParameter => "an authorization response whose iss names another issuer",
             Fault::MissingIssParameter => "an authorization response without iss",
+            Fault::ErrorResponse => "an error response (access_denied) instead of a code",
             Fault::MissingAccessToken => "a token response without access_token",
             Fault::OtherTokenType => "a token response whose token_type is not the one asked for",
             Fault::AlgNone => "an unsigned ID token (alg none)",
@@ -275,6 +281,17 @@ pub(crate) fn spoil_authorization_response(fault: Fault, params: &mut Vec<(&str,
             params.push(("iss", WRONG_ISSUER.to_owned()));
         }
         Fault::MissingIssParameter => params.retain(|(k, _)| *k != "iss"),
+        Fault::ErrorResponse => {
+            params.retain(|(k, _)| *k == "state" || *k == "iss");
+            params.insert(0, ("error", "access_denied".to_owned()));
+            params.insert(
+                1,
+                (
+                    "error_description",
+                    "the user cancelled the login (a conformance fault)".to_owned(),
+                ),
+            );
+        }
         _ => {}
     }
 }
@@ -352,6 +369,12 @@ mod tests {
         spoil_authorization_response(Fault::MissingIssParameter, &mut p);
         assert!(p.iter().all(|(k, _)| *k != "iss"));
         assert!(p.contains(&("code", "c".to_owned())));
+        let mut p = base();
+        spoil_authorization_response(Fault::ErrorResponse, &mut p);
+        assert!(p.iter().all(|(k, _)| *k != "code"));
+        assert_eq!(p[0], ("error", "access_denied".to_owned()));
+        assert!(p.contains(&("state", "s".to_owned())));
+        assert!(p.contains(&("iss", "http://sts".to_owned())));
     }
 
     #[test]

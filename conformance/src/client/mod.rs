@@ -432,6 +432,7 @@ pub fn fault_of(check: &Check) -> Option<Fault> {
         "CLIENT-AZRESP-01" => Fault::StateChanged,
         "CLIENT-AZRESP-02" => Fault::WrongIssParameter,
         "CLIENT-AZRESP-03" => Fault::MissingIssParameter,
+        "CLIENT-AZRESP-04" => Fault::ErrorResponse,
         "CLIENT-TOKRESP-01" => Fault::MissingAccessToken,
         "CLIENT-TOKRESP-02" => Fault::OtherTokenType,
         _ => return None,
@@ -660,6 +661,7 @@ impl Judge<'_> {
         match fault {
             Fault::RotatedKey => self.accepted(c, fault),
             Fault::MissingAccessToken => self.no_access_token(c, fault),
+            Fault::ErrorResponse => self.error_handled(c, fault),
             f if f.site() == Site::AuthorizationResponse => self.code_not_redeemed(c, f),
             _ => self.refused(c, fault),
         }
@@ -808,6 +810,48 @@ impl Judge<'_> {
             ),
             evidence,
         )
+    }
+
+    /// CLIENT-AZRESP-04: given an error at the redirect URI, the client must end with a
+    /// failure, or log in again and succeed; not hang, and not exit 0 without having called
+    /// the API.
+    fn error_handled(&self, c: &Check, fault: Fault) -> CheckResult {
+        let d = &self.observed.driver;
+        let mut evidence = vec![self.driver_evidence()];
+        let redirect = self.observed.flows.iter().find(|r| {
+            r.location_params().is_some_and(|(base, params)| {
+                self.redirect_uris.iter().any(|u| u == base) && param(&params, "error").is_some()
+            })
+        });
+        evidence.extend(redirect.map(|r| self.evidence("the error response", r)));
+        let accepted = self.observed.probe_calls.iter().any(|p| p.status == 200);
+        if d.timed_out {
+            return fail(
+                c,
+                format!(
+                    "given {}, the client hung: {}",
+                    fault.describe(),
+                    d.describe()
+                ),
+                evidence,
+            );
+        }
+        if d.succeeded() && !accepted {
+            return fail(
+                c,
+                format!(
+                    "given {}, the driver exited 0 without calling the API: the client ended as if the login had succeeded",
+                    fault.describe()
+                ),
+                evidence,
+            );
+        }
+        let how = if d.succeeded() {
+            "it logged in again and called the API".to_owned()
+        } else {
+            format!("it reported a failure: {}", d.describe())
+        };
+        pass(c, format!("given {}, {how}", fault.describe()), evidence)
     }
 
     /// CLIENT-TOKRESP-01: given a token response without an access token, the client must

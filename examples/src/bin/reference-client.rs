@@ -70,6 +70,8 @@ enum Flaw {
     LenientTokenResponse,
     /// Validates the ID token but not its at_hash.
     SkipAtHash,
+    /// Exits 0 quietly when the login ends with an error at the redirect URI.
+    IgnoreLoginError,
 }
 
 #[derive(Debug, Parser)]
@@ -184,7 +186,12 @@ async fn run(flaws: &[Flaw]) -> Result<(), String> {
         .is_some_and(|g| g.iter().any(|t| t == "authorization_code"));
     let resource = (!has(Flaw::NoResource)).then(|| s.audience.clone());
     let token = if login {
-        let (access_token, refresh_token) = user_token(&s, &client, flaws).await?;
+        let (access_token, refresh_token) = match user_token(&s, &client, flaws).await {
+            Err(e) if has(Flaw::IgnoreLoginError) && e.contains("the login ended with error") => {
+                return Ok(());
+            }
+            other => other?,
+        };
         match refresh_token {
             Some(rt) => refresh_twice(&s, &client, &rt, has(Flaw::ReuseRefreshToken)).await?,
             None => access_token,

@@ -76,6 +76,12 @@ async fn authorization_response_faults_are_refused_by_the_reference_client() {
         other => panic!("{other:?}"),
     }
 
+    tb.sts.set_fault(Some(Fault::ErrorResponse));
+    match client.login(&browser, &req, &choice).await {
+        Err(LoginError::Authorization { error, .. }) => assert_eq!(error, "access_denied"),
+        other => panic!("{other:?}"),
+    }
+
     // The fault is gone: the next login works again.
     client.login(&browser, &req, &choice).await.unwrap();
 }
