@@ -120,6 +120,10 @@ struct ApiArgs {
     /// Organisation numbers the API serves (tokens are for the first).
     #[arg(long, value_name = "ORGNR", num_args = 1..)]
     org: Vec<String>,
+    /// Tokens are issued to a supplier's multi-tenant client acting for the first --org
+    /// (requirements.tenancy: multi; needs --org).
+    #[arg(long)]
+    multi_tenant: bool,
     #[command(flatten)]
     report: ReportArgs,
 }
@@ -222,6 +226,11 @@ pub(crate) fn run(args: ConformanceArgs) -> Result<ExitCode, (String, u8)> {
                     security_level: a.level,
                     tillitsrammeverk: a.tillitsrammeverk,
                     organisations: a.org.clone(),
+                    tenancy: if a.multi_tenant {
+                        ClientTenancy::Multi
+                    } else {
+                        ClientTenancy::Single
+                    },
                 },
                 sts: Default::default(),
                 checks: Default::default(),

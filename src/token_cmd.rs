@@ -76,19 +76,12 @@ pub(crate) fn run(args: TokenArgs) -> Result<ExitCode, String> {
 
 /// `assertion_details` naming an organisation (reference §6.2).
 fn org_details(org: &str, multi_tenant: bool) -> Value {
-    let (system, value) = if multi_tenant {
+    if multi_tenant {
         let (parent, child) = org.split_once(':').unwrap_or((org, ""));
-        (
-            protocol::assertion_details::SYSTEM_ISO6523,
-            format!("NO:ORGNR:{parent}:{child}"),
-        )
+        protocol::assertion_details::multi_tenant_org(parent, Some(child).filter(|c| !c.is_empty()))
     } else {
-        (protocol::assertion_details::SYSTEM_ENH, org.to_owned())
-    };
-    json!({
-        "type": protocol::assertion_details::TYPE_AUTHORIZATION,
-        "practitioner_role": {"organization": {"identifier": {"system": system, "type": "ENH", "value": value}}}
-    })
+        protocol::assertion_details::single_tenant_child(org)
+    }
 }
 
 fn decode(jwt: &str) -> (Value, Value) {

@@ -462,6 +462,22 @@ fn conformance_refuses_bad_scenarios_and_arguments_with_exit_2() {
         "5",
     ]);
     assert_eq!(o.status.code(), Some(2));
+    // A multi-tenant client acts for an organisation the API serves: --org is needed.
+    let o = testbed(&[
+        "conformance",
+        "api",
+        "--target",
+        "http://127.0.0.1:1/x",
+        "--audience",
+        "nhn:a",
+        "--multi-tenant",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("requirements.tenancy"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

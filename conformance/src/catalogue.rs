@@ -51,6 +51,9 @@ pub enum Applies {
     Tillitsrammeverk,
     /// The API serves only named organisations.
     Organisations,
+    /// The api scenario's tokens are issued to a supplier's multi-tenant client
+    /// (`requirements.tenancy: multi`) and the API serves only named organisations.
+    MultiTenantOrganisations,
     /// The idp scenario says how to cancel a login (`idp.cancel`).
     CancelSteps,
     /// The client scenario is a login client (`client.login: true`).
@@ -389,6 +392,15 @@ pub const CHECKS: &[Check] = &[
         "A token for an organisation the API does not serve is refused",
         "A token whose consumer organisation (orgnr_parent / orgnr_child) is not one the API serves is refused.",
         HELSEID
+    ),
+    api_check!(
+        "API-TENANCY-01",
+        "helseid",
+        Must,
+        MultiTenantOrganisations,
+        "A multi-tenant token is judged by the organisation acted for, not the supplier",
+        "A token of a supplier's multi-tenant client is judged by the organisation the client acts for (orgnr_child when present, else orgnr_parent), never by orgnr_supplier: a token whose orgnr_parent is an organisation the API does not serve is refused, even when its orgnr_supplier is one the API serves.",
+        HELSEID_ORGNR
     ),
     api_check!(
         "API-WWW-01",

@@ -8,13 +8,13 @@ use helseid_examples::login::{Browser, LoginRequest, UserChoice};
 use mock_sts::clock::SystemClock;
 use mock_sts::registration::{self, NewClient};
 use mock_sts::seed::{self, SeedOptions};
-use mock_sts::store::{Api, Organisation, Tenancy, TokenBinding};
+use mock_sts::store::{Api, Delegation, Organisation, Tenancy, TokenBinding};
 use mock_sts::{Sts, StsConfig};
 use protocol::jose::Alg;
 use protocol::signing::SigningKey;
 use thiserror::Error;
 
-use crate::scenario::{Binding, Scenario};
+use crate::scenario::{Binding, ClientTenancy, Scenario};
 
 /// Where a redirect lands; the runner's browser stops there and never connects to it.
 pub const REDIRECT_URI: &str = "http://localhost:7890/conformance/callback";
@@ -139,8 +139,28 @@ impl Embedded {
             .ok_or_else(|| EmbedError::Sts("no organisation in the seeded environment".into()))
     }
 
-    /// A client of `orgnr` with the API's scopes, and the reference client acting as it with
-    /// `dpop_key` (when the scenario takes DPoP).
+    /// The supplier (EPJ vendor) of a multi-tenant client acting for `orgnr`: a seeded EPJ
+    /// vendor if there is one, else any seeded organisation, never one the API serves.
+    pub fn supplier_org(&self, scenario: &Scenario, orgnr: &str) -> Result<String, EmbedError> {
+        let mut not = scenario.requirements.organisations.clone();
+        not.push(orgnr.to_owned());
+        let vendor = self
+            .sts
+            .store
+            .organisations()
+            .map_err(sts_err)?
+            .into_iter()
+            .find(|o| o.parent.is_none() && o.kind == "epj-vendor" && !not.contains(&o.orgnr));
+        match vendor {
+            Some(v) => Ok(v.orgnr),
+            None => self.other_org(&not),
+        }
+    }
+
+    /// A client with the API's scopes, and the reference client acting as it with
+    /// `dpop_key` (when the scenario takes DPoP). Single-tenant: a client of `orgnr`.
+    /// Multi-tenant (`requirements.tenancy: multi`): a client of [`Embedded::supplier_org`],
+    /// to which `orgnr` has delegated, naming `orgnr` in every client assertion.
     pub fn client(
         &self,
         scenario: &Scenario,
@@ -152,15 +172,33 @@ impl Embedded {
             Binding::Dpop => TokenBinding::Dpop,
             Binding::Bearer => TokenBinding::LegacyBearer,
         };
+        let multi = scenario.requirements.tenancy == ClientTenancy::Multi;
+        let tenancy = if multi {
+            let supplier = self.supplier_org(scenario, orgnr)?;
+            // The delegation stands in for Altinn's; the API requires no signed terms.
+            self.sts
+                .store
+                .put_delegation(&Delegation {
+                    delegator: orgnr.to_owned(),
+                    supplier: supplier.clone(),
+                    signed_terms: vec![],
+                })
+                .map_err(sts_err)?;
+            Tenancy::MultiTenant {
+                supplier_orgnr: supplier,
+            }
+        } else {
+            Tenancy::SingleTenant {
+                orgnr: orgnr.to_owned(),
+                child_orgnrs: vec![],
+            }
+        };
         let (mut registered, key) = registration::create(
             &self.sts.store,
             NewClient {
                 client_id: None,
                 name: "Conformance runner".into(),
-                tenancy: Tenancy::SingleTenant {
-                    orgnr: orgnr.to_owned(),
-                    child_orgnrs: vec![],
-                },
+                tenancy,
                 scopes,
                 grant_types: vec![],
                 redirect_uris: vec![],
@@ -174,9 +212,17 @@ impl Embedded {
         registered.redirect_uris = vec![REDIRECT_URI.into()];
         self.sts.store.put_client(&registered).map_err(sts_err)?;
         let client = Client::new(&registered.client_id, &self.issuer, key).map_err(sts_err)?;
-        Ok(match dpop_key {
+        let client = match dpop_key {
             Some(k) => client.with_dpop_key(k),
             None => client.without_dpop(),
+        };
+        // A multi-tenant client names the organisation it acts for in every token request
+        // (client credentials, the code redemption, refreshes); the STS refuses it otherwise.
+        Ok(if multi {
+            client
+                .with_assertion_details(protocol::assertion_details::multi_tenant_org(orgnr, None))
+        } else {
+            client
         })
     }
 
@@ -251,8 +297,14 @@ impl Embedded {
             EmbedError::Token("the login gave no refresh token to attest with".into())
         })?;
         let attestation = tillitsrammeverk_attestation()?;
+        // Details given to a refresh replace the client's own, so a multi-tenant client
+        // sends its organisation beside the attestation (an array of both, reference §6.2).
+        let details = match client.assertion_details() {
+            Some(org) => serde_json::Value::Array(vec![org.clone(), attestation]),
+            None => attestation,
+        };
         let refreshed = client
-            .refresh(&refresh_token, Some(&api.audience), Some(attestation))
+            .refresh(&refresh_token, Some(&api.audience), Some(details))
             .await
             .map_err(|e| EmbedError::Token(e.to_string()))?;
         Ok(refreshed.response.access_token)

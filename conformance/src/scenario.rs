@@ -193,7 +193,8 @@ pub struct ClientTarget {
     pub tenancy: ClientTenancy,
 }
 
-/// Whom a client under test belongs to (reference §6.1).
+/// Whom a client belongs to (reference §6.1): the client under test (`client.tenancy`) or
+/// the client an api scenario's tokens are issued to (`requirements.tenancy`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientTenancy {
@@ -340,6 +341,15 @@ pub struct Requirements {
     /// Organisation numbers (9 digits) the API serves; tokens are issued for the first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub organisations: Vec<String>,
+    /// The kind of client the runner's tokens are issued to (reference §6.1). `single`
+    /// (default): a client of the first of `organisations`, which HelseID names in
+    /// `orgnr_parent`. `multi`: a supplier's (EPJ vendor's) multi-tenant client acting,
+    /// through a delegation, for the first of `organisations`; its tokens carry that
+    /// organisation in `orgnr_parent` and the supplier in `orgnr_supplier`, and
+    /// API-TENANCY-01 checks that the API judges the organisation acted for, not the
+    /// supplier. Needs `organisations`.
+    #[serde(default)]
+    pub tenancy: ClientTenancy,
 }
 
 impl Requirements {
@@ -561,6 +571,17 @@ pub fn validate(s: &Scenario) -> Result<(), String> {
                 "requirements.organisations: {org:?} is not a 9-digit organisation number"
             ));
         }
+    }
+    // A multi-tenant token is judged by the organisation acted for; with none named there
+    // is nothing to tell it from the supplier by (API-TENANCY-01).
+    if s.kind == Kind::Api
+        && s.requirements.tenancy == ClientTenancy::Multi
+        && s.requirements.organisations.is_empty()
+    {
+        return Err(
+            "requirements.tenancy: multi needs requirements.organisations: the multi-tenant client acts for the first of them"
+                .into(),
+        );
     }
     for sel in s.checks.only.iter().chain(&s.checks.skip) {
         if !crate::catalogue::CHECKS
@@ -824,6 +845,26 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.contains("levels 3 and 4"), "{e}");
+        let text = format!("{GOOD}  tenancy: multi\n");
+        let e = parse(&text, "s.yaml")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.starts_with("s.yaml:10:3: requirements.tenancy"), "{e}");
+        assert!(e.contains("requirements.organisations"), "{e}");
+        let text = format!("{GOOD}  tenancy: multi\n  organisations: [\"999977774\"]\n");
+        let s = parse(&text, "s.yaml").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.requirements.tenancy, ClientTenancy::Multi);
+        let text = format!("{GOOD}  tenancy: several\n");
+        let e = parse(&text, "s.yaml")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.starts_with("s.yaml:10:"), "{e}");
+        assert_eq!(
+            parse(GOOD, "s.yaml").map(|s| s.requirements.tenancy).ok(),
+            Some(ClientTenancy::Single)
+        );
     }
 
     const IDP: &str = include_str!("../../scenarios/idp-bankid.yaml");
@@ -928,7 +969,7 @@ mod tests {
     fn every_bundled_scenario_reads() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios");
         let paths = files(Path::new(dir)).unwrap_or_else(|e| panic!("{e}"));
-        assert!(paths.len() >= 9, "{paths:?}");
+        assert!(paths.len() >= 10, "{paths:?}");
         let loaded: Vec<Scenario> = paths
             .iter()
             .map(|p| load(p).unwrap_or_else(|e| panic!("{e}")))
@@ -938,6 +979,10 @@ mod tests {
             .filter_map(|s| s.client.as_ref())
             .any(|c| c.login && c.tenancy == ClientTenancy::Multi);
         assert!(multi_login, "a bundled multi-tenant login client");
+        let multi_api = loaded
+            .iter()
+            .any(|s| s.kind == Kind::Api && s.requirements.tenancy == ClientTenancy::Multi);
+        assert!(multi_api, "a bundled api scenario with multi-tenant tokens");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use conformance::embedded::Embedded;
 use conformance::report::{Outcome, Report};
-use conformance::scenario::{self, Binding, Scenario};
+use conformance::scenario::{self, Binding, ClientTenancy, Scenario};
 use conformance::{Loaded, RunOptions};
 use helseid_examples::api::{ApiConfig, Flaw};
 
@@ -81,7 +81,7 @@ async fn the_reference_api_passes_every_bundled_scenario() {
             report.totals
         );
     }
-    assert!(api_files >= 4);
+    assert!(api_files >= 5);
 }
 
 /// Each check and the reference API's flaw it must find.
@@ -111,17 +111,26 @@ const FLAWS: &[(&str, &[Flaw])] = &[
     ("API-TR-01", &[Flaw::SkipTillitsrammeverk]),
     ("API-TR-02", &[Flaw::SkipTillitsrammeverkShape]),
     ("API-ORG-01", &[Flaw::SkipOrganisation]),
+    // Run with the scenario's tokens issued to a multi-tenant client (the only kind it
+    // applies to).
+    ("API-TENANCY-01", &[Flaw::SupplierOrganisation]),
     ("API-WWW-01", &[Flaw::NoWwwAuthenticate]),
 ];
 
 #[tokio::test]
 async fn every_check_finds_its_flaw_in_the_reference_api() {
     let embedded = Embedded::start(0).await.unwrap();
-    let s = bundled("api-tillitsrammeverk.yaml");
+    let single = bundled("api-tillitsrammeverk.yaml");
+    let multi = multi_tenant(&single);
     for (id, flaws) in FLAWS {
         let flaw = format!("{flaws:?}");
-        let url = reference_api(&embedded.issuer, &s, flaws).await;
-        let report = run(&embedded, &s, &url, &[id]).await;
+        let s = if *id == "API-TENANCY-01" {
+            &multi
+        } else {
+            &single
+        };
+        let url = reference_api(&embedded.issuer, s, flaws).await;
+        let report = run(&embedded, s, &url, &[id]).await;
         let results = &report.scenarios[0].results;
         let base = results.iter().find(|r| r.id == "API-BASE-01").unwrap();
         assert_eq!(
@@ -151,6 +160,138 @@ async fn every_check_finds_its_flaw_in_the_reference_api() {
                 c.id
             );
         }
+    }
+}
+
+/// `s` with its tokens issued to a supplier's multi-tenant client (an organisation named if
+/// it names none).
+fn multi_tenant(s: &Scenario) -> Scenario {
+    let mut m = s.clone();
+    m.name = format!("{} (multi-tenant)", s.name);
+    m.requirements.tenancy = ClientTenancy::Multi;
+    if m.requirements.organisations.is_empty() {
+        m.requirements.organisations = vec!["999977774".into()];
+    }
+    scenario::validate(&m).unwrap();
+    m
+}
+
+fn result<'r>(report: &'r Report, id: &str) -> &'r conformance::report::CheckResult {
+    report.scenarios[0]
+        .results
+        .iter()
+        .find(|r| r.id == id)
+        .unwrap_or_else(|| panic!("no result for {id}"))
+}
+
+/// A claim of the baseline token, as the evidence of API-BASE-01 decodes it.
+fn baseline_claim<'r>(report: &'r Report, claim: &str) -> &'r serde_json::Value {
+    &result(report, "API-BASE-01").evidence[0].decoded[0].claims[claim]
+}
+
+#[tokio::test]
+async fn every_bundled_api_scenario_passes_with_multi_tenant_tokens() {
+    // The multi-tenant client's organisation goes into client credentials, the code
+    // redemption, and (beside the attestation) the Tillitsrammeverk refresh.
+    let embedded = Embedded::start(0).await.unwrap();
+    let dir = format!("{}/../scenarios", env!("CARGO_MANIFEST_DIR"));
+    for file in scenario::files(std::path::Path::new(&dir)).unwrap() {
+        let s = scenario::load(&file).unwrap();
+        if s.kind != scenario::Kind::Api {
+            continue;
+        }
+        let s = multi_tenant(&s);
+        let url = reference_api(&embedded.issuer, &s, &[]).await;
+        let report = run(&embedded, &s, &url, &[]).await;
+        for r in &report.scenarios[0].results {
+            assert!(
+                matches!(r.outcome, Outcome::Passed | Outcome::Skipped),
+                "{}: {} {:?}: {}",
+                s.name,
+                r.id,
+                r.outcome,
+                r.message
+            );
+        }
+        assert_eq!(
+            result(&report, "API-TENANCY-01").outcome,
+            Outcome::Passed,
+            "{}",
+            s.name
+        );
+        let org = &s.requirements.organisations[0];
+        assert_eq!(
+            baseline_claim(&report, protocol::claims::ORGNR_PARENT),
+            org.as_str(),
+            "{}",
+            s.name
+        );
+        let supplier = baseline_claim(&report, protocol::claims::ORGNR_SUPPLIER);
+        assert!(
+            supplier.as_str().is_some_and(|x| x != org),
+            "{}: supplier {supplier}",
+            s.name
+        );
+        assert_eq!(
+            baseline_claim(&report, protocol::claims::CLIENT_TENANCY),
+            "multi-tenant"
+        );
+        if s.requirements.tillitsrammeverk {
+            assert!(
+                baseline_claim(&report, protocol::claims::TILLITSRAMMEVERK).is_object(),
+                "{}: the attestation survived beside the organisation",
+                s.name
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn api_tenancy_01_judges_the_organisation_acted_for() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let s = bundled("api-multi-tenant.yaml");
+    assert_eq!(s.requirements.tenancy, ClientTenancy::Multi);
+    let served = s.requirements.organisations[0].clone();
+
+    let url = reference_api(&embedded.issuer, &s, &[]).await;
+    let report = run(&embedded, &s, &url, &[]).await;
+    assert!(report.passed);
+    let r = result(&report, "API-TENANCY-01");
+    assert_eq!(r.outcome, Outcome::Passed, "{}", r.message);
+    // The forged token: another organisation acted for, the served one as supplier.
+    let forged = &r.evidence[0].decoded[0].claims;
+    assert_eq!(forged[protocol::claims::ORGNR_SUPPLIER], served.as_str());
+    assert!(forged[protocol::claims::ORGNR_PARENT].is_string());
+    assert_ne!(forged[protocol::claims::ORGNR_PARENT], served.as_str());
+    assert!(forged.get(protocol::claims::ORGNR_CHILD).is_none());
+    assert_eq!(r.evidence[0].status, Some(403));
+
+    // An API that reads the supplier: API-TENANCY-01 fails; API-ORG-01 (whose token keeps
+    // the real supplier, not served) does not see it.
+    let url = reference_api(&embedded.issuer, &s, &[Flaw::SupplierOrganisation]).await;
+    let report = run(&embedded, &s, &url, &[]).await;
+    assert!(!report.passed);
+    let r = result(&report, "API-TENANCY-01");
+    assert_eq!(r.outcome, Outcome::Failed, "{}", r.message);
+    assert!(r.message.contains("accepted with 200"), "{}", r.message);
+    assert_eq!(result(&report, "API-ORG-01").outcome, Outcome::Passed);
+    assert_eq!(result(&report, "API-BASE-01").outcome, Outcome::Passed);
+
+    // An API that checks no organisation fails both.
+    let url = reference_api(&embedded.issuer, &s, &[Flaw::SkipOrganisation]).await;
+    let report = run(&embedded, &s, &url, &["helseid"]).await;
+    assert_eq!(result(&report, "API-TENANCY-01").outcome, Outcome::Failed);
+    assert_eq!(result(&report, "API-ORG-01").outcome, Outcome::Failed);
+
+    // Single-tenant tokens: the check does not apply, whatever the API.
+    for name in ["api-tillitsrammeverk.yaml", "api-system.yaml"] {
+        let single = bundled(name);
+        let url = reference_api(&embedded.issuer, &single, &[Flaw::SupplierOrganisation]).await;
+        let report = run(&embedded, &single, &url, &[]).await;
+        assert!(report.passed, "{name}");
+        let r = result(&report, "API-TENANCY-01");
+        assert_eq!(r.outcome, Outcome::Skipped, "{name}");
+        assert!(r.message.contains("single"), "{name}: {}", r.message);
     }
 }
 

@@ -48,7 +48,7 @@ fn outcome(report: &Report, id: &str) -> Outcome {
         .outcome
 }
 
-const EVERYTHING: &str = "name: everything\nkind: api\ntarget: {url: 'http://127.0.0.1:1/x'}\napi: {audience: 'nhn:t-api', scopes: ['nhn:t-api/read']}\nrequirements: {token_binding: dpop, security_level: 4, tillitsrammeverk: true, organisations: ['999977774']}\n";
+const EVERYTHING: &str = "name: everything\nkind: api\ntarget: {url: 'http://127.0.0.1:1/x'}\napi: {audience: 'nhn:t-api', scopes: ['nhn:t-api/read']}\nrequirements: {token_binding: dpop, security_level: 4, tillitsrammeverk: true, organisations: ['999977774'], tenancy: multi}\n";
 
 #[tokio::test]
 async fn an_api_that_accepts_everything_fails_every_refusal_check() {
@@ -87,6 +87,16 @@ async fn an_api_that_accepts_everything_fails_every_refusal_check() {
     assert_eq!(
         base["helseid://claims/client/claims/orgnr_parent"],
         "999977774"
+    );
+    // A supplier's multi-tenant client, acting for the served organisation.
+    assert_eq!(
+        base["helseid://claims/client/client_tenancy"],
+        "multi-tenant"
+    );
+    let supplier = &base["helseid://claims/client/claims/orgnr_supplier"];
+    assert!(
+        supplier.as_str().is_some_and(|s| s != "999977774"),
+        "{supplier}"
     );
     assert!(base["cnf"]["jkt"].is_string());
 }

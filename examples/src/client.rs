@@ -124,6 +124,12 @@ impl Client {
         self
     }
 
+    /// The `assertion_details` set by [`Client::with_assertion_details`], for a caller that
+    /// sends its own details to one request and must keep these in them.
+    pub fn assertion_details(&self) -> Option<&Value> {
+        self.details.as_ref()
+    }
+
     /// Sends no DPoP proofs (a legacy bearer client).
     pub fn without_dpop(mut self) -> Client {
         self.dpop_key = None;

@@ -321,10 +321,11 @@ enum Fault {
     NoTillitsrammeverk,
     MalformedTillitsrammeverk,
     WrongOrganisation,
+    SupplierOrganisation,
 }
 
 impl Fault {
-    const ALL: [Fault; 28] = [
+    const ALL: [Fault; 29] = [
         Fault::NoCredentials,
         Fault::Expired,
         Fault::NotYetValid,
@@ -353,6 +354,7 @@ impl Fault {
         Fault::NoTillitsrammeverk,
         Fault::MalformedTillitsrammeverk,
         Fault::WrongOrganisation,
+        Fault::SupplierOrganisation,
     ];
 
     /// The flaw that lets this fault through (none lets a request without credentials in).
@@ -383,7 +385,15 @@ impl Fault {
             Fault::NoTillitsrammeverk => Flaw::SkipTillitsrammeverk,
             Fault::MalformedTillitsrammeverk => Flaw::SkipTillitsrammeverkShape,
             Fault::WrongOrganisation => Flaw::SkipOrganisation,
+            Fault::SupplierOrganisation => Flaw::SupplierOrganisation,
         })
+    }
+
+    /// Whether `flaw` lets this fault through: its own flaw, and for the supplier fault also
+    /// `skip-organisation`, which checks no organisation at all.
+    fn opened_by(self, flaw: Flaw) -> bool {
+        self.flaw() == Some(flaw)
+            || (self == Fault::SupplierOrganisation && flaw == Flaw::SkipOrganisation)
     }
 
     /// Status and the start of the challenge a correct (strict) API answers with.
@@ -404,7 +414,8 @@ impl Fault {
             | Fault::NoLevel
             | Fault::NoTillitsrammeverk
             | Fault::MalformedTillitsrammeverk
-            | Fault::WrongOrganisation => (403, r#"DPoP error="insufficient_scope""#.into()),
+            | Fault::WrongOrganisation
+            | Fault::SupplierOrganisation => (403, r#"DPoP error="insufficient_scope""#.into()),
             _ => (401, r#"DPoP error="invalid_token""#.into()),
         }
     }
@@ -542,6 +553,12 @@ impl Fault {
                 dpop(&with(json!({ claims::TILLITSRAMMEVERK: tr })))
             }
             Fault::WrongOrganisation => dpop(&with(json!({ claims::ORGNR_PARENT: "312232324" }))),
+            // A supplier's client acting for an organisation not served; the supplier is.
+            Fault::SupplierOrganisation => dpop(&with(json!({
+                claims::ORGNR_PARENT: "312232324",
+                claims::ORGNR_SUPPLIER: ORG,
+                claims::CLIENT_TENANCY: "multi-tenant",
+            }))),
         };
         send(api, &req).await
     }
@@ -635,6 +652,7 @@ fault_tests! {
     missing_tillitsrammeverk => NoTillitsrammeverk,
     malformed_tillitsrammeverk => MalformedTillitsrammeverk,
     wrong_organisation => WrongOrganisation,
+    organisation_acted_for_not_the_supplier => SupplierOrganisation,
 }
 
 /// Every flaw is shown by at least one fault, and with each flaw on, every other fault is
@@ -652,7 +670,7 @@ async fn each_flaw_opens_only_its_own_hole() {
         let api = Api::start(&tb, strict(&tb).with_flaw(flaw)).await;
         for fault in Fault::ALL {
             let got = fault.send(&tb, &api).await;
-            if fault.flaw() == Some(flaw) {
+            if fault.opened_by(flaw) {
                 assert_eq!(
                     got.status, 200,
                     "{flaw} should let {fault:?} through: {got:?}"

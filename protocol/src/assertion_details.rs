@@ -153,6 +153,34 @@ fn org_claim(entry: &Value) -> Result<OrgClaim, DetailsError> {
     }
 }
 
+/// The `helseid_authorization` entry a multi-tenant client sends to act for `parent` (and,
+/// optionally, its unit `child`): system ISO 6523, type ENH, value
+/// `NO:ORGNR:<parent>:<child?>`, the trailing colon kept when there is no child, as
+/// HelseID.Library writes it (reference §6.2).
+pub fn multi_tenant_org(parent: &str, child: Option<&str>) -> Value {
+    organisation_entry(
+        SYSTEM_ISO6523,
+        &format!("NO:ORGNR:{parent}:{}", child.unwrap_or_default()),
+    )
+}
+
+/// The `helseid_authorization` entry a single-tenant client sends to name its unit `child`
+/// (system Enhetsregisteret, reference §6.2).
+pub fn single_tenant_child(child: &str) -> Value {
+    organisation_entry(SYSTEM_ENH, child)
+}
+
+fn organisation_entry(system: &str, value: &str) -> Value {
+    serde_json::json!({
+        "type": TYPE_AUTHORIZATION,
+        "practitioner_role": {"organization": {"identifier": {
+            "system": system,
+            "type": "ENH",
+            "value": value,
+        }}}
+    })
+}
+
 /// A 9-digit organisation number. The mod-11 check digit is deliberately not checked:
 /// HelseID's own samples send child numbers (`999977776`, `999977775`) that fail it and
 /// are accepted in the test environment.
@@ -239,6 +267,31 @@ mod tests {
             let err = parse(&input).unwrap_err().to_string();
             assert!(err.contains(needle), "{input}: {err}");
         }
+    }
+
+    #[test]
+    fn built_entries_read_back() {
+        assert_eq!(
+            multi_tenant_org("999977774", None)
+                .pointer("/practitioner_role/organization/identifier/value"),
+            Some(&json!("NO:ORGNR:999977774:"))
+        );
+        assert_eq!(
+            parse(&multi_tenant_org("999977774", Some("999977776"))).unwrap(),
+            vec![Detail::Organisation(OrgClaim::ParentChild {
+                parent: "999977774".into(),
+                child: Some("999977776".into())
+            })]
+        );
+        assert_eq!(
+            parse(&single_tenant_child("999977776")).unwrap(),
+            vec![Detail::Organisation(OrgClaim::Child("999977776".into()))]
+        );
+        // With an attestation beside it, as a multi-tenant client attests at a refresh.
+        let tr = json!({"type": TYPE_TILLITSRAMMEVERK, "practitioner": {}});
+        let both = parse(&json!([multi_tenant_org("999977774", None), tr])).unwrap();
+        assert!(matches!(both[0], Detail::Organisation(_)));
+        assert!(matches!(both[1], Detail::Tillitsrammeverk(_)));
     }
 
     #[test]

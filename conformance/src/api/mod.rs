@@ -19,7 +19,7 @@ use crate::embedded::{Embedded, dpop_key};
 use crate::report::{
     CheckResult, DecodedToken, Exchange, Outcome, ScenarioReport, cut, error_text,
 };
-use crate::scenario::{Binding, Scenario, Target};
+use crate::scenario::{Binding, ClientTenancy, Scenario, Target};
 use crate::{RunOptions, now};
 use forge::Forge;
 
@@ -57,6 +57,14 @@ pub fn applies(check: &Check, scenario: &Scenario) -> Result<(), String> {
             !r.organisations.is_empty(),
             "the API names no organisations it serves",
         ),
+        Applies::MultiTenantOrganisations => (
+            r.tenancy == ClientTenancy::Multi && !r.organisations.is_empty(),
+            if r.tenancy == ClientTenancy::Multi {
+                "the API names no organisations it serves"
+            } else {
+                "the tokens are a single-tenant client's (requirements.tenancy is single)"
+            },
+        ),
         Applies::CancelSteps => (false, "an idp check"),
         Applies::Login | Applies::MultiTenant => (false, "a client check"),
     };
@@ -75,6 +83,9 @@ struct Run<'a> {
     binding: Binding,
     dpop: Option<SigningKey>,
     forge: Forge,
+    /// The organisation the tokens are issued for (the first the API serves, if it names any).
+    org: String,
+    /// An organisation the API does not serve (nor the supplier of a multi-tenant client).
     other_org: String,
 }
 
@@ -122,6 +133,15 @@ pub async fn run(
         let org = embedded.consumer_org(scenario).map_err(|e| e.to_string())?;
         let mut not = scenario.requirements.organisations.clone();
         not.push(org.clone());
+        if scenario.requirements.tenancy == ClientTenancy::Multi {
+            // Another organisation than the supplier, so a forged token's orgnr_parent is
+            // never its orgnr_supplier.
+            not.push(
+                embedded
+                    .supplier_org(scenario, &org)
+                    .map_err(|e| e.to_string())?,
+            );
+        }
         let other_org = embedded.other_org(&not).map_err(|e| e.to_string())?;
         let dpop = match scenario.requirements.token_binding {
             Binding::Dpop => Some(dpop_key().map_err(|e| e.to_string())?),
@@ -141,9 +161,9 @@ pub async fn run(
             .map_err(|e| e.to_string())?;
         let ring = embedded.sts.keys().map_err(|e| e.to_string())?;
         let forge = Forge::new(&token, ring).map_err(|e| e.to_string())?;
-        Ok::<_, String>((forge, dpop, other_org))
+        Ok::<_, String>((forge, dpop, org, other_org))
     };
-    let (forge, dpop, other_org) = match setup.await {
+    let (forge, dpop, org, other_org) = match setup.await {
         Ok(v) => v,
         Err(message) => {
             for check in selected {
@@ -172,6 +192,7 @@ pub async fn run(
         binding: scenario.requirements.token_binding,
         dpop,
         forge,
+        org,
         other_org,
     };
 
@@ -634,6 +655,17 @@ impl Run<'_> {
                     c.remove(protocol::claims::ORGNR_CHILD);
                 }))
             }
+            "API-TENANCY-01" => {
+                // A supplier's client acting for an organisation the API does not serve; the
+                // supplier is one it serves. An API that reads orgnr_supplier lets it in.
+                let acted_for = self.other_org.clone();
+                let supplier = self.org.clone();
+                forged(f.with_claims(|c| {
+                    c.insert(protocol::claims::ORGNR_PARENT.into(), json!(acted_for));
+                    c.remove(protocol::claims::ORGNR_CHILD);
+                    c.insert(protocol::claims::ORGNR_SUPPLIER.into(), json!(supplier));
+                }))
+            }
             "API-WWW-01" => {
                 let token = match f.with_claims(|c| {
                     c.insert("exp".into(), json!(t - 600));
@@ -753,6 +785,9 @@ fn faulty_token_label(id: &str) -> &'static str {
         "API-TR-01" => "a token without nhn:tillitsrammeverk:parameters",
         "API-TR-02" => "a token with a malformed nhn:tillitsrammeverk:parameters",
         "API-ORG-01" => "a token for another organisation",
+        "API-TENANCY-01" => {
+            "a multi-tenant token acting for another organisation, its supplier one the API serves"
+        }
         _ => "the faulty token",
     }
 }

@@ -79,6 +79,11 @@ pub enum Flaw {
     /// Does not check the client's organisation (`orgnr_child`, else `orgnr_parent`)
     /// against the allowed ones (reference §6.1).
     SkipOrganisation,
+    /// Takes a multi-tenant client's supplier (`orgnr_supplier`, the EPJ vendor) for the
+    /// organisation it acts for: a token whose supplier is served passes whatever
+    /// organisation it names in `orgnr_child` or `orgnr_parent` (reference §6.1), so every
+    /// organisation that delegated to a served vendor gets in.
+    SupplierOrganisation,
     /// Refuses as usual but without the `WWW-Authenticate` header (RFC 6750 §3, RFC 9449
     /// §7.1 require it on 401 and 403).
     NoWwwAuthenticate,
@@ -86,7 +91,7 @@ pub enum Flaw {
 
 impl Flaw {
     /// Every flaw, in declaration order.
-    pub const ALL: [Flaw; 23] = [
+    pub const ALL: [Flaw; 24] = [
         Flaw::SkipExpiry,
         Flaw::SkipNotBefore,
         Flaw::SkipIssuer,
@@ -109,6 +114,7 @@ impl Flaw {
         Flaw::SkipTillitsrammeverk,
         Flaw::SkipTillitsrammeverkShape,
         Flaw::SkipOrganisation,
+        Flaw::SupplierOrganisation,
         Flaw::NoWwwAuthenticate,
     ];
 
@@ -137,6 +143,7 @@ impl Flaw {
             Flaw::SkipTillitsrammeverk => "skip-tillitsrammeverk",
             Flaw::SkipTillitsrammeverkShape => "skip-tillitsrammeverk-shape",
             Flaw::SkipOrganisation => "skip-organisation",
+            Flaw::SupplierOrganisation => "supplier-organisation",
             Flaw::NoWwwAuthenticate => "no-www-authenticate",
         }
     }

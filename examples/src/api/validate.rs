@@ -280,7 +280,8 @@ impl From<ClaimError> for TokenError {
 /// 14. The user's security level ([`Flaw::SkipSecurityLevel`]).
 /// 15. The Tillitsrammeverk attestation: present ([`Flaw::SkipTillitsrammeverk`]) and well
 ///     formed ([`Flaw::SkipTillitsrammeverkShape`]).
-/// 16. The organisation ([`Flaw::SkipOrganisation`]).
+/// 16. The organisation the client acts for, never a multi-tenant client's supplier
+///     ([`Flaw::SupplierOrganisation`]), is served ([`Flaw::SkipOrganisation`]).
 pub fn validate_request(
     config: &ApiConfig,
     keys: &[PublicJwk],
@@ -406,7 +407,11 @@ pub fn validate_request(
     }
     let organisation = at::organisation(claims).map(str::to_owned);
     if !config.allowed_orgs.is_empty() && !flaw(Flaw::SkipOrganisation) {
+        let supplier_served = flaw(Flaw::SupplierOrganisation)
+            && at::string_claim(claims, claims::ORGNR_SUPPLIER)
+                .is_some_and(|s| config.allowed_orgs.iter().any(|o| o == s));
         match &organisation {
+            _ if supplier_served => {}
             None => return Err(forbidden(ScopeError::NoOrganisation)),
             Some(org) if !config.allowed_orgs.contains(org) => {
                 return Err(forbidden(ScopeError::Organisation(org.clone())));

@@ -153,7 +153,7 @@ fn setup() -> Result<Setup, String> {
         details: std::env::var("HELSEID_ORGNR")
             .ok()
             .filter(|o| !o.is_empty())
-            .map(|o| org_details(&o)),
+            .map(|o| protocol::assertion_details::multi_tenant_org(&o, None)),
         file,
         audience,
         api_scopes,
@@ -273,17 +273,6 @@ async fn refresh_twice(
 }
 
 /// A multi-tenant client's organisation (reference §6.2): ISO 6523, parent only.
-fn org_details(orgnr: &str) -> Value {
-    serde_json::json!({
-        "type": protocol::assertion_details::TYPE_AUTHORIZATION,
-        "practitioner_role": {"organization": {"identifier": {
-            "system": protocol::assertion_details::SYSTEM_ISO6523,
-            "type": "ENH",
-            "value": format!("NO:ORGNR:{orgnr}:"),
-        }}}
-    })
-}
-
 fn copy_key(key: &SigningKey) -> Result<SigningKey, String> {
     let der = key.to_pkcs8().map_err(|e| e.to_string())?;
     SigningKey::from_pkcs8(&der, key.alg, key.kid.clone()).map_err(|e| e.to_string())
