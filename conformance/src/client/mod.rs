@@ -836,18 +836,39 @@ impl Judge<'_> {
                 evidence,
             );
         }
-        if d.succeeded() && !accepted {
+        self.reported_or_recovered(
+            c,
+            fault,
+            accepted,
+            "it logged in again and called the API",
+            evidence,
+        )
+    }
+
+    /// The ending of a run given a fault that leaves the client nothing to use: it must
+    /// report a failure (exit non-zero) or, having `recovered` (called the API with a good
+    /// token after asking again), exit 0; exiting 0 without recovering hides the failure.
+    fn reported_or_recovered(
+        &self,
+        c: &Check,
+        fault: Fault,
+        recovered: bool,
+        how_recovered: &str,
+        evidence: Vec<Exchange>,
+    ) -> CheckResult {
+        let d = &self.observed.driver;
+        if d.succeeded() && !recovered {
             return fail(
                 c,
                 format!(
-                    "given {}, the driver exited 0 without calling the API: the client ended as if the login had succeeded",
+                    "given {}, the driver exited 0 without calling the API with a token: the client ended as if it had succeeded",
                     fault.describe()
                 ),
                 evidence,
             );
         }
         let how = if d.succeeded() {
-            "it logged in again and called the API".to_owned()
+            how_recovered.to_owned()
         } else {
             format!("it reported a failure: {}", d.describe())
         };
@@ -858,7 +879,6 @@ impl Judge<'_> {
     /// neither call the API with something else as a token nor end as if it had succeeded;
     /// asking again and using a complete response's token is fine.
     fn no_access_token(&self, c: &Check, fault: Fault) -> CheckResult {
-        let d = &self.observed.driver;
         let mut evidence = vec![self.driver_evidence()];
         evidence.extend(self.faulty_response(fault));
         let issued: Vec<String> = self
@@ -893,23 +913,14 @@ impl Judge<'_> {
                 evidence,
             );
         }
-        let used = self.used(&issued);
-        if d.succeeded() && used.is_empty() {
-            return fail(
-                c,
-                format!(
-                    "given {}, the driver exited 0 without ever calling the API with an access token: the client ended as if it had succeeded",
-                    fault.describe()
-                ),
-                evidence,
-            );
-        }
-        let how = if d.succeeded() {
-            "it asked again and used the token of a complete response".to_owned()
-        } else {
-            format!("it reported a failure: {}", d.describe())
-        };
-        pass(c, format!("given {}, {how}", fault.describe()), evidence)
+        let recovered = !self.used(&issued).is_empty();
+        self.reported_or_recovered(
+            c,
+            fault,
+            recovered,
+            "it asked again and used the token of a complete response",
+            evidence,
+        )
     }
 
     fn run_01(&self, c: &Check) -> CheckResult {
