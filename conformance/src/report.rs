@@ -121,6 +121,30 @@ pub struct ScenarioReport {
     pub results: Vec<CheckResult>,
 }
 
+impl ScenarioReport {
+    /// Ends a run whose set-up failed (no registration, no baseline token, no probe): every
+    /// one of `checks` is inconclusive with `message`, and reported as it is decided.
+    pub fn could_not_start(
+        mut self,
+        checks: &[&Check],
+        message: &str,
+        started: std::time::Instant,
+        progress: &(dyn Fn(&CheckResult) + Sync),
+    ) -> ScenarioReport {
+        for check in checks {
+            let r = CheckResult::new(
+                check,
+                Outcome::Inconclusive,
+                format!("the run could not start: {message}"),
+            );
+            progress(&r);
+            self.results.push(r);
+        }
+        self.duration_ms = started.elapsed().as_millis() as u64;
+        self
+    }
+}
+
 /// Counts by outcome.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Totals {
@@ -233,5 +257,43 @@ mod tests {
             now.trim(),
             "schemas/report.schema.json is stale: run `helseid-testbed conformance schema report > schemas/report.schema.json`"
         );
+    }
+
+    #[test]
+    fn a_run_that_could_not_start_is_inconclusive_for_every_check() {
+        use super::*;
+        let checks: Vec<&Check> = crate::catalogue::CHECKS.iter().take(3).collect();
+        let report = ScenarioReport {
+            name: "x".into(),
+            source: "x.yaml".into(),
+            kind: "api".into(),
+            target: String::new(),
+            issuer: String::new(),
+            kid: String::new(),
+            started_at: 0,
+            duration_ms: 0,
+            results: Vec::new(),
+        };
+        let seen = std::sync::Mutex::new(0);
+        let progress = |_: &CheckResult| {
+            if let Ok(mut n) = seen.lock() {
+                *n += 1;
+            }
+        };
+        let report = report.could_not_start(
+            &checks,
+            "no baseline token",
+            std::time::Instant::now(),
+            &progress,
+        );
+        assert_eq!(report.results.len(), 3);
+        assert!(
+            report
+                .results
+                .iter()
+                .all(|r| r.outcome == Outcome::Inconclusive
+                    && r.message == "the run could not start: no baseline token")
+        );
+        assert_eq!(seen.lock().map(|n| *n).unwrap_or_default(), 3);
     }
 }

@@ -320,19 +320,7 @@ pub async fn run(
     };
     let (c, registered, probe, pid) = match setup.await {
         Ok(v) => v,
-        Err(message) => {
-            for check in selected {
-                let r = CheckResult::new(
-                    check,
-                    Outcome::Inconclusive,
-                    format!("the run could not start: {message}"),
-                );
-                progress(&r);
-                report.results.push(r);
-            }
-            report.duration_ms = started.elapsed().as_millis() as u64;
-            return report;
-        }
+        Err(message) => return report.could_not_start(&selected, &message, started, progress),
     };
     report.kid = embedded
         .sts
