@@ -67,6 +67,58 @@ pub struct DecodedToken {
     pub claims: Value,
 }
 
+impl DecodedToken {
+    /// `token` decoded for the evidence, nothing verified; `None` when it is not a JWT.
+    pub fn of(what: &str, token: &str) -> Option<DecodedToken> {
+        decode_jwt(token).map(|(header, claims)| DecodedToken {
+            what: what.to_owned(),
+            header,
+            claims,
+        })
+    }
+}
+
+/// A compact JWS's header and claims, nothing verified.
+pub fn decode_jwt(token: &str) -> Option<(Value, Value)> {
+    let mut parts = token.split('.');
+    let (Some(h), Some(c), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let json = |p: &str| {
+        protocol::jose::b64_decode(p).and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+    };
+    Some((json(h)?, json(c)?))
+}
+
+/// A passed check with its evidence.
+pub(crate) fn pass(c: &Check, message: String, evidence: Vec<Exchange>) -> CheckResult {
+    with_evidence(CheckResult::new(c, Outcome::Passed, message), evidence)
+}
+
+/// A check that found its flaw: failed for a must-check, a warning for a should-check.
+pub(crate) fn fail(c: &Check, message: String, evidence: Vec<Exchange>) -> CheckResult {
+    let outcome = match c.severity {
+        Severity::Must => Outcome::Failed,
+        Severity::Should => Outcome::Warning,
+    };
+    with_evidence(CheckResult::new(c, outcome, message), evidence)
+}
+
+/// A check that could not be decided, with what was seen.
+pub(crate) fn inconclusive(c: &Check, message: String, evidence: Vec<Exchange>) -> CheckResult {
+    with_evidence(
+        CheckResult::new(c, Outcome::Inconclusive, message),
+        evidence,
+    )
+}
+
+pub(crate) fn with_evidence(mut r: CheckResult, evidence: Vec<Exchange>) -> CheckResult {
+    r.evidence = evidence;
+    r
+}
+
 /// The result of one check.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CheckResult {

@@ -34,7 +34,7 @@ fn sign_err(e: impl std::fmt::Display) -> ForgeError {
 
 impl Forge {
     pub fn new(baseline: &str, ring: Arc<KeyRing>) -> Result<Forge, ForgeError> {
-        let (header, claims) = decode(baseline).ok_or(ForgeError::NotJwt)?;
+        let (header, claims) = crate::report::decode_jwt(baseline).ok_or(ForgeError::NotJwt)?;
         let (Value::Object(header), Value::Object(claims)) = (header, claims) else {
             return Err(ForgeError::NotJwt);
         };
@@ -152,16 +152,6 @@ impl Forge {
             parts.get(2).copied().unwrap_or_default()
         )
     }
-}
-
-/// The header and claims of a JWT.
-pub fn decode(token: &str) -> Option<(Value, Value)> {
-    let mut parts = token.split('.');
-    let h = parts.next()?;
-    let c = parts.next()?;
-    let header = serde_json::from_slice(&jose::b64_decode(h)?).ok()?;
-    let claims = serde_json::from_slice(&jose::b64_decode(c)?).ok()?;
-    Some((header, claims))
 }
 
 fn b64_json(v: &Value) -> String {

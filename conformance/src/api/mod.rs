@@ -14,10 +14,11 @@ use protocol::signing::SigningKey;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::catalogue::{Applies, CHECKS, Check, Severity, TargetKind};
+use crate::catalogue::{Applies, CHECKS, Check, TargetKind};
 use crate::embedded::{Embedded, dpop_key};
 use crate::report::{
-    CheckResult, DecodedToken, Exchange, Outcome, ScenarioReport, cut, error_text,
+    CheckResult, DecodedToken, Exchange, Outcome, ScenarioReport, cut, error_text, fail,
+    with_evidence,
 };
 use crate::scenario::{Binding, ClientTenancy, Scenario, Target};
 use crate::{RunOptions, now};
@@ -214,7 +215,7 @@ pub async fn run(
 }
 
 fn forge_kid(forge: &Forge) -> String {
-    forge::decode(&forge.baseline)
+    crate::report::decode_jwt(&forge.baseline)
         .and_then(|(h, _)| h["kid"].as_str().map(str::to_owned))
         .unwrap_or_default()
 }
@@ -271,9 +272,9 @@ impl Run<'_> {
             Credentials::None => {}
             Credentials::Token(token) => {
                 headers.push(("Authorization".into(), format!("{} {token}", self.scheme())));
-                decoded.extend(decode_token("access token", token));
+                decoded.extend(DecodedToken::of("access token", token));
                 if let Some(p) = self.proof(token) {
-                    decoded.extend(decode_token("DPoP proof", &p));
+                    decoded.extend(DecodedToken::of("DPoP proof", &p));
                     headers.push(("DPoP".into(), p));
                 }
             }
@@ -283,9 +284,9 @@ impl Run<'_> {
                 proof,
             } => {
                 headers.push(("Authorization".into(), format!("{scheme} {token}")));
-                decoded.extend(decode_token("access token", token));
+                decoded.extend(DecodedToken::of("access token", token));
                 if let Some(p) = proof {
-                    decoded.extend(decode_token("DPoP proof", &p));
+                    decoded.extend(DecodedToken::of("DPoP proof", &p));
                     headers.push(("DPoP".into(), p));
                 }
             }
@@ -825,21 +826,8 @@ fn judge_refusal(check: &Check, evidence: Vec<Exchange>) -> CheckResult {
     }
 }
 
-fn fail(check: &Check, message: String, evidence: Vec<Exchange>) -> CheckResult {
-    let outcome = match check.severity {
-        Severity::Must => Outcome::Failed,
-        Severity::Should => Outcome::Warning,
-    };
-    with_evidence(CheckResult::new(check, outcome, message), evidence)
-}
-
 fn inconclusive(check: &Check, message: String) -> CheckResult {
     CheckResult::new(check, Outcome::Inconclusive, message)
-}
-
-fn with_evidence(mut r: CheckResult, evidence: Vec<Exchange>) -> CheckResult {
-    r.evidence = evidence;
-    r
 }
 
 fn header(e: &Exchange, name: &str) -> Vec<String> {
@@ -867,14 +855,6 @@ fn scope_list(v: Option<&Value>) -> Vec<String> {
             .collect(),
         _ => Vec::new(),
     }
-}
-
-fn decode_token(what: &str, token: &str) -> Option<DecodedToken> {
-    forge::decode(token).map(|(header, claims)| DecodedToken {
-        what: what.to_owned(),
-        header,
-        claims,
-    })
 }
 
 fn b64(s: &str) -> String {

@@ -25,9 +25,12 @@ use mock_sts::registration::{self, NewClient};
 use mock_sts::store::{Api, Tenancy, TokenBinding};
 use serde_json::Value;
 
-use crate::catalogue::{Applies, CHECKS, Check, Severity, TargetKind};
+use crate::catalogue::{Applies, CHECKS, Check, TargetKind};
 use crate::embedded::{Embedded, REDIRECT_URI};
-use crate::report::{CheckResult, DecodedToken, Exchange, Outcome, ScenarioReport, cut};
+use crate::report::{
+    CheckResult, DecodedToken, Exchange, Outcome, ScenarioReport, cut, decode_jwt, fail,
+    inconclusive, pass,
+};
 use crate::scenario::{ClientTarget, ClientTenancy, Scenario};
 use crate::{RunOptions, now};
 use probe::{Probe, ProbeCall};
@@ -497,10 +500,10 @@ impl Judge<'_> {
         let form = r.form();
         let mut decoded = Vec::new();
         if let Some(a) = param(&form, "client_assertion") {
-            decoded.extend(decode("client assertion", a));
+            decoded.extend(DecodedToken::of("client assertion", a));
         }
         if let Some(p) = r.header("dpop") {
-            decoded.extend(decode("DPoP proof", p));
+            decoded.extend(DecodedToken::of("DPoP proof", p));
         }
         let body = if r.request_body.is_empty() {
             None
@@ -622,7 +625,7 @@ impl Judge<'_> {
         e.decoded.extend(
             body["id_token"]
                 .as_str()
-                .and_then(|t| decode("ID token", t)),
+                .and_then(|t| DecodedToken::of("ID token", t)),
         );
         Some(e)
     }
@@ -1600,28 +1603,6 @@ fn issuer_path(issuer: &str) -> String {
     issuer[origin(issuer).len()..].to_owned()
 }
 
-/// A JWT's header and claims.
-pub fn decode_jwt(token: &str) -> Option<(Value, Value)> {
-    let mut parts = token.split('.');
-    let (Some(h), Some(c), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return None;
-    };
-    let json = |p: &str| {
-        protocol::jose::b64_decode(p).and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-    };
-    Some((json(h)?, json(c)?))
-}
-
-fn decode(what: &str, token: &str) -> Option<DecodedToken> {
-    decode_jwt(token).map(|(header, claims)| DecodedToken {
-        what: what.to_owned(),
-        header,
-        claims,
-    })
-}
-
 /// The last `max` bytes of `s` (driver output: the end says why it stopped).
 fn tail(s: &str, max: usize) -> String {
     if s.len() <= max {
@@ -1632,30 +1613,6 @@ fn tail(s: &str, max: usize) -> String {
         start += 1;
     }
     format!("(… {} bytes before) {}", start, &s[start..])
-}
-
-fn pass(c: &Check, message: String, evidence: Vec<Exchange>) -> CheckResult {
-    with_evidence(CheckResult::new(c, Outcome::Passed, message), evidence)
-}
-
-fn fail(c: &Check, message: String, evidence: Vec<Exchange>) -> CheckResult {
-    let outcome = match c.severity {
-        Severity::Must => Outcome::Failed,
-        Severity::Should => Outcome::Warning,
-    };
-    with_evidence(CheckResult::new(c, outcome, message), evidence)
-}
-
-fn inconclusive(c: &Check, message: String, evidence: Vec<Exchange>) -> CheckResult {
-    with_evidence(
-        CheckResult::new(c, Outcome::Inconclusive, message),
-        evidence,
-    )
-}
-
-fn with_evidence(mut r: CheckResult, evidence: Vec<Exchange>) -> CheckResult {
-    r.evidence = evidence;
-    r
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use helseid_examples::api::{ApiConfig, ApiState, router};
 
-use crate::report::Exchange;
+use crate::report::{DecodedToken, Exchange};
 
 /// One call to the probe.
 #[derive(Debug, Clone)]
@@ -36,10 +36,10 @@ impl ProbeCall {
             .as_deref()
             .and_then(|a| a.split_once(' '))
         {
-            decoded.extend(super::decode("access token", t.1));
+            decoded.extend(DecodedToken::of("access token", t.1));
         }
         if let Some(d) = &self.dpop {
-            decoded.extend(super::decode("DPoP proof", d));
+            decoded.extend(DecodedToken::of("DPoP proof", d));
         }
         Exchange {
             label: "probe API call".into(),

@@ -23,9 +23,9 @@ use base64::engine::general_purpose::STANDARD;
 use protocol::jose::{self, Alg, PublicJwk};
 use serde_json::{Map, Value};
 
-use crate::catalogue::{Applies, CHECKS, Check, Severity, TargetKind};
+use crate::catalogue::{Applies, CHECKS, Check, TargetKind};
 use crate::report::{CheckResult, DecodedToken, Exchange, Outcome, ScenarioReport};
-use crate::report::{cut, error_text};
+use crate::report::{cut, error_text, fail, inconclusive, pass};
 use crate::scenario::{ClientAuth, IdpTarget, IdpUser, LoginStep, Scenario};
 use crate::{RunOptions, now};
 use browser::{Browser, Ending, Vars, expand, keep_headers, urlencode};
@@ -687,7 +687,7 @@ impl Run<'_> {
                 exchange.response_body = cut(&body, MAX_BODY * 2);
                 let value = serde_json::from_str::<Value>(&body).ok();
                 if let Some(raw) = value.as_ref().and_then(|v| v["id_token"].as_str()) {
-                    exchange.decoded.extend(decode("ID token", raw));
+                    exchange.decoded.extend(DecodedToken::of("ID token", raw));
                 }
                 (exchange, value)
             }
@@ -1311,42 +1311,10 @@ fn sig(t: &Token<'_>, keys: &[PublicJwk]) -> Result<String, String> {
     ))
 }
 
-fn decode(what: &str, token: &str) -> Option<DecodedToken> {
-    crate::api::forge::decode(token).map(|(header, claims)| DecodedToken {
-        what: what.to_owned(),
-        header,
-        claims,
-    })
-}
-
 fn last(trip: &[Exchange]) -> Vec<Exchange> {
     trip.last().cloned().into_iter().collect()
 }
 
 fn first_words(s: &str) -> String {
     cut(s, 300)
-}
-
-fn pass(c: &Check, message: String, evidence: Vec<Exchange>) -> CheckResult {
-    with_evidence(CheckResult::new(c, Outcome::Passed, message), evidence)
-}
-
-fn fail(c: &Check, message: String, evidence: Vec<Exchange>) -> CheckResult {
-    let outcome = match c.severity {
-        Severity::Must => Outcome::Failed,
-        Severity::Should => Outcome::Warning,
-    };
-    with_evidence(CheckResult::new(c, outcome, message), evidence)
-}
-
-fn inconclusive(c: &Check, message: String, evidence: Vec<Exchange>) -> CheckResult {
-    with_evidence(
-        CheckResult::new(c, Outcome::Inconclusive, message),
-        evidence,
-    )
-}
-
-fn with_evidence(mut r: CheckResult, evidence: Vec<Exchange>) -> CheckResult {
-    r.evidence = evidence;
-    r
 }
