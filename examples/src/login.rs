@@ -13,6 +13,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::client::{Client, ClientError, TokenOutcome};
+use protocol::urlencoding::encode as urlencode;
 
 #[derive(Debug, Error)]
 pub enum LoginError {
@@ -628,18 +629,6 @@ pub fn check_at_hash(id_token: &str, access_token: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

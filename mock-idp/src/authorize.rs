@@ -23,13 +23,14 @@ use protocol::jose::random_id;
 
 use crate::descriptor::{LoginMethod, SecurityLevel};
 use crate::error::{AuthorizeCode, AuthorizeError, AuthorizeFailure, PageError, no_store};
-use crate::form::{Params, with_query};
+use crate::form::Params;
 use crate::locale::Locale;
 use crate::login_page::{self, LoginView};
 use crate::persons::{self, LookupFailure, PersonRow};
 use crate::pkce;
 use crate::state::{CodeState, IssuedCode, Pending};
 use crate::{Idp, IdpFlaw, Shared};
+use protocol::urlencoding::with_query;
 
 /// A text in the page's language.
 fn tr(locale: Locale, nb: &str, en: &str) -> String {

@@ -13,8 +13,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use protocol::oauth::{ErrorCode, ErrorResponse};
 
-use crate::form::with_query;
 use crate::locale::{Locale, Strings, strings};
+use protocol::urlencoding::with_query;
 
 /// An authorization problem shown to the user instead of redirecting.
 #[derive(Debug, Clone)]

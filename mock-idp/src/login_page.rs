@@ -13,9 +13,9 @@ use axum::response::{Html, IntoResponse, Response};
 use crate::Idp;
 use crate::descriptor::LoginMethod;
 use crate::error::no_store;
-use crate::form::with_query;
 use crate::locale::{Locale, Strings, strings};
 use crate::persons::PersonRow;
+use protocol::urlencoding::with_query;
 
 /// What to show on one rendering of the page.
 #[derive(Debug)]

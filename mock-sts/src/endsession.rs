@@ -14,8 +14,9 @@ use serde_json::Value;
 use protocol::jose::parse_compact;
 
 use crate::Sts;
-use crate::login::{error_page, escape, with_query};
+use crate::login::{error_page, escape};
 use crate::session;
+use protocol::urlencoding::with_query;
 
 #[derive(Debug, Deserialize)]
 pub struct EndSessionQuery {

@@ -68,29 +68,8 @@ fn form_urlencoded_pairs(body: &[u8]) -> Result<Vec<(String, String)>, OAuthErro
 }
 
 fn decode(s: &str) -> Result<String, OAuthError> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| {
-                        OAuthError::invalid_request("the form body has a broken %-escape")
-                    })?;
-                out.push(hex);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out)
-        .map_err(|_| OAuthError::invalid_request("the form body is not UTF-8 after decoding"))
+    protocol::urlencoding::decode(s)
+        .map_err(|e| OAuthError::invalid_request(format!("the form body {e}")))
 }
 
 impl<S: Send + Sync> FromRequest<S> for Form {

@@ -14,6 +14,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
 use protocol::oauth::ErrorCode;
+use protocol::urlencoding::with_query;
 
 use crate::Sts;
 use crate::authorization_code::{self, CodeGrant};
@@ -547,32 +548,6 @@ pub fn error_page(status: StatusCode, error: &str, description: &str) -> Respons
         d = escape(description)
     );
     (status, Html(body)).into_response()
-}
-
-/// `base` with `params` appended as a query (form-encoded, RFC 6749 appendix B).
-pub fn with_query(base: &str, params: &[(&str, String)]) -> String {
-    let mut url = base.to_owned();
-    let mut sep = if base.contains('?') { '&' } else { '?' };
-    for (k, v) in params {
-        url.push(sep);
-        url.push_str(&encode(k));
-        url.push('=');
-        url.push_str(&encode(v));
-        sep = '&';
-    }
-    url
-}
-
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// HTML-escapes text for element content and quoted attributes.

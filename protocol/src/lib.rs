@@ -21,3 +21,4 @@ pub mod selvbetjening;
 pub mod signing;
 pub mod tillitsrammeverk;
 pub mod ttt;
+pub mod urlencoding;

@@ -421,28 +421,9 @@ fn response_params(url: &Url) -> BTreeMap<String, String> {
     params
 }
 
-/// Percent-encodes everything but RFC 3986's unreserved characters (valid in both
-/// `application/x-www-form-urlencoded` and HTTP Basic's encoded id and secret, RFC 6749
-/// §2.3.1).
-pub fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-pub fn urlencode_pairs(pairs: &[(String, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
+// Valid in both `application/x-www-form-urlencoded` and HTTP Basic's encoded id and secret
+// (RFC 6749 §2.3.1).
+pub use protocol::urlencoding::{encode as urlencode, encode_pairs as urlencode_pairs};
 
 #[cfg(test)]
 mod tests {

@@ -21,6 +21,7 @@ use protocol::client_assertion::{self, AssertionRequest};
 use protocol::client_config::ClientConfigFile;
 use protocol::jose::Alg;
 use protocol::signing::SigningKey;
+use protocol::urlencoding::encode as urlencode;
 use serde_json::Value;
 
 /// One rule the client breaks.
@@ -611,16 +612,4 @@ async fn raw_client_credentials(
         }
     }
     Err("the STS asked for a DPoP nonce twice".into())
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
