@@ -673,15 +673,26 @@ impl Judge<'_> {
             .collect()
     }
 
-    /// CLIENT-KEY-01: the run whose ID token is signed by a just-rotated key must succeed
-    /// with that response's access token.
-    fn accepted(&self, c: &Check, fault: Fault) -> CheckResult {
-        let d = &self.observed.driver;
+    /// Whether the client took the tokens of the response `fault` spoiled (the driver exited 0
+    /// after the API accepted that response's access token, or one refreshed from it), and
+    /// the evidence: the driver, the spoiled response, those API calls.
+    fn took_spoiled_tokens(&self, fault: Fault) -> (bool, Vec<Exchange>) {
         let mut evidence = vec![self.driver_evidence()];
         evidence.extend(self.faulty_response(fault));
         let used = self.used(&self.tainted_tokens(fault));
         evidence.extend(used.iter().map(|p| p.evidence()));
-        if d.succeeded() && !used.is_empty() {
+        (
+            self.observed.driver.succeeded() && !used.is_empty(),
+            evidence,
+        )
+    }
+
+    /// CLIENT-KEY-01: the run whose ID token is signed by a just-rotated key must succeed
+    /// with that response's access token.
+    fn accepted(&self, c: &Check, fault: Fault) -> CheckResult {
+        let d = &self.observed.driver;
+        let (took_it, evidence) = self.took_spoiled_tokens(fault);
+        if took_it {
             return pass(
                 c,
                 format!(
@@ -711,11 +722,8 @@ impl Judge<'_> {
     /// accepted it).
     fn refused(&self, c: &Check, fault: Fault) -> CheckResult {
         let d = &self.observed.driver;
-        let mut evidence = vec![self.driver_evidence()];
-        evidence.extend(self.faulty_response(fault));
-        let used = self.used(&self.tainted_tokens(fault));
-        evidence.extend(used.iter().map(|p| p.evidence()));
-        if d.succeeded() && !used.is_empty() {
+        let (took_it, evidence) = self.took_spoiled_tokens(fault);
+        if took_it {
             return fail(
                 c,
                 format!(

@@ -312,39 +312,6 @@ async fn user_token(
     };
     let browser = Browser::new().map_err(|e| e.to_string())?;
     let choice = UserChoice::default();
-    if has(Flaw::StaleJwks) {
-        let jwks = fetch_jwks(client, &s.issuer).await?;
-        let login = client
-            .login(&browser, &request, &choice)
-            .await
-            .map_err(|e| e.to_string())?;
-        let tokens = client
-            .redeem_code(
-                &login.code,
-                &redirect_uri,
-                &login.verifier,
-                Some(&s.audience),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-        let id_token = tokens.response.id_token.as_deref().ok_or("no ID token")?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or_default();
-        helseid_examples::login::check_id_token(
-            id_token,
-            &jwks,
-            &s.issuer,
-            &client.client_id,
-            &login.nonce,
-            now,
-        )
-        .map_err(|e| format!("the ID token is refused: {e}"))?;
-        helseid_examples::login::check_at_hash(id_token, &tokens.response.access_token)
-            .map_err(|e| format!("the ID token is refused: {e}"))?;
-        return Ok((tokens.response.access_token, tokens.response.refresh_token));
-    }
     let by_hand = [
         Flaw::NoPar,
         Flaw::PlainPkce,
@@ -355,14 +322,14 @@ async fn user_token(
         Flaw::AllowMissingIss,
         Flaw::SkipAtHash,
     ];
-    if !by_hand.into_iter().any(has) {
-        if !has(Flaw::SkipIdTokenValidation) {
-            let (_, tokens) = client
-                .login_and_redeem(&browser, &request, &choice)
-                .await
-                .map_err(|e| e.to_string())?;
-            return Ok((tokens.response.access_token, tokens.response.refresh_token));
-        }
+    let by_hand = by_hand.into_iter().any(has);
+    if has(Flaw::StaleJwks) || (!by_hand && has(Flaw::SkipIdTokenValidation)) {
+        // The library's login, then the ID token judged against a JWKS fetched before it
+        // (stale-jwks), or not at all.
+        let stale_jwks = match has(Flaw::StaleJwks) {
+            true => Some(fetch_jwks(client, &s.issuer).await?),
+            false => None,
+        };
         let login = client
             .login(&browser, &request, &choice)
             .await
@@ -374,6 +341,31 @@ async fn user_token(
                 &login.verifier,
                 Some(&s.audience),
             )
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(jwks) = stale_jwks {
+            let id_token = tokens.response.id_token.as_deref().ok_or("no ID token")?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or_default();
+            helseid_examples::login::check_id_token(
+                id_token,
+                &jwks,
+                &s.issuer,
+                &client.client_id,
+                &login.nonce,
+                now,
+            )
+            .map_err(|e| format!("the ID token is refused: {e}"))?;
+            helseid_examples::login::check_at_hash(id_token, &tokens.response.access_token)
+                .map_err(|e| format!("the ID token is refused: {e}"))?;
+        }
+        return Ok((tokens.response.access_token, tokens.response.refresh_token));
+    }
+    if !by_hand {
+        let (_, tokens) = client
+            .login_and_redeem(&browser, &request, &choice)
             .await
             .map_err(|e| e.to_string())?;
         return Ok((tokens.response.access_token, tokens.response.refresh_token));
