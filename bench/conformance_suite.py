@@ -74,7 +74,7 @@ def main():
     args = ap.parse_args()
     if not args.no_build:
         subprocess.run(["cargo", "build", "--release", "--bin", "helseid-testbed"], cwd=ROOT, check=True)
-        subprocess.run(["cargo", "build", "--release", "-p", "helseid-examples", "--bin", "reference-api"],
+        subprocess.run(["cargo", "build", "--release", "-p", "helseid-reference", "--bin", "reference-api"],
                        cwd=ROOT, check=True)
     medians = {}
     for scenario, flags in SUITES.items():

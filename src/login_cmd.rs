@@ -1,14 +1,14 @@
 //! `helseid-testbed login`: a whole user login through the running testbed, the way HelseID's
 //! samples do it (PAR, the eID chooser or TestIDP automation, the IdP's page, the code
 //! redeemed with DPoP), printed step by step with every token decoded. The reference client
-//! in `examples/src/login.rs` does the work.
+//! in `reference/src/login.rs` does the work.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use helseid_examples::client::Client;
-use helseid_examples::login::{Browser, LoginRequest, UserChoice};
+use helseid_reference::client::Client;
+use helseid_reference::login::{Browser, LoginRequest, UserChoice};
 use serde_json::{Value, json};
 
 #[derive(Debug, Args)]

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod bench_cmd;
 mod client_cmd;
 mod conformance_cmd;
 mod keys_cmd;
@@ -38,9 +37,6 @@ enum Command {
     Keys(keys_cmd::KeysArgs),
     /// Synthetic persons, health personnel and organisations (SyntPop style).
     Synthpop(synthpop_cmd::SynthpopArgs),
-    /// Load the token endpoint (full DPoP nonce round trip per token) and report tokens/s,
-    /// server CPU per token and the cost of one RS256 signature.
-    Bench(bench_cmd::BenchArgs),
     /// Check a vendor's API against HelseID's acceptance requirements, with evidence.
     Conformance(conformance_cmd::ConformanceArgs),
 }
@@ -53,7 +49,6 @@ fn main() -> ExitCode {
         Command::Client(args) => client_cmd::run(args).map_err(|e| (e, 1)),
         Command::Login(args) => login_cmd::run(args).map_err(|e| (e, 1)),
         Command::Keys(args) => keys_cmd::run(args).map_err(|e| (e, 1)),
-        Command::Bench(args) => bench_cmd::run(args).map_err(|e| (e, 1)),
         Command::Conformance(args) => conformance_cmd::run(args),
         Command::Synthpop(args) => {
             synthpop_cmd::run(args).map_err(|e| (e.to_string(), e.exit_code()))

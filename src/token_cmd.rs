@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use helseid_examples::client::{Client, TokenRequest};
+use helseid_reference::client::{Client, TokenRequest};
 use serde_json::{Value, json};
 
 #[derive(Debug, Args)]

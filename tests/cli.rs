@@ -337,71 +337,6 @@ fn readme_examples_run() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// The number after `label` on its line of the bench report.
-fn figure(report: &str, label: &str) -> f64 {
-    let line = report
-        .lines()
-        .find(|l| l.starts_with(label))
-        .unwrap_or_else(|| panic!("no {label:?} line in {report}"));
-    line[label.len()..]
-        .split_whitespace()
-        .next()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no figure after {label:?} in {line:?}"))
-}
-
-#[test]
-fn bench_reports_throughput_server_cpu_and_the_signature_floor() {
-    let o = testbed(&[
-        "bench",
-        "--tokens",
-        "20",
-        "--runs",
-        "1",
-        "--concurrency",
-        "2",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let out = stdout(&o);
-    assert!(figure(&out, "tokens/s:") > 0.0, "{out}");
-    assert!(figure(&out, "server CPU per token:") >= 0.0, "{out}");
-    assert!(
-        figure(&out, "RS256 sign (2048-bit key, the floor):") > 0.0,
-        "{out}"
-    );
-    assert!(
-        figure(&out, "ratio server CPU per token / RS256 sign:") >= 0.0,
-        "{out}"
-    );
-    assert!(figure(&out, "server idle RSS:") > 0.0, "{out}");
-    assert!(out.contains("each token: 2.00 requests"), "{out}");
-    assert!(out.contains("after the load"), "{out}");
-    assert!(!stderr(&o).contains("panicked"));
-}
-
-#[test]
-fn bench_refuses_bad_flags_with_a_reason() {
-    // A server pid or a client file means nothing without the STS they belong to.
-    let o = testbed(&["bench", "--server-pid", "1"]);
-    assert_refused(&o, "--issuer");
-    let o = testbed(&["bench", "--client", "demo-client.json"]);
-    assert_refused(&o, "--issuer");
-    let o = testbed(&["bench", "--concurrency", "0"]);
-    assert_refused(&o, "--concurrency");
-    let o = testbed(&["bench", "--issuer", "ftp://x", "--client", "c.json"]);
-    assert_refused(&o, "not an http(s) URL");
-    let missing = std::env::temp_dir().join(format!("no-such-client-{}.json", std::process::id()));
-    let o = testbed(&[
-        "bench",
-        "--issuer",
-        "http://127.0.0.1:9",
-        "--client",
-        missing.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert_refused(&o, missing.to_str().unwrap());
-}
-
 #[test]
 fn conformance_list_explain_and_schema() {
     let o = testbed(&["conformance", "list"]);
@@ -529,7 +464,7 @@ fn conformance_against_an_unreachable_api_is_not_conformant_and_writes_reports()
     );
 }
 
-/// The reference client (examples/), built beside this binary.
+/// The reference client (reference/), built beside this binary.
 fn reference_client() -> std::path::PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
@@ -537,7 +472,7 @@ fn reference_client() -> std::path::PathBuf {
             "build",
             "-q",
             "-p",
-            "helseid-examples",
+            "helseid-reference",
             "--bin",
             "reference-client",
         ])

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use helseid_examples::client::{Client, TokenRequest};
+use helseid_reference::client::{Client, TokenRequest};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_helseid-testbed");

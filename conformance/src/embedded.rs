@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use helseid_examples::client::{Client, TokenRequest};
-use helseid_examples::login::{Browser, LoginRequest, UserChoice};
+use helseid_reference::client::{Client, TokenRequest};
+use helseid_reference::login::{Browser, LoginRequest, UserChoice};
 use mock_sts::clock::SystemClock;
 use mock_sts::registration::{self, NewClient};
 use mock_sts::seed::{self, SeedOptions};

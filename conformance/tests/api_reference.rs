@@ -1,4 +1,4 @@
-//! The api suite against the reference API (examples/src/api.rs): the correct API passes every
+//! The api suite against the reference API (reference/src/api.rs): the correct API passes every
 //! bundled scenario, and each check fails against the reference API with the one flaw that
 //! check exists to find.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -7,7 +7,7 @@ use conformance::embedded::Embedded;
 use conformance::report::{Outcome, Report};
 use conformance::scenario::{self, Binding, ClientTenancy, Scenario};
 use conformance::{Loaded, RunOptions};
-use helseid_examples::api::{ApiConfig, Flaw};
+use helseid_reference::api::{ApiConfig, Flaw};
 
 /// Starts the reference API configured for what `s` requires, trusting `issuer`.
 async fn reference_api(issuer: &str, s: &Scenario, flaws: &[Flaw]) -> String {
@@ -24,7 +24,7 @@ async fn reference_api(issuer: &str, s: &Scenario, flaws: &[Flaw]) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/api/records", listener.local_addr().unwrap());
     tokio::spawn(async move {
-        let _ = helseid_examples::api::serve(config, listener).await;
+        let _ = helseid_reference::api::serve(config, listener).await;
     });
     url
 }

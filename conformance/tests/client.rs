@@ -1,4 +1,4 @@
-//! The client suite against the reference client (examples/src/bin/reference-client.rs): the
+//! The client suite against the reference client (reference/src/bin/reference-client.rs): the
 //! correct client passes, as a machine client and as a login client, and each check fails
 //! against the reference client with the one flaw that check exists to find.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -22,7 +22,7 @@ fn reference_client() -> PathBuf {
                 "build",
                 "-q",
                 "-p",
-                "helseid-examples",
+                "helseid-reference",
                 "--bin",
                 "reference-client",
             ])

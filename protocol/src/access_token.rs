@@ -4,7 +4,7 @@
 //!
 //! Each function is one step with a typed error, so an API composes the steps it needs: the
 //! STS's Selvbetjening API (`mock_sts::resource`) and the reference API
-//! (`helseid_examples::api`) both do. Signature verification is [`crate::jose`]'s, proofs are
+//! (`helseid_reference::api`) both do. Signature verification is [`crate::jose`]'s, proofs are
 //! [`crate::dpop`]'s.
 
 use std::fmt;

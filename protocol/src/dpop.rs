@@ -5,7 +5,7 @@
 //!
 //! Stateless: the caller checks the nonce it issued and the `jti` replay cache, with the
 //! values returned here. The same function serves the STS's token endpoint, the Selvbetjening
-//! API (a DPoP-protected resource), the reference API (`helseid_examples::api`, with its own
+//! API (a DPoP-protected resource), the reference API (`helseid_reference::api`, with its own
 //! `iat` window through [`validate_with`]) and the conformance checks of APIs.
 
 use thiserror::Error;

@@ -1,4 +1,4 @@
-//! The probe API a client under test calls: the reference API (`helseid_examples::api`)
+//! The probe API a client under test calls: the reference API (`helseid_reference::api`)
 //! for [`super::PROBE_AUDIENCE`], trusting the embedded STS, on 127.0.0.1 at a free port,
 //! with every call recorded.
 
@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use helseid_examples::api::{ApiConfig, ApiState, router};
+use helseid_reference::api::{ApiConfig, ApiState, router};
 
 use crate::report::{DecodedToken, Exchange};
 

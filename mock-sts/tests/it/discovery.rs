@@ -1,6 +1,6 @@
 //! Discovery, JWKS, expired JWKS and key rotation; snapshots of the document and a token.
 
-use helseid_examples::client::TokenRequest;
+use helseid_reference::client::TokenRequest;
 use serde_json::Value;
 
 use crate::support::*;

@@ -1,8 +1,8 @@
 //! Fault injection for the client conformance checks (`mock_sts::fault`): each fault spoils
 //! the next response of its kind once, and the reference client refuses it.
 
-use helseid_examples::client::{ClientError, TokenRequest};
-use helseid_examples::login::{Browser, LoginError, LoginRequest, UserChoice};
+use helseid_reference::client::{ClientError, TokenRequest};
+use helseid_reference::login::{Browser, LoginError, LoginRequest, UserChoice};
 use mock_sts::fault::{Fault, WRONG_ISSUER};
 use mock_sts::store::{Tenancy, TokenBinding};
 

@@ -1,8 +1,8 @@
 //! User logins (issue 4): PAR, every bundled IdP, codes, ID tokens, userinfo, refresh, SSO,
 //! Tillitsrammeverk in request objects, Selvbetjening login clients, logout.
 
-use helseid_examples::client::ClientError;
-use helseid_examples::login::{Browser, LoginError, LoginRequest, UserChoice};
+use helseid_reference::client::ClientError;
+use helseid_reference::login::{Browser, LoginError, LoginRequest, UserChoice};
 use mock_sts::clock::SystemClock;
 use mock_sts::store::{Tenancy, TokenBinding};
 use protocol::jose::Alg;
@@ -551,7 +551,7 @@ async fn request_objects_and_logout() {
         .navigate(&url, REDIRECT, &UserChoice::default(), &mut trail)
         .await
         .unwrap();
-    let helseid_examples::login::Ending::Code { code, state, .. } = ending else {
+    let helseid_reference::login::Ending::Code { code, state, .. } = ending else {
         panic!("{ending:?}")
     };
     assert_eq!(state.as_deref(), Some("s1"));
@@ -879,7 +879,7 @@ async fn tillitsrammeverk_in_a_request_object_is_enriched_into_the_access_token(
         .navigate(&url, REDIRECT, &UserChoice::default(), &mut trail)
         .await
         .unwrap();
-    let helseid_examples::login::Ending::Code { code, .. } = ending else {
+    let helseid_reference::login::Ending::Code { code, .. } = ending else {
         panic!("{ending:?}")
     };
     let tokens = client
@@ -1078,7 +1078,7 @@ async fn a_selvbetjening_draft_without_redirect_uris_cannot_log_users_in() {
     // It is a working machine client ...
     let token = tb
         .client(&c)
-        .token(&helseid_examples::client::TokenRequest {
+        .token(&helseid_reference::client::TokenRequest {
             scope: Some("nhn:testbed-api/read".into()),
             resource: None,
             details: None,

@@ -1,6 +1,6 @@
 //! State survives restarts: clients, keys, revocations.
 
-use helseid_examples::client::TokenRequest;
+use helseid_reference::client::TokenRequest;
 use mock_sts::store::{Tenancy, TokenBinding};
 
 use crate::support::*;

@@ -1,6 +1,6 @@
 //! Revocation (RFC 7009) and introspection (RFC 7662).
 
-use helseid_examples::client::TokenRequest;
+use helseid_reference::client::TokenRequest;
 use serde_json::{Map, Value, json};
 
 use crate::support::*;

@@ -1,7 +1,7 @@
 //! Selvbetjening API tests: client drafts with the `api-key` header, the DPoP-protected
 //! `/v1/client*` endpoints, key rotation and expiry, and draft confirmation.
 
-use helseid_examples::client::{Client, ClientError, TokenRequest};
+use helseid_reference::client::{Client, ClientError, TokenRequest};
 use mock_sts::access_token::{self, TokenSpec};
 use mock_sts::clock::Clock;
 use mock_sts::store::{Tenancy, TokenBinding};

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use helseid_examples::client::{Client, TokenRequest};
+use helseid_reference::client::{Client, TokenRequest};
 pub use mock_sts::clock::Clock;
 use mock_sts::clock::{ManualClock, SystemClock};
 use mock_sts::registration::{self, NewClient};
@@ -185,7 +185,8 @@ impl Testbed {
         &self,
         c: &TestClient,
         request: TokenRequest,
-    ) -> Result<helseid_examples::client::TokenOutcome, helseid_examples::client::ClientError> {
+    ) -> Result<helseid_reference::client::TokenOutcome, helseid_reference::client::ClientError>
+    {
         self.client(c).token(&request).await
     }
 

@@ -1,6 +1,6 @@
 //! Multi-tenancy (reference §6): organisation numbers from assertion_details.
 
-use helseid_examples::client::{ClientError, TokenRequest};
+use helseid_reference::client::{ClientError, TokenRequest};
 use mock_sts::store::{Tenancy, TokenBinding};
 use serde_json::{Value, json};
 

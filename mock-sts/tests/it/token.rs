@@ -1,6 +1,6 @@
 //! `/connect/token` with client_credentials: the happy path, the token's claims, audiences.
 
-use helseid_examples::client::{ClientError, TokenRequest};
+use helseid_reference::client::{ClientError, TokenRequest};
 use mock_sts::store::{Tenancy, TokenBinding};
 use serde_json::json;
 

@@ -29,7 +29,7 @@
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
-//! use helseid_examples::api::{ApiConfig, serve};
+//! use helseid_reference::api::{ApiConfig, serve};
 //! let config = ApiConfig::new("https://helseid-sts.test.nhn.no", "nhn:my-api")
 //!     .with_scope("nhn:my-api/read")
 //!     .with_dpop();

@@ -15,8 +15,8 @@
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
-use helseid_examples::client::{Client, TokenRequest};
-use helseid_examples::login::{Browser, Ending, LoginRequest, UserChoice};
+use helseid_reference::client::{Client, TokenRequest};
+use helseid_reference::login::{Browser, Ending, LoginRequest, UserChoice};
 use protocol::client_assertion::{self, AssertionRequest};
 use protocol::client_config::ClientConfigFile;
 use protocol::jose::Alg;
@@ -349,7 +349,7 @@ async fn user_token(
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or_default();
-            helseid_examples::login::check_id_token(
+            helseid_reference::login::check_id_token(
                 id_token,
                 &jwks,
                 &s.issuer,
@@ -358,7 +358,7 @@ async fn user_token(
                 now,
             )
             .map_err(|e| format!("the ID token is refused: {e}"))?;
-            helseid_examples::login::check_at_hash(id_token, &tokens.response.access_token)
+            helseid_reference::login::check_at_hash(id_token, &tokens.response.access_token)
                 .map_err(|e| format!("the ID token is refused: {e}"))?;
         }
         return Ok((tokens.response.access_token, tokens.response.refresh_token));
@@ -479,7 +479,7 @@ async fn user_token(
             .await
             .map_err(|e| e.to_string())?;
         if !has(Flaw::SkipAtHash) {
-            helseid_examples::login::check_at_hash(id_token, &tokens.response.access_token)
+            helseid_reference::login::check_at_hash(id_token, &tokens.response.access_token)
                 .map_err(|e| format!("the ID token is refused: {e}"))?;
         }
     }

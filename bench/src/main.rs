@@ -1,15 +1,16 @@
-//! `helseid-testbed bench`: a load generator for the token endpoint.
+//! `helseid-bench`: a load generator for the token endpoint (BENCHMARKS.md). It lives beside
+//! the benchmarks, not in the user CLI: `cargo run --release -p helseid-bench -- --help`.
 //!
 //! Every token is what a vendor's client does (reference §3.3): a request with a fresh client
 //! assertion and DPoP proof, the STS's 400 `use_dpop_nonce` with a `DPoP-Nonce` header, and a
 //! second request with a fresh assertion and a proof carrying the nonce. The reference client
-//! ([`helseid_examples::client`]) does the signing and the round trip.
+//! ([`helseid_reference::client`]) does the signing and the round trip.
 //!
 //! Beside tokens per second it reports the server's CPU time per issued token (utime + stime
 //! from `/proc/<pid>/stat`) next to the cost of one RS256 signature with a 2048-bit key,
 //! measured in the same run: the STS signs one RS256 token per issued token, so that is the
-//! floor. By default it starts its own STS (`up --port 0`) in a fresh data directory and stops
-//! it at the end; `--issuer` and `--client` aim it at a running one instead.
+//! floor. By default it starts its own STS (`helseid-testbed up --port 0`, the binary beside this
+//! one unless `--testbed` names another) in a fresh data directory and stops it at the end; `--issuer` and `--client` aim it at a running one instead.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
@@ -20,8 +21,8 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use clap::Args;
-use helseid_examples::client::{Client, TokenRequest};
+use clap::Parser;
+use helseid_reference::client::{Client, TokenRequest};
 use protocol::jose::{Alg, b64_encode};
 use protocol::signing::SigningKey;
 use serde_json::{Value, json};
@@ -39,8 +40,16 @@ const SIGNS_PER_BATCH: usize = 100;
 /// Verifications per batch (they are some twenty times cheaper than signing).
 const VERIFIES_PER_BATCH: usize = 500;
 
-#[derive(Debug, Args)]
-pub(crate) struct BenchArgs {
+#[derive(Debug, Parser)]
+#[command(
+    name = "helseid-bench",
+    about = "Load the token endpoint and compare server CPU per token with one RS256 signature"
+)]
+struct BenchArgs {
+    /// The helseid-testbed binary to start (default: the one beside this program, as cargo
+    /// builds both into the same target directory).
+    #[arg(long, value_name = "PATH", conflicts_with = "issuer")]
+    testbed: Option<PathBuf>,
     /// Tokens per run; each is the two-request DPoP nonce round trip.
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     tokens: u32,
@@ -70,7 +79,17 @@ pub(crate) struct BenchArgs {
     json: bool,
 }
 
-pub(crate) fn run(args: BenchArgs) -> Result<ExitCode, String> {
+fn main() -> ExitCode {
+    match run(BenchArgs::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("helseid-bench: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(args: BenchArgs) -> Result<ExitCode, String> {
     let deadline = Instant::now() + Duration::from_secs(args.startup_timeout);
     let mut spawned = None;
     let target = match (&args.issuer, &args.client) {
@@ -89,7 +108,7 @@ pub(crate) fn run(args: BenchArgs) -> Result<ExitCode, String> {
             }
         }
         (None, None) => {
-            let server = Server::start(deadline)?;
+            let server = Server::start(args.testbed.as_deref(), deadline)?;
             let target = Target {
                 issuer: server.issuer.clone(),
                 client_file: server.data_dir.join(mock_sts::seed::DEMO_CLIENT_FILE),
@@ -131,6 +150,25 @@ struct Target {
     spawned: bool,
 }
 
+/// `name` in the directory of this program (cargo builds every binary of the workspace into
+/// one directory).
+fn beside_this_program(name: &str) -> Result<PathBuf, String> {
+    let me = std::env::current_exe()
+        .map_err(|e| format!("cannot find this program to start the server: {e}"))?;
+    let exe = me
+        .parent()
+        .map(|d| d.join(format!("{name}{}", std::env::consts::EXE_SUFFIX)))
+        .ok_or("this program has no directory")?;
+    if exe.exists() {
+        Ok(exe)
+    } else {
+        Err(format!(
+            "{} does not exist: build it (cargo build --release) or name it with --testbed",
+            exe.display()
+        ))
+    }
+}
+
 /// An STS this command started: `helseid-testbed up --port 0` in a fresh data directory.
 /// Dropping it kills the process and removes the directory.
 #[derive(Debug)]
@@ -142,9 +180,11 @@ struct Server {
 }
 
 impl Server {
-    fn start(deadline: Instant) -> Result<Server, String> {
-        let exe = std::env::current_exe()
-            .map_err(|e| format!("cannot find this program to start the server: {e}"))?;
+    fn start(testbed: Option<&std::path::Path>, deadline: Instant) -> Result<Server, String> {
+        let exe = match testbed {
+            Some(p) => p.to_path_buf(),
+            None => beside_this_program("helseid-testbed")?,
+        };
         let stamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos())
@@ -822,7 +862,7 @@ impl Report {
             out.push('\n');
         };
         line(format!(
-            "helseid-testbed bench: {} tokens x {} runs, concurrency {}, warm-up {} tokens ({} build)",
+            "helseid-bench: {} tokens x {} runs, concurrency {}, warm-up {} tokens ({} build)",
             self.tokens,
             self.runs.len(),
             self.concurrency,

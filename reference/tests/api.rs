@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use helseid_examples::api::{self, ApiConfig, ApiState, Flaw, hs256_confusion_secret};
+use helseid_reference::api::{self, ApiConfig, ApiState, Flaw, hs256_confusion_secret};
 use mock_sts::clock::{Clock as _, ManualClock, SystemClock};
 use mock_sts::registration::{self, NewClient};
 use mock_sts::store::{Tenancy, TokenBinding};
@@ -721,9 +721,10 @@ async fn client_credentials_token_from_the_sts_passes() {
         tb.now(),
     )
     .unwrap();
-    let client = helseid_examples::client::Client::new(&client.client_id, &tb.issuer, key).unwrap();
+    let client =
+        helseid_reference::client::Client::new(&client.client_id, &tb.issuer, key).unwrap();
     let token = client
-        .token(&helseid_examples::client::TokenRequest {
+        .token(&helseid_reference::client::TokenRequest {
             scope: Some(SCOPE.into()),
             ..Default::default()
         })

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use std::process::ExitCode;
 
 use clap::Parser;
-use helseid_examples::api::{ApiConfig, DEFAULT_LEEWAY_SECS, Flaw, serve};
+use helseid_reference::api::{ApiConfig, DEFAULT_LEEWAY_SECS, Flaw, serve};
 
 #[derive(Debug, Parser)]
 #[command(
