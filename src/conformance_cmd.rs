@@ -30,7 +30,12 @@ enum ConformanceCommand {
     /// needed: `conformance client [--login] -- ./my-client --its-args`.
     Client(ClientArgs),
     /// Print the catalogue of checks.
-    List,
+    List {
+        /// The catalogue as the Markdown table of docs/conformance.md (ID, level, the rule
+        /// and its words).
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Print what a check requires and where that is written.
     Explain {
         /// A check ID, e.g. API-AUD-01.
@@ -166,8 +171,12 @@ fn parse_env(s: &str) -> Result<(String, String), String> {
 
 pub(crate) fn run(args: ConformanceArgs) -> Result<ExitCode, (String, u8)> {
     match args.command {
-        ConformanceCommand::List => {
-            list();
+        ConformanceCommand::List { markdown } => {
+            if markdown {
+                print!("{}", catalogue::markdown_table());
+            } else {
+                list();
+            }
             Ok(ExitCode::SUCCESS)
         }
         ConformanceCommand::Explain { id } => explain(&id).map_err(|e| (e, 2)),
@@ -306,7 +315,7 @@ fn list() {
             "{:<id_w$} {:<6} {:<7} {:<group_w$} {}\n",
             c.id,
             c.severity.as_str(),
-            format!("{:?}", c.kind).to_lowercase(),
+            c.kind.as_str(),
             c.group,
             c.title
         ));
@@ -318,12 +327,24 @@ fn explain(id: &str) -> Result<ExitCode, String> {
     let c = catalogue::find(id).ok_or_else(|| {
         format!("no check {id:?}; `helseid-testbed conformance list` shows them all")
     })?;
-    println!("{} ({}, {})", c.id, c.severity.as_str(), c.group);
+    println!(
+        "{} ({}, {}, {})",
+        c.id,
+        c.severity.as_str(),
+        c.kind.as_str(),
+        c.group
+    );
     println!("{}", c.title);
     println!();
     println!("{}", c.requirement);
     println!();
-    println!("Source: {}", c.link);
+    println!("Rule: {}", c.source.cite);
+    println!("  \"{}\"", c.source.words);
+    println!("Source: {}", c.source.link);
+    if let Some(note) = c.level_note {
+        println!();
+        println!("Level {}: {note}", c.severity.as_str());
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -13,6 +13,8 @@ struct Row<'a> {
     outcome: &'static str,
     message: &'a str,
     requirement: &'a str,
+    source: &'a str,
+    rule: &'a str,
     link: &'a str,
     has_evidence: bool,
     exchanges: Vec<String>,
@@ -66,6 +68,8 @@ pub fn render(report: &Report) -> Result<String, String> {
                     outcome: r.outcome.as_str(),
                     message: &r.message,
                     requirement: &r.requirement,
+                    source: &r.source,
+                    rule: &r.rule,
                     link: &r.link,
                     has_evidence: !r.evidence.is_empty(),
                     exchanges: r

@@ -29,7 +29,10 @@ pub fn render(report: &Report) -> Result<String, String> {
 }
 
 fn case(r: &CheckResult, kind: &str) -> TestCase {
-    let text = format!("{}\n{}\n{}", r.message, r.requirement, r.link);
+    let text = format!(
+        "{}\n{}\nRule: {}: {}\n{}",
+        r.message, r.requirement, r.source, r.rule, r.link
+    );
     let status = match r.outcome {
         Outcome::Passed | Outcome::Warning => TestCaseStatus::success(),
         Outcome::Failed => {

@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod catalogue;
+pub mod check_driver;
 pub mod client;
 pub mod embedded;
 pub mod html;

@@ -127,6 +127,10 @@ pub struct CheckResult {
     pub severity: String,
     pub group: String,
     pub requirement: String,
+    /// The published rule the check enforces: the document and the place in it.
+    pub source: String,
+    /// The rule's words, which give the check its level.
+    pub rule: String,
     pub link: String,
     pub outcome: Outcome,
     /// One sentence: what was expected and what happened.
@@ -143,7 +147,9 @@ impl CheckResult {
             severity: check.severity.as_str().into(),
             group: check.group.into(),
             requirement: check.requirement.into(),
-            link: check.link.into(),
+            source: check.source.cite.into(),
+            rule: check.source.words.into(),
+            link: check.source.link.into(),
             outcome,
             message: message.into(),
             duration_ms: 0,

@@ -64,7 +64,13 @@ async fn an_api_that_accepts_everything_fails_every_refusal_check() {
             // Its expired token got 200: there is no 401 whose challenge could be judged.
             "API-WWW-01" => assert_eq!(r.outcome, Outcome::Inconclusive, "{r:?}"),
             _ => {
-                assert_eq!(r.outcome, Outcome::Failed, "{}: {}", r.id, r.message);
+                // A should-check that finds its flaw warns.
+                let expected = if r.severity == "should" {
+                    Outcome::Warning
+                } else {
+                    Outcome::Failed
+                };
+                assert_eq!(r.outcome, expected, "{}: {}", r.id, r.message);
                 assert!(!r.evidence.is_empty(), "{} has evidence", r.id);
                 assert!(
                     r.message.contains("accepted with 200"),

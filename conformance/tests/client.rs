@@ -234,11 +234,12 @@ async fn a_client_that_never_refetches_the_jwks_fails_the_key_rotation() {
     let embedded = Embedded::start(0).await.unwrap();
     let report = run(&embedded, &scenario(true, &["stale-jwks"])).await;
     assert_eq!(outcome(&report, "CLIENT-RUN-01").0, Outcome::Passed);
+    // Both are should-checks: a client that caches the JWKS, as HelseID advises, warns.
     let (got, message) = outcome(&report, "CLIENT-KEY-01");
-    assert_eq!(got, Outcome::Failed, "{message}");
+    assert_eq!(got, Outcome::Warning, "{message}");
     // Its JWKS still has the key the STS retired, so it takes a token signed by it.
     let (got, message) = outcome(&report, "CLIENT-IDT-09");
-    assert_eq!(got, Outcome::Failed, "{message}");
+    assert_eq!(got, Outcome::Warning, "{message}");
     // It still validates: every other fault is refused.
     for n in (1..=13).filter(|n| *n != 9) {
         let id = format!("CLIENT-IDT-{n:02}");

@@ -14,7 +14,8 @@ use protocol::signing::SigningKey;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::catalogue::{Applies, CHECKS, Check, TargetKind};
+use crate::catalogue::{ApiCheck, Check, CheckId, TargetKind};
+use crate::check_driver::Driver;
 use crate::embedded::{Embedded, dpop_key};
 use crate::report::{
     CheckResult, DecodedToken, Exchange, Outcome, ScenarioReport, cut, error_text, fail,
@@ -28,53 +29,6 @@ use forge::Forge;
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// Response bodies kept as evidence.
 const MAX_BODY: usize = 2048;
-
-/// Whether `check` applies to `scenario`, and if not, why.
-pub fn applies(check: &Check, scenario: &Scenario) -> Result<(), String> {
-    let r = &scenario.requirements;
-    let (ok, why) = match check.applies {
-        Applies::Always => (true, ""),
-        Applies::Scopes => (
-            scenario.api.as_ref().is_some_and(|a| !a.scopes.is_empty()),
-            "the API requires no scopes",
-        ),
-        Applies::Dpop => (
-            r.token_binding == Binding::Dpop,
-            "the API takes Bearer tokens",
-        ),
-        Applies::Bearer => (
-            r.token_binding == Binding::Bearer,
-            "the API takes DPoP tokens",
-        ),
-        Applies::Level4 => (
-            r.security_level == Some(4),
-            "the API does not require security level 4",
-        ),
-        Applies::Tillitsrammeverk => (
-            r.tillitsrammeverk,
-            "the API does not require the Tillitsrammeverk claim",
-        ),
-        Applies::Organisations => (
-            !r.organisations.is_empty(),
-            "the API names no organisations it serves",
-        ),
-        Applies::MultiTenantOrganisations => (
-            r.tenancy == ClientTenancy::Multi && !r.organisations.is_empty(),
-            if r.tenancy == ClientTenancy::Multi {
-                "the API names no organisations it serves"
-            } else {
-                "the tokens are a single-tenant client's (requirements.tenancy is single)"
-            },
-        ),
-        Applies::CancelSteps => (false, "an idp check"),
-        Applies::Login | Applies::MultiTenant => (false, "a client check"),
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("does not apply: {why}"))
-    }
-}
 
 /// The state of one api run.
 struct Run<'a> {
@@ -114,10 +68,7 @@ pub async fn run(
 ) -> ScenarioReport {
     let started = Instant::now();
     let started_at = now();
-    let selected: Vec<&Check> = CHECKS
-        .iter()
-        .filter(|c| c.kind == TargetKind::Api)
-        .collect();
+    let selected: Vec<&Check> = crate::catalogue::of_kind(TargetKind::Api).collect();
     let mut report = ScenarioReport {
         name: scenario.name.clone(),
         source: source.to_owned(),
@@ -186,32 +137,18 @@ pub async fn run(
     };
 
     // The baseline first: if a valid token is not accepted, nothing else can be judged.
-    let mut baseline_ok = false;
-    for check in selected {
-        let t = Instant::now();
-        let mut result = if let Err(why) = applies(check, scenario) {
-            CheckResult::new(check, Outcome::Skipped, why)
-        } else if !options.selected(check, scenario) && check.id != "API-BASE-01" {
-            CheckResult::new(check, Outcome::Skipped, "not selected")
-        } else if check.id != "API-BASE-01" && !baseline_ok {
-            CheckResult::new(
-                check,
-                Outcome::Inconclusive,
-                "the valid token was not accepted (API-BASE-01), so a refusal proves nothing",
-            )
-        } else {
-            let r = run.check(check).await;
-            if check.id == "API-BASE-01" {
-                baseline_ok = r.outcome == Outcome::Passed;
-            }
-            r
+    let mut driver = Driver::new(scenario, options, progress, report, started).with_baseline(
+        CheckId::Api(ApiCheck::Base01),
+        "the valid token was not accepted (API-BASE-01), so a refusal proves nothing",
+    );
+    for &id in ApiCheck::ALL {
+        let Some(t) = driver.begin(id.check(), true) else {
+            continue;
         };
-        result.duration_ms = t.elapsed().as_millis() as u64;
-        progress(&result);
-        report.results.push(result);
+        let result = run.check(id).await;
+        driver.finish(result, t);
     }
-    report.duration_ms = started.elapsed().as_millis() as u64;
-    report
+    driver.done()
 }
 
 fn forge_kid(forge: &Forge) -> String {
@@ -343,12 +280,13 @@ impl Run<'_> {
         judge_refusal(check, vec![e])
     }
 
-    async fn check(&self, check: &Check) -> CheckResult {
+    async fn check(&self, id: ApiCheck) -> CheckResult {
+        let check = id.check();
         let f = &self.forge;
         let t = now();
         let forged = |r: Result<String, forge::ForgeError>| r.map_err(|e| e.to_string());
-        let token_result = match check.id {
-            "API-BASE-01" => {
+        let token_result = match id {
+            ApiCheck::Base01 => {
                 let e = self
                     .send("the valid token", Credentials::Token(&f.baseline))
                     .await;
@@ -382,7 +320,7 @@ impl Run<'_> {
                     ),
                 };
             }
-            "API-AUTH-01" => {
+            ApiCheck::Auth01 => {
                 let e = self.send("no credentials", Credentials::None).await;
                 let scheme = self.scheme();
                 let challenge = header(&e, "www-authenticate");
@@ -411,23 +349,23 @@ impl Run<'_> {
                     )
                 };
             }
-            "API-EXP-01" => forged(f.with_claims(|c| {
+            ApiCheck::Exp01 => forged(f.with_claims(|c| {
                 c.insert("exp".into(), json!(t - 600));
                 c.insert("iat".into(), json!(t - 4200));
                 c.insert("nbf".into(), json!(t - 4200));
             })),
-            "API-NBF-01" => forged(f.with_claims(|c| {
+            ApiCheck::Nbf01 => forged(f.with_claims(|c| {
                 c.insert("nbf".into(), json!(t + 600));
                 c.insert("iat".into(), json!(t + 600));
                 c.insert("exp".into(), json!(t + 4200));
             })),
-            "API-ISS-01" => forged(f.with_claims(|c| {
+            ApiCheck::Iss01 => forged(f.with_claims(|c| {
                 c.insert("iss".into(), json!("https://helseid-sts.example.invalid"));
             })),
-            "API-AUD-01" => forged(f.with_claims(|c| {
+            ApiCheck::Aud01 => forged(f.with_claims(|c| {
                 c.insert("aud".into(), json!("nhn:another-api"));
             })),
-            "API-SCOPE-01" => forged(f.with_claims(|c| {
+            ApiCheck::Scope01 => forged(f.with_claims(|c| {
                 let kept: Vec<Value> = scope_list(c.get("scope"))
                     .into_iter()
                     .filter(|s| !s.contains('/') || s.starts_with("helseid://"))
@@ -435,8 +373,8 @@ impl Run<'_> {
                     .collect();
                 c.insert("scope".into(), Value::Array(kept));
             })),
-            "API-ALG-01" => Ok(f.alg_none()),
-            "API-ALG-02" => {
+            ApiCheck::Alg01 => Ok(f.alg_none()),
+            ApiCheck::Alg02 => {
                 let mut evidence = Vec::new();
                 for (label, token) in f.hs256_with_public_key() {
                     let proof = self.proof(&token);
@@ -454,13 +392,13 @@ impl Run<'_> {
                 }
                 return judge_refusal(check, evidence);
             }
-            "API-KID-01" => forged(f.unknown_kid()),
-            "API-SIG-01" => Ok(f.bad_signature()),
-            "API-SIG-02" => Ok(f.tampered_payload()),
-            "API-TYP-01" => forged(f.with_header(|h| {
+            ApiCheck::Kid01 => forged(f.unknown_kid()),
+            ApiCheck::Sig01 => Ok(f.bad_signature()),
+            ApiCheck::Sig02 => Ok(f.tampered_payload()),
+            ApiCheck::Typ01 => forged(f.with_header(|h| {
                 h.insert("typ".into(), json!("JWT"));
             })),
-            "API-DPOP-01" => {
+            ApiCheck::Dpop01 => {
                 return self
                     .must_refuse(
                         check,
@@ -473,7 +411,7 @@ impl Run<'_> {
                     )
                     .await;
             }
-            "API-DPOP-02" => {
+            ApiCheck::Dpop02 => {
                 return self
                     .must_refuse(
                         check,
@@ -486,7 +424,7 @@ impl Run<'_> {
                     )
                     .await;
             }
-            "API-DPOP-03" => {
+            ApiCheck::Dpop03 => {
                 let other = if self.method == Method::GET {
                     "POST"
                 } else {
@@ -505,7 +443,7 @@ impl Run<'_> {
                     )
                     .await;
             }
-            "API-DPOP-04" => {
+            ApiCheck::Dpop04 => {
                 let htu = format!("{}/not-this-resource", self.htu().trim_end_matches('/'));
                 let proof = self.proof_with(self.method.as_str(), &htu, t, Some(&f.baseline));
                 return self
@@ -520,7 +458,7 @@ impl Run<'_> {
                     )
                     .await;
             }
-            "API-DPOP-05" => {
+            ApiCheck::Dpop05 => {
                 let proof = self.proof_with(
                     self.method.as_str(),
                     &self.htu(),
@@ -539,7 +477,7 @@ impl Run<'_> {
                     )
                     .await;
             }
-            "API-DPOP-06" => {
+            ApiCheck::Dpop06 => {
                 let proof = self.proof(&f.baseline);
                 let first = self
                     .send(
@@ -578,7 +516,7 @@ impl Run<'_> {
                 r.evidence.insert(0, first);
                 return r;
             }
-            "API-DPOP-07" => {
+            ApiCheck::Dpop07 => {
                 let proof = dpop_key().ok().and_then(|k| {
                     build_proof(
                         &k,
@@ -602,7 +540,7 @@ impl Run<'_> {
                     )
                     .await;
             }
-            "API-DPOP-08" => {
+            ApiCheck::Dpop08 => {
                 let proof = self.proof_with(
                     self.method.as_str(),
                     &self.htu(),
@@ -621,30 +559,30 @@ impl Run<'_> {
                     )
                     .await;
             }
-            "API-LEVEL-01" => forged(f.with_claims(|c| {
+            ApiCheck::Level01 => forged(f.with_claims(|c| {
                 c.insert(protocol::claims::SECURITY_LEVEL.into(), json!("3"));
                 c.insert(
                     protocol::claims::ASSURANCE_LEVEL.into(),
                     json!("substantial"),
                 );
             })),
-            "API-TR-01" => forged(f.with_claims(|c| {
+            ApiCheck::Tr01 => forged(f.with_claims(|c| {
                 c.remove(protocol::claims::TILLITSRAMMEVERK);
             })),
-            "API-TR-02" => forged(f.with_claims(|c| {
+            ApiCheck::Tr02 => forged(f.with_claims(|c| {
                 c.insert(
                     protocol::claims::TILLITSRAMMEVERK.into(),
                     json!({ "practitioner": { "authorization": { "code": "LE" } } }),
                 );
             })),
-            "API-ORG-01" => {
+            ApiCheck::Org01 => {
                 let other = self.other_org.clone();
                 forged(f.with_claims(|c| {
                     c.insert(protocol::claims::ORGNR_PARENT.into(), json!(other));
                     c.remove(protocol::claims::ORGNR_CHILD);
                 }))
             }
-            "API-TENANCY-01" => {
+            ApiCheck::Tenancy01 => {
                 // A supplier's client acting for an organisation the API does not serve; the
                 // supplier is one it serves. An API that reads orgnr_supplier lets it in.
                 let acted_for = self.other_org.clone();
@@ -655,7 +593,7 @@ impl Run<'_> {
                     c.insert(protocol::claims::ORGNR_SUPPLIER.into(), json!(supplier));
                 }))
             }
-            "API-WWW-01" => {
+            ApiCheck::Www01 => {
                 let token = match f.with_claims(|c| {
                     c.insert("exp".into(), json!(t - 600));
                 }) {
@@ -700,7 +638,7 @@ impl Run<'_> {
                     ),
                 };
             }
-            "API-5XX-01" => {
+            ApiCheck::Err5xx01 => {
                 let huge = format!(
                     "{}.{}.{}",
                     "e".repeat(6000),
@@ -741,16 +679,11 @@ impl Run<'_> {
                 }
                 return judge_refusal(check, evidence);
             }
-            other => Err(format!("the runner has no implementation of {other}")),
         };
         match token_result {
             Ok(token) => {
-                self.must_refuse(
-                    check,
-                    faulty_token_label(check.id),
-                    Credentials::Token(&token),
-                )
-                .await
+                self.must_refuse(check, faulty_token_label(id), Credentials::Token(&token))
+                    .await
             }
             Err(e) => inconclusive(check, format!("could not make the faulty token: {e}")),
         }
@@ -758,23 +691,23 @@ impl Run<'_> {
 }
 
 /// What the one faulty token of a check is, for evidence and messages.
-fn faulty_token_label(id: &str) -> &'static str {
+fn faulty_token_label(id: ApiCheck) -> &'static str {
     match id {
-        "API-EXP-01" => "a token that expired ten minutes ago",
-        "API-NBF-01" => "a token valid from ten minutes from now",
-        "API-ISS-01" => "a token with iss https://helseid-sts.example.invalid",
-        "API-AUD-01" => "a token with aud nhn:another-api",
-        "API-SCOPE-01" => "a token without the API's scopes",
-        "API-ALG-01" => "a token with alg none and no signature",
-        "API-KID-01" => "a token signed by an unpublished key (unknown kid, key in the header)",
-        "API-SIG-01" => "a token with changed signature bytes",
-        "API-SIG-02" => "a token whose exp was moved a day after signing",
-        "API-TYP-01" => "a token with typ JWT (an ID token's)",
-        "API-LEVEL-01" => "a token with security level 3",
-        "API-TR-01" => "a token without nhn:tillitsrammeverk:parameters",
-        "API-TR-02" => "a token with a malformed nhn:tillitsrammeverk:parameters",
-        "API-ORG-01" => "a token for another organisation",
-        "API-TENANCY-01" => {
+        ApiCheck::Exp01 => "a token that expired ten minutes ago",
+        ApiCheck::Nbf01 => "a token valid from ten minutes from now",
+        ApiCheck::Iss01 => "a token with iss https://helseid-sts.example.invalid",
+        ApiCheck::Aud01 => "a token with aud nhn:another-api",
+        ApiCheck::Scope01 => "a token without the API's scopes",
+        ApiCheck::Alg01 => "a token with alg none and no signature",
+        ApiCheck::Kid01 => "a token signed by an unpublished key (unknown kid, key in the header)",
+        ApiCheck::Sig01 => "a token with changed signature bytes",
+        ApiCheck::Sig02 => "a token whose exp was moved a day after signing",
+        ApiCheck::Typ01 => "a token with typ JWT (an ID token's)",
+        ApiCheck::Level01 => "a token with security level 3",
+        ApiCheck::Tr01 => "a token without nhn:tillitsrammeverk:parameters",
+        ApiCheck::Tr02 => "a token with a malformed nhn:tillitsrammeverk:parameters",
+        ApiCheck::Org01 => "a token for another organisation",
+        ApiCheck::Tenancy01 => {
             "a multi-tenant token acting for another organisation, its supplier one the API serves"
         }
         _ => "the faulty token",
