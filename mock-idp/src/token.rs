@@ -24,13 +24,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use protocol::jose::random_id;
 use protocol::oauth::ErrorCode;
+use protocol::pkce;
 use serde::Serialize;
 
 use crate::client_auth;
 use crate::error::{TokenError, no_store};
-use crate::form::Params;
+use crate::form;
 use crate::id_token::{self, IdTokenFacts, TOKEN_LIFETIME};
-use crate::pkce;
 use crate::state::{CODE_LIFETIME, CodeState, IssuedCode};
 use crate::{IdpFlaw, Shared};
 
@@ -70,7 +70,7 @@ pub async fn token(
             }
         )));
     }
-    let form = Params::parse(&body).map_err(TokenError::invalid_request)?;
+    let form = form::parse(&body).map_err(TokenError::invalid_request)?;
 
     // Step 2.
     match form.get("grant_type") {
