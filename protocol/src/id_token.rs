@@ -160,24 +160,34 @@ fn azp_text(got: &Option<Value>, client_id: &str, audiences: usize) -> String {
 }
 
 fn expiry_text(exp: &Option<Value>, now: i64) -> String {
-    match exp.as_ref().map(|v| (v, numeric_date(v))) {
-        None => "exp is missing; an ID token must say when it expires".into(),
-        Some((v, None)) => format!("exp is {v}, not a number of seconds"),
-        Some((_, Some(exp))) => format!(
+    time_text("exp", exp, "expires", |exp| {
+        format!(
             "the ID token expired at {exp}, {} s ago (now {now}, {LEEWAY_SECS} s leeway)",
             now.saturating_sub(exp)
-        ),
-    }
+        )
+    })
 }
 
 fn issued_at_text(iat: &Option<Value>, now: i64) -> String {
-    match iat.as_ref().map(|v| (v, numeric_date(v))) {
-        None => "iat is missing; an ID token must say when it was issued".into(),
-        Some((v, None)) => format!("iat is {v}, not a number of seconds"),
-        Some((_, Some(iat))) => format!(
+    time_text("iat", iat, "was issued", |iat| {
+        format!(
             "iat {iat} is {} s in the future (now {now}, {LEEWAY_SECS} s leeway)",
             iat.saturating_sub(now)
-        ),
+        )
+    })
+}
+
+/// What is wrong with the time claim `name`: missing, not a number, or (`judged`) its value.
+fn time_text(
+    name: &str,
+    got: &Option<Value>,
+    when: &str,
+    judged: impl FnOnce(i64) -> String,
+) -> String {
+    match got {
+        None => format!("{name} is missing; an ID token must say when it {when}"),
+        Some(v) => numeric_date(v)
+            .map_or_else(|| format!("{name} is {v}, not a number of seconds"), judged),
     }
 }
 
@@ -252,12 +262,21 @@ pub fn check_signature(jws: &Jws<'_>, jwks: &Value) -> Result<SignedBy, IdTokenE
 /// Step 2: `iss` is exactly `issuer` (no trailing-slash tolerance: OpenID Connect compares
 /// issuers as strings).
 pub fn check_issuer(claims: &Map<String, Value>, issuer: &str) -> Result<(), IdTokenError> {
-    match claims.get("iss") {
-        Some(Value::String(iss)) if iss == issuer => Ok(()),
-        got => Err(IdTokenError::Issuer {
-            got: got.cloned(),
-            expected: issuer.to_owned(),
-        }),
+    string_claim_is(claims, "iss", issuer).map_err(|got| IdTokenError::Issuer {
+        got,
+        expected: issuer.to_owned(),
+    })
+}
+
+/// `Ok` when the claim `name` is the string `expected`, else the claim as it was.
+fn string_claim_is(
+    claims: &Map<String, Value>,
+    name: &str,
+    expected: &str,
+) -> Result<(), Option<Value>> {
+    match claims.get(name) {
+        Some(Value::String(value)) if value == expected => Ok(()),
+        got => Err(got.cloned()),
     }
 }
 
@@ -302,13 +321,10 @@ pub fn check_authorized_party(
 
 /// Step 11: `nonce` is the one the authorization request sent (every login here sends one).
 pub fn check_nonce(claims: &Map<String, Value>, sent: &str) -> Result<(), IdTokenError> {
-    match claims.get("nonce") {
-        Some(Value::String(nonce)) if nonce == sent => Ok(()),
-        got => Err(IdTokenError::Nonce {
-            got: got.cloned(),
-            sent: sent.to_owned(),
-        }),
-    }
+    string_claim_is(claims, "nonce", sent).map_err(|got| IdTokenError::Nonce {
+        got,
+        sent: sent.to_owned(),
+    })
 }
 
 /// Step 9: `exp` is present and `now` is before it, give or take [`LEEWAY_SECS`].
