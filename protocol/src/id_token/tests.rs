@@ -365,11 +365,14 @@ fn sub_must_be_a_non_empty_string() {
     }
 }
 
+/// Whether an error is the refusal of one particular step.
+type IsStep = fn(&IdTokenError) -> bool;
+
 #[test]
 fn validate_runs_the_steps_and_stops_at_the_first_refusal() {
     let k = key("k1");
     let set = jwks(&[&k]);
-    let steps: [(Value, fn(&IdTokenError) -> bool); 7] = [
+    let steps: [(Value, IsStep); 7] = [
         (json!({"iss": "x"}), |e| {
             matches!(e, IdTokenError::Issuer { .. })
         }),
