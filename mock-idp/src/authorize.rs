@@ -376,9 +376,7 @@ fn validate(
             ),
         )
     })?;
-    if !client.redirect_uris.iter().any(|u| u == redirect_uri)
-        && !shared.flawed(IdpFlaw::OpenRedirect)
-    {
+    if !registered(shared, &client.redirect_uris, redirect_uri) {
         return Err(PageError::bad_request(
             locale,
             match locale {
@@ -566,6 +564,18 @@ fn log_in_at_once(
             format!("test_pid: {message}"),
         ),
     }
+}
+
+/// Whether `redirect_uri` is one of `registered`: compared exactly (RFC 9700 §2.1), unless a
+/// flaw loosens the comparison (test only).
+fn registered(shared: &Shared, registered: &[String], redirect_uri: &str) -> bool {
+    let without_query = |u: &str| u.split_once('?').map_or(u, |(base, _)| base).to_owned();
+    registered.iter().any(|u| {
+        u == redirect_uri
+            || (shared.flawed(IdpFlaw::RedirectUriPrefix) && redirect_uri.starts_with(u.as_str()))
+            || (shared.flawed(IdpFlaw::RedirectUriQueryIgnored)
+                && without_query(u) == without_query(redirect_uri))
+    }) || shared.flawed(IdpFlaw::OpenRedirect)
 }
 
 /// Stores a code for the logged-in person and sends the browser back with it.
