@@ -448,12 +448,12 @@ flaw_test!(
     "IDP-AUTH-01",
     "a code redeemed with a wrong client secret got 200"
 );
-flaw_test!(unsigned, Unsigned, "IDP-SIG-01", "alg is \"none\"");
+flaw_test!(unsigned, Unsigned, "IDP-SIG-01", "alg \"none\"");
 flaw_test!(
     unpublished_key,
     UnpublishedKey,
     "IDP-SIG-01",
-    "not in the JWKS"
+    "is not in the issuer's JWKS"
 );
 flaw_test!(wrong_issuer, WrongIssuer, "IDP-ISS-01", "another-idp");
 flaw_test!(no_sub, NoSub, "IDP-SUB-01", "sub is missing");
@@ -461,10 +461,10 @@ flaw_test!(
     wrong_audience,
     WrongAudience,
     "IDP-AUD-01",
-    "aud is \"another-relying-party\", which does not name \"conformance-runner\""
+    "aud is \"another-relying-party\"; it must name the client \"conformance-runner\""
 );
 flaw_test!(no_nonce, NoNonce, "IDP-NONCE-01", "nonce is missing");
-flaw_test!(expired, Expired, "IDP-EXP-01", "in the past");
+flaw_test!(expired, Expired, "IDP-EXP-01", "expired at");
 flaw_test!(long_lived, LongLived, "IDP-EXP-02", "86400");
 flaw_test!(invalid_pid, InvalidPid, "IDP-PID-01", "check digit");
 flaw_test!(

@@ -587,7 +587,24 @@ fn issue_code(
     method: &'static LoginMethod,
     now: i64,
 ) -> Response {
-    let code = format!("{}{}", random_id(), random_id());
+    // A code is a secret: from the CSPRNG, and an error response to the client if it fails
+    // (RFC 6749 §4.1.2.1 temporarily_unavailable), never a guessable code.
+    let code = match protocol::jose::random_hex::<32>() {
+        Ok(c) => c,
+        Err(_) => {
+            let mut params = vec![
+                ("error", "temporarily_unavailable"),
+                ("error_description", "no authorization code could be made"),
+            ];
+            if let Some(state) = &pending.state {
+                params.push(("state", state));
+            }
+            params.push(("iss", &idp.issuer));
+            return no_store(
+                Redirect::to(&with_query(&pending.redirect_uri, &params)).into_response(),
+            );
+        }
+    };
     shared.store.codes().insert(
         code.clone(),
         now,

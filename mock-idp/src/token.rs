@@ -22,7 +22,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use protocol::jose::random_id;
 use protocol::oauth::ErrorCode;
 use protocol::pkce;
 use serde::Serialize;
@@ -214,9 +213,16 @@ pub async fn token(
             format!("signing failed: {e}"),
         )
     })?;
+    // Opaque (the IdPs have no API to present it to), but a secret all the same.
+    let access_token = protocol::jose::random_hex::<32>().map_err(|e| TokenError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        ..TokenError::new(
+            ErrorCode::TemporarilyUnavailable,
+            format!("no access token could be made: {e}"),
+        )
+    })?;
     let response = TokenResponse {
-        // Opaque: the IdPs have no API to present it to.
-        access_token: format!("{}{}", random_id(), random_id()),
+        access_token,
         id_token,
         token_type: "Bearer",
         expires_in: TOKEN_LIFETIME,

@@ -2,7 +2,7 @@
 //! unknown client; IDP-ERR-02: the registered redirect URI with another path or an added
 //! query) and cancelled logins (IDP-CANCEL-01).
 
-use protocol::jose;
+use protocol::{jose, pkce};
 use reqwest::Url;
 
 use super::browser::{Browser, Ending, lands_at};
@@ -88,7 +88,16 @@ impl Run<'_> {
         let mut failures = Vec::new();
         for probe in probes {
             let what = probe.what;
-            let verifier = format!("{}{}", jose::random_id(), jose::random_id());
+            let verifier = match pkce::new_verifier() {
+                Ok(v) => v,
+                Err(err) => {
+                    return inconclusive(
+                        c,
+                        format!("the runner could not make a PKCE verifier: {err}"),
+                        evidence,
+                    );
+                }
+            };
             let url = match self.authorize_url(
                 e,
                 &probe.client_id,
@@ -142,7 +151,16 @@ impl Run<'_> {
         let Some(user) = self.idp.users.first() else {
             return inconclusive(c, "the scenario has no test user".into(), vec![]);
         };
-        let verifier = format!("{}{}", jose::random_id(), jose::random_id());
+        let verifier = match pkce::new_verifier() {
+            Ok(v) => v,
+            Err(err) => {
+                return inconclusive(
+                    c,
+                    format!("the runner could not make a PKCE verifier: {err}"),
+                    vec![],
+                );
+            }
+        };
         let state = jose::random_id();
         let url = match self.authorize_url(
             e,

@@ -1,10 +1,11 @@
 //! The ID token checks: the signature by a published key (IDP-SIG-01) and the claims
 //! (IDP-ISS-01 ... IDP-LEVEL-01), judged for every user's token.
 
-use protocol::jose::{self, Alg, PublicJwk};
+use protocol::id_token;
+use protocol::jose;
 use serde_json::{Map, Value};
 
-use super::{Attempt, CLOCK_SKEW, MAX_ID_TOKEN_LIFETIME, Run};
+use super::{Attempt, MAX_ID_TOKEN_LIFETIME, Run};
 use crate::catalogue::{Check, IdpCheck};
 use crate::report::{CheckResult, Exchange, fail, pass, shown, shown_json};
 
@@ -65,81 +66,44 @@ impl Run<'_> {
         let c = &t.claims;
         let names = &self.idp.claims;
         match claim {
-            Claim::Issuer => match c.get("iss").and_then(Value::as_str) {
-                Some(iss) if iss == self.issuer => Ok("iss is the issuer".into()),
-                Some(iss) => Err(format!(
-                    "iss is {}, not {}",
-                    shown(Some(iss)),
-                    shown(Some(&self.issuer))
-                )),
-                None => Err("iss is missing".into()),
-            },
-            Claim::Subject => match c.get("sub") {
-                Some(Value::String(sub)) if sub.is_empty() => Err("sub is empty".into()),
-                Some(Value::String(sub)) if sub.chars().count() > MAX_SUB_LENGTH => Err(format!(
-                    "sub is {} characters long; OpenID Connect Core §2 allows at most {MAX_SUB_LENGTH}",
-                    sub.chars().count()
-                )),
-                Some(Value::String(_)) => Ok("sub is present".into()),
-                Some(other) => Err(format!("sub is {}, not a string", shown_json(other))),
-                None => Err("sub is missing".into()),
-            },
+            // The OpenID Connect Core §3.1.3.7 steps are protocol::id_token's, the ones the
+            // STS judges the bundled IdPs' tokens with.
+            Claim::Issuer => id_token::check_issuer(c, &self.issuer)
+                .map(|()| "iss is the issuer".into())
+                .map_err(|e| e.to_string()),
+            Claim::Subject => {
+                id_token::check_subject(c).map_err(|e| e.to_string())?;
+                let length = c["sub"].as_str().map_or(0, |s| s.chars().count());
+                if length > MAX_SUB_LENGTH {
+                    return Err(format!(
+                        "sub is {length} characters long; OpenID Connect Core §2 allows at most {MAX_SUB_LENGTH}"
+                    ));
+                }
+                Ok("sub is present".into())
+            }
             Claim::Audience => {
                 let id = &self.idp.client_id;
-                let auds: Vec<&str> = match c.get("aud") {
-                    Some(Value::String(s)) => vec![s.as_str()],
-                    Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
-                    _ => return Err("aud is missing".into()),
-                };
-                if !auds.contains(&id.as_str()) {
-                    return Err(format!(
-                        "aud is {}, which does not name {}",
-                        shown_json(&c["aud"]),
-                        shown(Some(id))
-                    ));
-                }
-                match c.get("azp").and_then(Value::as_str) {
-                    Some(azp) if azp != id => Err(format!(
-                        "azp is {}, not {}",
-                        shown(Some(azp)),
-                        shown(Some(id))
-                    )),
-                    None if auds.len() > 1 => Err(format!(
-                        "aud names {} audiences but there is no azp",
-                        auds.len()
-                    )),
-                    _ => Ok("aud is the client".into()),
-                }
+                id_token::check_audience(c, id).map_err(|e| e.to_string())?;
+                id_token::check_authorized_party(c, id).map_err(|e| e.to_string())?;
+                Ok("aud is the client".into())
             }
-            Claim::Nonce => match c.get("nonce").and_then(Value::as_str) {
-                Some(n) if n == t.user.nonce => Ok("nonce echoed".into()),
-                Some(n) => Err(format!(
-                    "nonce is {}; {} was sent",
-                    shown(Some(n)),
-                    shown(Some(&t.user.nonce))
-                )),
-                None => Err(format!(
-                    "nonce is missing; {} was sent",
-                    shown(Some(&t.user.nonce))
-                )),
-            },
+            Claim::Nonce => id_token::check_nonce(c, &t.user.nonce)
+                .map(|()| "nonce echoed".into())
+                .map_err(|e| e.to_string()),
             Claim::Times => {
+                id_token::check_expiry(c, now).map_err(|e| e.to_string())?;
+                id_token::check_issued_at(c, now).map_err(|e| e.to_string())?;
                 let time = |name: &str| c.get(name).and_then(Value::as_i64);
-                let (Some(iat), Some(exp)) = (time("iat"), time("exp")) else {
-                    return Err(format!(
-                        "iat and exp must be numbers; iat is {}, exp is {}",
+                match (time("iat"), time("exp")) {
+                    (Some(iat), Some(exp)) if exp <= iat => {
+                        Err(format!("exp ({exp}) is not after iat ({iat})"))
+                    }
+                    (Some(_), Some(exp)) => Ok(format!("valid for {} s more", exp - now)),
+                    _ => Err(format!(
+                        "iat and exp must be whole numbers; iat is {}, exp is {}",
                         c.get("iat").map_or("missing".into(), shown_json),
                         c.get("exp").map_or("missing".into(), shown_json)
-                    ));
-                };
-                if exp <= now {
-                    Err(format!("exp is {exp}, {} s in the past", now - exp))
-                } else if exp <= iat {
-                    Err(format!("exp ({exp}) is not after iat ({iat})"))
-                } else if iat > now + CLOCK_SKEW {
-                    Err(format!("iat is {iat}, {} s in the future", iat - now))
-                } else {
-                    Ok(format!("valid for {} s more", exp - now))
+                    )),
                 }
             }
             Claim::Lifetime => {
@@ -316,49 +280,12 @@ pub(super) fn summarise(per_user: &[(String, String)]) -> String {
 }
 
 /// IDP-SIG-01 for one token.
-pub(super) fn sig(t: &Token<'_>, keys: &[PublicJwk]) -> Result<String, String> {
-    let alg_text = t
-        .header
-        .get("alg")
-        .and_then(Value::as_str)
-        .unwrap_or("(none given)");
-    let Some(alg) = Alg::parse(alg_text) else {
-        return Err(format!(
-            "alg is {}; only the asymmetric RS, PS and ES algorithms are accepted",
-            shown(Some(alg_text))
-        ));
-    };
-    let jws = jose::parse_compact(t.raw).map_err(|e| format!("the ID token {e}"))?;
-    let kid = t.header.get("kid").and_then(Value::as_str);
-    let candidates: Vec<&PublicJwk> = match kid {
-        Some(kid) => keys
-            .iter()
-            .filter(|k| k.kid.as_deref() == Some(kid))
-            .collect(),
-        None => keys.iter().collect(),
-    };
-    if candidates.is_empty() {
-        return Err(match kid {
-            Some(kid) => format!(
-                "signed by kid {}, which is not in the JWKS",
-                shown(Some(kid))
-            ),
-            None => "no kid, and the JWKS has no key".into(),
-        });
-    }
-    for key in &candidates {
-        if jws.verify(key).is_ok() {
-            return Ok(format!(
-                "{alg} signature verifies with kid {}",
-                key.kid.as_deref().unwrap_or("(none)")
-            ));
-        }
-    }
-    Err(format!(
-        "the {alg} signature does not verify with {}",
-        match kid {
-            Some(kid) => format!("the JWKS key {}", shown(Some(kid))),
-            None => format!("any of the {} JWKS keys", candidates.len()),
-        }
+pub(super) fn sig(t: &Token<'_>, jwks: &Value) -> Result<String, String> {
+    let jws = id_token::parse(t.raw).map_err(|e| e.to_string())?;
+    let signed = id_token::check_signature(&jws, jwks).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "{} signature verifies with kid {}",
+        signed.alg,
+        signed.kid.as_deref().unwrap_or("(the JWKS's only key)")
     ))
 }

@@ -6,7 +6,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use protocol::jose;
+use protocol::{jose, pkce};
 use serde_json::Value;
 
 use super::browser::{self, Browser, Ending, Vars, expand, keep_headers, urlencode};
@@ -81,7 +81,7 @@ impl Run<'_> {
     /// A login of `user` up to the code: the attempt (the trip, what was wrong) and the code
     /// with its verifier, when the IdP sent one.
     async fn authorize(&self, e: &Endpoints, user: &IdpUser) -> (Attempt, Option<Grant>) {
-        let verifier = format!("{}{}", jose::random_id(), jose::random_id());
+        let verifier = pkce::new_verifier();
         let state = jose::random_id();
         let nonce = jose::random_id();
         let mut attempt = Attempt {
@@ -99,6 +99,15 @@ impl Run<'_> {
             token: None,
         };
         let vars = vars(user);
+        let verifier = match verifier {
+            Ok(v) => v,
+            Err(err) => {
+                attempt
+                    .problems
+                    .push(format!("the runner could not make a PKCE verifier: {err}"));
+                return (attempt, None);
+            }
+        };
         let url = match self.authorize_url(
             e,
             &self.idp.client_id,
@@ -241,7 +250,7 @@ impl Run<'_> {
                 .append_pair("scope", &self.idp.scope)
                 .append_pair("state", state)
                 .append_pair("nonce", nonce)
-                .append_pair("code_challenge", &jose::sha256_b64(verifier.as_bytes()))
+                .append_pair("code_challenge", &pkce::challenge(verifier))
                 .append_pair("code_challenge_method", "S256");
             for (k, v) in &self.idp.extra_authorize_params {
                 q.append_pair(k, &expand(v, vars));

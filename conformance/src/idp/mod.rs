@@ -47,8 +47,6 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_BODY: usize = 2048;
 /// The longest ID token lifetime IDP-EXP-02 accepts.
 pub const MAX_ID_TOKEN_LIFETIME: i64 = 3600;
-/// How far in the future `iat` may be (clock skew).
-pub const CLOCK_SKEW: i64 = 60;
 /// The unregistered redirect URI of IDP-ERR-01 (`.invalid`: it resolves nowhere).
 pub const UNREGISTERED_REDIRECT_URI: &str = "https://unregistered.conformance.invalid/callback";
 
@@ -168,7 +166,7 @@ impl Run<'_> {
         let jwks_keys = jwks
             .as_ref()
             .and_then(|(_, v)| v.as_ref())
-            .map(discovery::public_keys);
+            .map(discovery::public_jwks);
         let ready = self.ready(endpoints.as_ref());
         let mut attempts: Vec<Attempt> = Vec::new();
         if let Ok(e) = &ready
@@ -282,8 +280,9 @@ fn vars(user: &IdpUser) -> Vars<'_> {
 
 fn discovery_url(issuer: &str) -> String {
     format!(
-        "{}/.well-known/openid-configuration",
-        issuer.trim_end_matches('/')
+        "{}{}",
+        issuer.trim_end_matches('/'),
+        protocol::endpoints::DISCOVERY
     )
 }
 
