@@ -446,18 +446,23 @@ fn reference_api(a: ReferenceApiArgs) -> Result<ExitCode, (String, u8)> {
 
 /// `host:port` of an http URL (port 80 when it names none).
 fn listen_address(url: &str) -> Result<String, String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("target.url {url} is not an http:// URL the reference API can serve"))?;
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        format!("target.url {url} is not an http:// URL the reference API can serve")
+    })?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if authority.is_empty() {
         return Err(format!("target.url {url} names no host"));
     }
-    Ok(if authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
-        authority.to_owned()
-    } else {
-        format!("{authority}:80")
-    })
+    Ok(
+        if authority
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+        {
+            authority.to_owned()
+        } else {
+            format!("{authority}:80")
+        },
+    )
 }
 
 fn list() {

@@ -409,7 +409,9 @@ fn readme_examples_run() {
         if args[0] == "conformance" && matches!(args[1].as_str(), "run" | "api" | "client") {
             // The api suites run against the reference APIs started above and must pass;
             // a command naming the reader's own files or programs can only parse.
-            let own = args.iter().any(|a| a.starts_with("./my-") || a.starts_with("my-"));
+            let own = args
+                .iter()
+                .any(|a| a.starts_with("./my-") || a.starts_with("my-"));
             if own {
                 assert!(!stderr(&o).contains("Usage:"), "{example}: {}", stderr(&o));
                 assert!(!stderr(&o).contains("panicked"), "{example}");

@@ -88,9 +88,8 @@ impl Embedded {
         };
         let clock = Arc::new(SystemClock);
         let config = StsConfig::new(&issuer, &protocol::jose::random_id());
-        let sts = Sts::open(config, dir, clock.clone()).map_err(|e| {
-            EmbedError::Sts(format!("the data directory {}: {e}", dir.display()))
-        })?;
+        let sts = Sts::open(config, dir, clock.clone())
+            .map_err(|e| EmbedError::Sts(format!("the data directory {}: {e}", dir.display())))?;
         seed::seed_if_new(&sts.store, SEED, &issuer, dir, sts.now()).map_err(sts_err)?;
         let (sts, app) = mock_sts::app_with_idps(sts, &issuer).map_err(sts_err)?;
         let server = tokio::spawn(async move {
@@ -310,7 +309,11 @@ impl Embedded {
 
     /// The ID token of a TestIDP login of a health worker by `client`: an ID token the STS
     /// issued (`aud` the client id, `typ` `JWT`, signed by its key).
-    pub async fn id_token(&self, scenario: &Scenario, client: &Client) -> Result<String, EmbedError> {
+    pub async fn id_token(
+        &self,
+        scenario: &Scenario,
+        client: &Client,
+    ) -> Result<String, EmbedError> {
         self.login(scenario, client)
             .await?
             .response
@@ -348,7 +351,11 @@ impl Embedded {
 
     /// A TestIDP login of a health worker at the scenario's level (4 when it names none),
     /// the code redeemed for the scenario's API.
-    async fn login(&self, scenario: &Scenario, client: &Client) -> Result<TokenOutcome, EmbedError> {
+    async fn login(
+        &self,
+        scenario: &Scenario,
+        client: &Client,
+    ) -> Result<TokenOutcome, EmbedError> {
         let api = scenario
             .api
             .as_ref()

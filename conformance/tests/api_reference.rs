@@ -141,7 +141,11 @@ const FLAWS: &[(&str, &[Flaw], On)] = &[
     ("API-TR-01", &[Flaw::SkipTillitsrammeverk], On::Strict),
     ("API-TR-02", &[Flaw::SkipTillitsrammeverkShape], On::Strict),
     ("API-ORG-01", &[Flaw::SkipOrganisation], On::Strict),
-    ("API-TENANCY-01", &[Flaw::SupplierOrganisation], On::MultiTenant),
+    (
+        "API-TENANCY-01",
+        &[Flaw::SupplierOrganisation],
+        On::MultiTenant,
+    ),
     ("API-WWW-01", &[Flaw::NoWwwAuthenticate], On::Strict),
 ];
 

@@ -196,7 +196,12 @@ async fn header_limit_target(big: StatusCode) -> String {
         if jose_header_is_object(&auth) {
             "ok".into_response()
         } else {
-            (StatusCode::UNAUTHORIZED, [("www-authenticate", "DPoP")], "no").into_response()
+            (
+                StatusCode::UNAUTHORIZED,
+                [("www-authenticate", "DPoP")],
+                "no",
+            )
+                .into_response()
         }
     });
     serve(app).await
@@ -398,11 +403,16 @@ async fn a_refused_baseline_names_the_key_and_the_sub_pitfall() {
     assert!(!r.message.contains("Some("), "{}", r.message);
 
     // An answer that is not about sub gets no word about it.
-    let other = Router::new().fallback(|| async { (StatusCode::FORBIDDEN, "subject unknown").into_response() });
+    let other = Router::new()
+        .fallback(|| async { (StatusCode::FORBIDDEN, "subject unknown").into_response() });
     let url = serve(other).await;
     let report = run(&embedded, scenario(PLAIN), &url, &[]).await;
     let r = result(&report, "API-BASE-01");
     assert!(r.message.contains("body: subject unknown"), "{}", r.message);
-    assert!(r.message.contains("no WWW-Authenticate header"), "{}", r.message);
+    assert!(
+        r.message.contains("no WWW-Authenticate header"),
+        "{}",
+        r.message
+    );
     assert!(!r.message.contains("carry no sub"), "{}", r.message);
 }

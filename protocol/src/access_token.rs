@@ -287,7 +287,11 @@ fn audience_text(claims: &Map<String, Value>) -> String {
         Some(Value::String(a)) => a.clone(),
         Some(Value::Array(list)) => list
             .iter()
-            .map(|a| a.as_str().map(str::to_owned).unwrap_or_else(|| a.to_string()))
+            .map(|a| {
+                a.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| a.to_string())
+            })
             .collect::<Vec<_>>()
             .join(", "),
         Some(other) => other.to_string(),

@@ -554,7 +554,9 @@ impl Run<'_> {
                 let tokens = f
                     .hs256_with_public_key()
                     .into_iter()
-                    .map(|(label, token)| (format!("HS256, secret: the public key as {label}"), token))
+                    .map(|(label, token)| {
+                        (format!("HS256, secret: the public key as {label}"), token)
+                    })
                     .collect();
                 return self.must_refuse_each(check, tokens).await;
             }
@@ -596,11 +598,7 @@ impl Run<'_> {
                     },
                 };
                 return self
-                    .must_refuse(
-                        check,
-                        faulty_token_label(id),
-                        Credentials::Token(&id_token),
-                    )
+                    .must_refuse(check, faulty_token_label(id), Credentials::Token(&id_token))
                     .await;
             }
             ApiCheck::Dpop01 => {

@@ -130,7 +130,12 @@ fn audience_must_be_present_and_contain_the_api() {
     for ok in [json!(aud), json!([aud]), json!([aud, "other"])] {
         check_audience(&claims(json!({ "aud": ok })), aud).unwrap();
     }
-    for bad in [json!("other"), json!([]), json!(["other"]), json!("NHN:TESTBED-API")] {
+    for bad in [
+        json!("other"),
+        json!([]),
+        json!(["other"]),
+        json!("NHN:TESTBED-API"),
+    ] {
         assert!(matches!(
             check_audience(&claims(json!({ "aud": bad })), aud),
             Err(ClaimError::Audience { .. })
