@@ -349,8 +349,10 @@ pub fn validate_request(
     if !flaw(Flaw::SkipNotBefore) {
         at::check_not_before(claims, now, leeway).map_err(|e| invalid(scheme, e))?;
     }
-    let no_audience = !claims.contains_key("aud");
-    if !flaw(Flaw::SkipAudience) && !(no_audience && flaw(Flaw::AcceptMissingAudience)) {
+    // The flaws that let a token through without looking at its audience.
+    let unchecked = flaw(Flaw::SkipAudience)
+        || (!claims.contains_key("aud") && flaw(Flaw::AcceptMissingAudience));
+    if !unchecked {
         at::check_audience(claims, &config.audience).map_err(|e| invalid(scheme, e))?;
         if !flaw(Flaw::AcceptSeveralAudiences) {
             at::check_sole_audience(claims, &config.audience).map_err(|e| invalid(scheme, e))?;
