@@ -53,7 +53,15 @@ pub(crate) fn run(args: LoginArgs) -> Result<ExitCode, String> {
         return Err(format!("--level {} must be 3 or 4", args.level));
     }
     let client = Client::from_config(&file, args.issuer.as_deref()).map_err(|e| e.to_string())?;
-    let api_scopes: Vec<String> = file.scopes.clone().unwrap_or_default();
+    // The portal's file lists the identity scopes too (openid, offline_access): add only
+    // what USER_SCOPES lacks.
+    let api_scopes: Vec<String> = file
+        .scopes
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| !USER_SCOPES.split(' ').any(|u| u == s))
+        .collect();
     let scope = args.scope.clone().unwrap_or_else(|| {
         format!("{USER_SCOPES} {}", api_scopes.join(" "))
             .trim()

@@ -39,6 +39,9 @@ enum Command {
     Synthpop(synthpop_cmd::SynthpopArgs),
     /// Check a vendor's API against HelseID's acceptance requirements, with evidence.
     Conformance(conformance_cmd::ConformanceArgs),
+    /// The reference client as a conformance driver (the bundled client scenarios run it);
+    /// reads HELSEID_ISSUER, HELSEID_CLIENT_CONFIG, HELSEID_PROBE_API, ... from the runner.
+    ReferenceClient(helseid_reference::driver::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Command::Login(args) => login_cmd::run(args).map_err(|e| (e, 1)),
         Command::Keys(args) => keys_cmd::run(args).map_err(|e| (e, 1)),
         Command::Conformance(args) => conformance_cmd::run(args),
+        Command::ReferenceClient(args) => Ok(helseid_reference::driver::main(args)),
         Command::Synthpop(args) => {
             synthpop_cmd::run(args).map_err(|e| (e.to_string(), e.exit_code()))
         }

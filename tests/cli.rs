@@ -622,34 +622,13 @@ fn conformance_against_an_unreachable_api_is_not_conformant_and_writes_reports()
     );
 }
 
-/// The reference client (reference/), built beside this binary.
-fn reference_client() -> std::path::PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "-q",
-            "-p",
-            "helseid-reference",
-            "--bin",
-            "reference-client",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .unwrap();
-    assert!(status.success(), "building reference-client");
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_helseid-testbed"))
-        .with_file_name(format!("reference-client{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.exists(), "{}", bin.display());
-    bin
-}
-
 #[test]
 fn conformance_client_runs_the_client_suite_on_a_command() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("report.json");
-    let bin = reference_client();
-    let o = Command::new(env!("CARGO_BIN_EXE_helseid-testbed"))
+    // The reference client is this binary's `reference-client` command.
+    let bin = env!("CARGO_BIN_EXE_helseid-testbed");
+    let o = Command::new(bin)
         .args([
             "conformance",
             "client",
@@ -658,7 +637,8 @@ fn conformance_client_runs_the_client_suite_on_a_command() {
             "--data-dir",
             dir.path().join("state").to_str().unwrap(),
             "--",
-            bin.to_str().unwrap(),
+            bin,
+            "reference-client",
         ])
         .env("NO_COLOR", "1")
         .output()
@@ -690,7 +670,8 @@ fn conformance_client_runs_the_client_suite_on_a_command() {
         "--data-dir",
         state.to_str().unwrap(),
         "--",
-        bin.to_str().unwrap(),
+        bin,
+        "reference-client",
         "--flaw",
         "no-dpop",
     ]);
@@ -724,4 +705,26 @@ fn conformance_client_refuses_bad_arguments_and_fails_a_broken_driver() {
     let out = stdout(&o);
     assert!(out.contains("CLIENT-RUN-01"), "{out}");
     assert!(out.contains("exited with 3"), "{out}");
+}
+
+#[test]
+fn a_bundled_client_scenario_runs_the_reference_client_of_this_binary() {
+    // The scenario's driver is `helseid-testbed reference-client`: the runner starts itself,
+    // so the released binary needs neither cargo nor itself on the PATH.
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/client-machine.yaml");
+    let o = Command::new(env!("CARGO_BIN_EXE_helseid-testbed"))
+        .args(["conformance", "run", scenario])
+        .env("NO_COLOR", "1")
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("CLIENT-RUN-01"), "{}", stdout(&o));
+    let o = testbed(&["reference-client", "--list-flaws"]);
+    assert!(o.status.success());
+    assert!(
+        stdout(&o).contains("use-before-validation"),
+        "{}",
+        stdout(&o)
+    );
 }

@@ -176,9 +176,17 @@ impl<'a> Driver<'a> {
         self.report.results.push(result);
     }
 
-    /// The report, with the run's duration.
+    /// The report, with the run's duration and the results in catalogue order (a kind may
+    /// decide its checks in another order).
     pub fn done(mut self) -> ScenarioReport {
         self.report.duration_ms = self.started.elapsed().as_millis() as u64;
+        let position = |id: &str| {
+            crate::catalogue::CHECKS
+                .iter()
+                .position(|c| c.id == id)
+                .unwrap_or(usize::MAX)
+        };
+        self.report.results.sort_by_key(|r| position(&r.id));
         self.report
     }
 }

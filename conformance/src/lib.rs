@@ -203,6 +203,27 @@ pub async fn run_on(
     Ok(Report::new(reports, options.fail_on))
 }
 
+/// Milliseconds since the epoch, for ordering what a client did (probe calls, the driver's
+/// exit) in verdicts.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// `HH:MM:SS.mmm` (UTC) of a [`now_ms`] time, as verdicts show it.
+pub fn clock_time(ms: i64) -> String {
+    let day_ms = ms.rem_euclid(86_400_000);
+    format!(
+        "{:02}:{:02}:{:02}.{:03} UTC",
+        day_ms / 3_600_000,
+        day_ms / 60_000 % 60,
+        day_ms / 1000 % 60,
+        day_ms % 1000
+    )
+}
+
 /// Seconds since the epoch (the STS's system clock).
 pub fn now() -> i64 {
     use mock_sts::clock::Clock;

@@ -92,6 +92,22 @@ pub fn decode_jwt(token: &str) -> Option<(Value, Value)> {
     Some((json(h)?, json(c)?))
 }
 
+/// A value as a verdict shows it: a string in quotes, a missing one as "none".
+pub fn shown(value: Option<&str>) -> String {
+    match value {
+        Some(v) => format!("\"{v}\""),
+        None => "none".into(),
+    }
+}
+
+/// A JSON value as a verdict shows it: compact JSON, "none" when absent (null).
+pub fn shown_json(value: &Value) -> String {
+    match value {
+        Value::Null => "none".into(),
+        other => other.to_string(),
+    }
+}
+
 /// A passed check with its evidence.
 pub(crate) fn pass(c: &Check, message: String, evidence: Vec<Exchange>) -> CheckResult {
     with_evidence(CheckResult::new(c, Outcome::Passed, message), evidence)

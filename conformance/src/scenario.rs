@@ -956,7 +956,7 @@ mod tests {
         assert_eq!(s.kind, Kind::Client);
         let c = s.client.unwrap_or_else(|| panic!("client section"));
         assert!(c.login);
-        assert_eq!(c.driver[0], "cargo");
+        assert_eq!(c.driver, ["helseid-testbed", "reference-client"]);
         let machine = include_str!("../../scenarios/client-machine.yaml");
         let s = parse(machine, "client-machine.yaml").unwrap_or_else(|e| panic!("{e}"));
         assert!(!s.client.is_some_and(|c| c.login));

@@ -48,6 +48,11 @@ fn scenario(login: bool, flaws: &[&str]) -> Scenario {
 }
 
 fn scenario_with(login: bool, tenancy: &str, flaws: &[&str]) -> Scenario {
+    scenario_full(login, tenancy, flaws, &[])
+}
+
+/// A scenario whose client also has `scopes` (of other APIs than the probe).
+fn scenario_full(login: bool, tenancy: &str, flaws: &[&str], scopes: &[&str]) -> Scenario {
     let mut driver = vec![reference_client().display().to_string()];
     for f in flaws {
         driver.push("--flaw".into());
@@ -55,8 +60,9 @@ fn scenario_with(login: bool, tenancy: &str, flaws: &[&str]) -> Scenario {
     }
     let driver: Vec<String> = driver.iter().map(|a| format!("{a:?}")).collect();
     let text = format!(
-        "name: reference client\nkind: client\nclient:\n  driver: [{}]\n  timeout_secs: 60\n  login: {login}\n  tenancy: {tenancy}\n",
-        driver.join(", ")
+        "name: reference client\nkind: client\nclient:\n  driver: [{}]\n  timeout_secs: 60\n  login: {login}\n  tenancy: {tenancy}\n  scopes: [{}]\n",
+        driver.join(", "),
+        scopes.join(", ")
     );
     scenario::parse(&text, "test.yaml").unwrap()
 }
@@ -122,7 +128,18 @@ async fn the_reference_client_passes_as_machine_and_login_client() {
     assert_eq!(outcome(&report, "CLIENT-PAR-01").0, Outcome::Passed);
     assert_eq!(outcome(&report, "CLIENT-KEY-01").0, Outcome::Passed);
     assert_eq!(outcome(&report, "CLIENT-REFRESH-01").0, Outcome::Passed);
-    for n in 1..=13 {
+    for id in [
+        "CLIENT-DPOP-02",
+        "CLIENT-DPOP-03",
+        "CLIENT-STATE-01",
+        "CLIENT-PKCE-01",
+    ] {
+        let (got, message) = outcome(&report, id);
+        assert_eq!(got, Outcome::Passed, "{id}: {message}");
+        // Judged over every driver run, not one.
+        assert!(message.contains(" run"), "{id}: {message}");
+    }
+    for n in 1..=14 {
         let id = format!("CLIENT-IDT-{n:02}");
         let (got, message) = outcome(&report, &id);
         assert_eq!(got, Outcome::Passed, "{id}: {message}");
@@ -213,7 +230,7 @@ async fn a_client_that_does_not_validate_id_tokens_fails_every_fault() {
     let embedded = Embedded::start(0).await.unwrap();
     let report = run(&embedded, &scenario(true, &["skip-id-token-validation"])).await;
     assert_eq!(outcome(&report, "CLIENT-RUN-01").0, Outcome::Passed);
-    for n in 1..=13 {
+    for n in 1..=14 {
         let id = format!("CLIENT-IDT-{n:02}");
         let (got, message) = outcome(&report, &id);
         let should = conformance::catalogue::find(&id).unwrap().severity == Severity::Should;
@@ -241,7 +258,7 @@ async fn a_client_that_never_refetches_the_jwks_fails_the_key_rotation() {
     let (got, message) = outcome(&report, "CLIENT-IDT-09");
     assert_eq!(got, Outcome::Warning, "{message}");
     // It still validates: every other fault is refused.
-    for n in (1..=13).filter(|n| *n != 9) {
+    for n in (1..=14).filter(|n| *n != 9) {
         let id = format!("CLIENT-IDT-{n:02}");
         assert_eq!(outcome(&report, &id).0, Outcome::Passed, "{id}");
     }
@@ -259,12 +276,16 @@ async fn fault_checks_are_inconclusive_when_the_client_fails_anyway() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_check_finds_its_flaw() {
     let embedded = Embedded::start(0).await.unwrap();
-    let cases: [(bool, &str, &str); 22] = [
+    let cases: [(bool, &str, &str); 26] = [
         (false, "reuse-jti", "CLIENT-AUTH-01"),
         (false, "long-assertion", "CLIENT-AUTH-01"),
         (false, "no-dpop", "CLIENT-DPOP-01"),
         (false, "no-nonce-retry", "CLIENT-DPOP-01"),
-        (false, "no-resource", "CLIENT-RES-01"),
+        (false, "reuse-dpop-jti", "CLIENT-DPOP-02"),
+        (false, "client-key-as-dpop-key", "CLIENT-DPOP-03"),
+        (true, "fixed-state", "CLIENT-STATE-01"),
+        (true, "fixed-pkce", "CLIENT-PKCE-01"),
+        (true, "trust-expired-jwks", "CLIENT-IDT-14"),
         (false, "bearer-probe", "CLIENT-PROBE-01"),
         (false, "no-probe", "CLIENT-RUN-01"),
         (false, "exit1", "CLIENT-RUN-01"),
@@ -376,4 +397,52 @@ async fn a_client_that_ignores_token_type_uses_a_downgraded_token() {
             .any(|e| e.response_body.contains("\"token_type\":\"Bearer\"")),
         "{evidence:#?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_request_without_resource_fails_only_where_the_audience_is_ambiguous() {
+    let embedded = Embedded::start(0).await.unwrap();
+    // One API: leaving resource out is fine, the token can only be for it.
+    let report = run_only(
+        &embedded,
+        &scenario(false, &["no-resource"]),
+        &["CLIENT-RES-01"],
+    )
+    .await;
+    let (got, message) = outcome(&report, "CLIENT-RES-01");
+    assert_eq!(got, Outcome::Passed, "{message}");
+    // Two APIs asked for at once, no resource: the audience is ambiguous.
+    for login in [false, true] {
+        let s = scenario_full(login, "single", &["no-resource"], &["nhn:testbed-api/read"]);
+        let report = run_only(&embedded, &s, &["CLIENT-RES-01"]).await;
+        let (got, message) = outcome(&report, "CLIENT-RES-01");
+        assert_eq!(got, Outcome::Failed, "login {login}: {message}");
+        assert!(message.contains("ambiguous"), "{message}");
+        assert!(message.contains("nhn:testbed-api"), "{message}");
+        // The correct client names its resource and passes with the same scopes.
+        let s = scenario_full(login, "single", &[], &["nhn:testbed-api/read"]);
+        let report = run_only(&embedded, &s, &["CLIENT-RES-01"]).await;
+        let (got, message) = outcome(&report, "CLIENT-RES-01");
+        assert_eq!(got, Outcome::Passed, "login {login}: {message}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_uses_a_token_before_validating_fails_whatever_its_exit_code() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let report = run_only(
+        &embedded,
+        &scenario(true, &["use-before-validation"]),
+        &["CLIENT-IDT-01", "CLIENT-IDT-05"],
+    )
+    .await;
+    assert_eq!(outcome(&report, "CLIENT-RUN-01").0, Outcome::Passed);
+    for id in ["CLIENT-IDT-01", "CLIENT-IDT-05"] {
+        let (got, message) = outcome(&report, id);
+        assert_eq!(got, Outcome::Failed, "{id}: {message}");
+        // The verdict says what happened, in order: the API took it, then the client failed.
+        assert!(message.contains("the probe accepted it at"), "{message}");
+        assert!(message.contains("exited with 2 at"), "{message}");
+        assert!(!message.contains("refused it"), "{message}");
+    }
 }

@@ -7,7 +7,7 @@
 //! (the conformance runner); there is no HTTP endpoint for it. A fault applies once, to the
 //! next response of its [`Site`] for any client, and is then cleared.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use protocol::jose::{Alg, b64_decode, b64_encode};
 use protocol::signing::SigningKey;
@@ -75,10 +75,14 @@ pub enum Fault {
     IatInFuture,
     /// An `at_hash` that is not the access token's.
     WrongAtHash,
+    /// Signed by a key the STS retired before the run: [`crate::Sts::set_fault`] rotates and
+    /// retires the active key at once, so from then on the key is only in
+    /// `/connect/expiredjwks`, never in a JWKS the client could have fetched for this login.
+    ExpiredKey,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 20] = [
+    pub const ALL: [Fault; 21] = [
         Fault::WrongIss,
         Fault::WrongAud,
         Fault::WrongNonce,
@@ -99,6 +103,7 @@ impl Fault {
         Fault::MissingSub,
         Fault::IatInFuture,
         Fault::WrongAtHash,
+        Fault::ExpiredKey,
     ];
 
     /// The response this fault spoils.
@@ -135,6 +140,9 @@ impl Fault {
             Fault::MissingSub => "an ID token without sub",
             Fault::IatInFuture => "an ID token issued an hour in the future",
             Fault::WrongAtHash => "an ID token whose at_hash is not the access token's",
+            Fault::ExpiredKey => {
+                "an ID token signed by a key retired before the login (only in /connect/expiredjwks)"
+            }
         }
     }
 }
@@ -148,11 +156,29 @@ pub const WRONG_AUDIENCE: &str = "another-client";
 #[derive(Debug, Default)]
 pub struct Faults {
     next: Mutex<Option<Fault>>,
+    /// The ring as it was before [`Fault::ExpiredKey`] retired its active key, which signs
+    /// the spoiled ID token.
+    retired: Mutex<Option<Arc<crate::keys::KeyRing>>>,
 }
 
 impl Faults {
     pub fn set(&self, fault: Option<Fault>) {
         *self.next.lock().unwrap_or_else(|p| p.into_inner()) = fault;
+        if fault != Some(Fault::ExpiredKey) {
+            self.set_retired(None);
+        }
+    }
+
+    pub(crate) fn set_retired(&self, ring: Option<Arc<crate::keys::KeyRing>>) {
+        *self.retired.lock().unwrap_or_else(|p| p.into_inner()) = ring;
+    }
+
+    /// The ring whose active key [`Fault::ExpiredKey`] retired (taken once).
+    pub(crate) fn take_retired(&self) -> Option<Arc<crate::keys::KeyRing>> {
+        self.retired
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     /// The fault still pending (`None` once an ID token used it).

@@ -212,10 +212,17 @@ impl Sts {
         Ok(self.population.get_or_init(|| Arc::new(built)).clone())
     }
 
-    /// Spoils the next ID token with `fault` (`None` clears it). For conformance tests of
-    /// clients only: there is no endpoint for it; see [`fault`].
-    pub fn set_fault(&self, fault: Option<fault::Fault>) {
+    /// Spoils the next ID token, authorization response or token response with `fault`
+    /// (`None` clears it). For conformance tests of clients only: there is no endpoint for
+    /// it; see [`fault`]. [`fault::Fault::ExpiredKey`] retires the active signing key now, so
+    /// it fails only when the keys cannot be rotated.
+    pub fn set_fault(&self, fault: Option<fault::Fault>) -> Result<(), KeysError> {
         self.faults.set(fault);
+        if fault == Some(fault::Fault::ExpiredKey) {
+            let old = self.rotate_keys_retiring_old()?;
+            self.faults.set_retired(Some(old));
+        }
+        Ok(())
     }
 
     /// Rotates the signing key now (what `helseid-testbed keys rotate` does from outside).

@@ -135,6 +135,27 @@ pub fn create(
 }
 
 /// The portal's client configuration file for `client` with its private `key`.
+/// The scopes a client's configuration file lists: as HelseID's portal downloads them, a
+/// login client's identity scopes (`openid`, and `offline_access` when it may refresh) come
+/// first, then its API scopes. The STS grants login clients the identity scopes without
+/// registering them, so they are not in [`Client::scopes`].
+pub fn config_scopes(client: &Client) -> Vec<String> {
+    let grants = |g: &str| client.grant_types.iter().any(|t| t == g);
+    let mut scopes = Vec::new();
+    if grants("authorization_code") {
+        scopes.push(crate::identity::SCOPE_OPENID.to_owned());
+        if grants("refresh_token") {
+            scopes.push(crate::identity::SCOPE_OFFLINE.to_owned());
+        }
+    }
+    for s in &client.scopes {
+        if !scopes.contains(s) {
+            scopes.push(s.clone());
+        }
+    }
+    scopes
+}
+
 pub fn config_file(
     client: &Client,
     key: &SigningKey,
@@ -163,7 +184,7 @@ pub fn config_file(
         authority: Some(issuer.to_owned()),
         client_id: client.client_id.clone(),
         grant_types: Some(client.grant_types.clone()),
-        scopes: Some(client.scopes.clone()),
+        scopes: Some(config_scopes(client)),
         redirect_uris: Some(client.redirect_uris.clone()),
         post_logout_redirect_uris: Some(client.post_logout_redirect_uris.clone()),
         secret_type: Some(SECRET_TYPE_RSA_PRIVATE_KEY_JWT.into()),

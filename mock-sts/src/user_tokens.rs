@@ -131,10 +131,12 @@ pub fn issue(
     } else {
         None
     };
-    let retired = if fault == Some(crate::fault::Fault::RotatedOutKey) {
-        Some(sts.rotate_keys_retiring_old().map_err(internal)?)
-    } else {
-        None
+    let retired = match fault {
+        Some(crate::fault::Fault::RotatedOutKey) => {
+            Some(sts.rotate_keys_retiring_old().map_err(internal)?)
+        }
+        Some(crate::fault::Fault::ExpiredKey) => sts.faults.take_retired(),
+        _ => None,
     };
     let lifetime = sts.config.access_token_lifetime;
     let minted = access_token::mint(
@@ -268,8 +270,9 @@ fn choose_audience(
 /// The conformance fault for an ID token, if any ([`crate::fault`]).
 struct Spoil<'a> {
     fault: Option<crate::fault::Fault>,
-    /// The ring before a [`crate::fault::Fault::RotatedOutKey`] rotation: its active key is
-    /// the retired one the ID token is signed with.
+    /// The ring before a [`crate::fault::Fault::RotatedOutKey`] or
+    /// [`crate::fault::Fault::ExpiredKey`] rotation: its active key is the retired one the ID
+    /// token is signed with.
     retired: Option<&'a crate::keys::KeyRing>,
 }
 

@@ -251,7 +251,7 @@ pub fn check_binding(proof: &Proof, cnf_jkt: &str) -> Result<(), DpopError> {
 }
 
 /// Builds a DPoP proof the way HelseID.Library does: header `typ`, `alg`, public `jwk`;
-/// claims `jti`, `htm`, `htu`, `iat`, and `nonce`/`ath` when given.
+/// claims `jti` (new and random), `htm`, `htu`, `iat`, and `nonce`/`ath` when given.
 pub fn build_proof(
     key: &crate::signing::SigningKey,
     htm: &str,
@@ -259,6 +259,28 @@ pub fn build_proof(
     now: i64,
     nonce: Option<&str>,
     access_token: Option<&str>,
+) -> Result<String, crate::signing::KeyError> {
+    build_proof_with_jti(
+        key,
+        htm,
+        htu,
+        now,
+        nonce,
+        access_token,
+        &crate::jose::random_id(),
+    )
+}
+
+/// [`build_proof`] with a given `jti`. A correct client never picks its own (RFC 9449 §4.2
+/// wants it unique per proof); this is for flawed test clients that reuse one.
+pub fn build_proof_with_jti(
+    key: &crate::signing::SigningKey,
+    htm: &str,
+    htu: &str,
+    now: i64,
+    nonce: Option<&str>,
+    access_token: Option<&str>,
+    jti: &str,
 ) -> Result<String, crate::signing::KeyError> {
     let mut header = serde_json::Map::new();
     header.insert("typ".into(), "dpop+jwt".into());
@@ -270,7 +292,7 @@ pub fn build_proof(
     header.insert("jwk".into(), jwk);
     header.insert("kid".into(), serde_json::Value::Null);
     let mut claims = serde_json::json!({
-        "jti": crate::jose::random_id(),
+        "jti": jti,
         "htm": htm,
         "htu": htu,
         "iat": now,

@@ -46,6 +46,32 @@ checks! {
         ),
         level_note: None,
     },
+    Dpop02 = "CLIENT-DPOP-02" {
+        group: "dpop",
+        severity: Must,
+        applies: Always,
+        title: "Every DPoP proof has a jti of its own",
+        requirement: "No two DPoP proofs the client sent (to the token and PAR endpoints and to the API, the proof answered use_dpop_nonce included, over every driver run of the suite) share a jti. The STS, like Duende, records a proof's jti only once the request succeeds, so a retry that reuses the challenged proof's jti gets through at HelseID; the rule is broken all the same.",
+        source: (
+            "RFC 9449 §4.2, claim jti",
+            "jti: Unique identifier for the DPoP proof JWT. The value MUST be assigned such that there is a negligible probability that the same value will be assigned to any other DPoP proof used in the same context during the time window of validity.",
+            RFC9449_4_2
+        ),
+        level_note: None,
+    },
+    Dpop03 = "CLIENT-DPOP-03" {
+        group: "dpop",
+        severity: Should,
+        applies: Always,
+        title: "Each client instance makes its own DPoP key",
+        requirement: "Separate driver runs (separate instances of the client) sign their DPoP proofs with different keys: the same key thumbprint in two runs is reported.",
+        source: (
+            "RFC 9449 §2 (objectives); ../shared/reference/conformance-checks.md §2",
+            "DPoP binds a token to a key pair the client holds, so that a stolen token cannot be used without the private key; a key pair is meant to be generated per client instance and kept only for the life of its tokens (a new key per client instance, kept for the refresh token's life).",
+            RFC9449_2
+        ),
+        level_note: Some("HelseID publishes no rule on DPoP key lifetimes, and its samples sign proofs with the client's configured key: a key shared by every instance is a warning, because a token stolen from one instance is usable wherever that key is."),
+    },
     Res01 = "CLIENT-RES-01" {
         group: "tokens",
         severity: Must,
@@ -316,6 +342,19 @@ checks! {
             "OpenID Connect Core 1.0 §3.1.3.8",
             "When using the Authorization Code Flow, if the ID Token contains an at_hash Claim, the Client MAY use it to validate the Access Token in the same manner as for the Implicit Flow.",
             OIDC_AT_HASH
+        ),
+        level_note: None,
+    },
+    Idt14 = "CLIENT-IDT-14" {
+        group: "id-token",
+        severity: Must,
+        applies: Login,
+        title: "An ID token signed by a key retired before the login is refused",
+        requirement: "An ID token signed by a key the STS retired before the run started (published only at /connect/expiredjwks, in no JWKS the client could have fetched for this login) is refused: the client never uses the tokens of that response.",
+        source: (
+            "HelseID, Validating Identity Tokens, bullet \"signature\"",
+            "All HelseID Identity Tokens are signed using the key material found at the JWKS endpoint. Tokens signed with other keys must be rejected.",
+            HELSEID_ID_TOKEN
         ),
         level_note: None,
     },

@@ -44,6 +44,7 @@ pub const RFC8414_2: &str = "https://www.rfc-editor.org/rfc/rfc8414#section-2";
 pub const RFC8707_2: &str = "https://www.rfc-editor.org/rfc/rfc8707#section-2";
 pub const RFC8725_3_1: &str = "https://www.rfc-editor.org/rfc/rfc8725#section-3.1";
 pub const RFC9207_2_4: &str = "https://www.rfc-editor.org/rfc/rfc9207#section-2.4";
+pub const RFC9449_2: &str = "https://www.rfc-editor.org/rfc/rfc9449#section-2";
 pub const RFC9449_4_2: &str = "https://www.rfc-editor.org/rfc/rfc9449#section-4.2";
 pub const RFC9449_4_3: &str = "https://www.rfc-editor.org/rfc/rfc9449#section-4.3";
 pub const RFC9449_5: &str = "https://www.rfc-editor.org/rfc/rfc9449#section-5";

@@ -2,9 +2,10 @@
 //! resource indicators, PAR, the code flow, PKCE, state and nonce, refresh rotation,
 //! multi-tenancy) and to the probe API, judged from one run's records.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use mock_sts::flow_log::FlowRecord;
+use protocol::dpop::{self, Policy, Rules};
 use serde_json::Value;
 
 use super::driver::Observed;
@@ -14,7 +15,8 @@ use super::{
 };
 use crate::catalogue::Check;
 use crate::report::{
-    CheckResult, DecodedToken, Exchange, Outcome, cut, decode_jwt, fail, inconclusive, pass,
+    CheckResult, DecodedToken, Exchange, Outcome, cut, decode_jwt, fail, inconclusive, pass, shown,
+    shown_json,
 };
 
 /// Judges one run's records.
@@ -27,7 +29,11 @@ pub struct Judge<'a> {
     /// The client's registered redirect URIs.
     pub redirect_uris: &'a [String],
     pub argv: &'a [String],
+    /// The run being judged (the baseline run, or a fault check's run).
     pub observed: &'a Observed,
+    /// Every driver run of the scenario, the baseline first, for the checks that compare
+    /// across runs (empty while the fault checks are judged).
+    pub runs: &'a [Observed],
 }
 
 pub(crate) fn param<'p>(params: &'p [(String, String)], name: &str) -> Option<&'p str> {
@@ -45,7 +51,7 @@ pub(crate) fn params_named<'p>(params: &'p [(String, String)], name: &str) -> Ve
         .collect()
 }
 
-impl Judge<'_> {
+impl<'a> Judge<'a> {
     pub(crate) fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
     }
@@ -56,7 +62,7 @@ impl Judge<'_> {
 
     /// The client's requests to `path` (by client_id in the form or query, or the
     /// assertion's issuer).
-    pub(crate) fn requests(&self, method: &str, path: &str) -> Vec<&FlowRecord> {
+    pub(crate) fn requests(&self, method: &str, path: &str) -> Vec<&'a FlowRecord> {
         self.observed
             .flows
             .iter()
@@ -75,11 +81,11 @@ impl Judge<'_> {
                 .is_some_and(|(_, c)| c["iss"].as_str() == Some(self.client_id))
     }
 
-    pub(crate) fn token_requests(&self) -> Vec<&FlowRecord> {
+    pub(crate) fn token_requests(&self) -> Vec<&'a FlowRecord> {
         self.requests("POST", "/connect/token")
     }
 
-    pub(crate) fn par_requests(&self) -> Vec<&FlowRecord> {
+    pub(crate) fn par_requests(&self) -> Vec<&'a FlowRecord> {
         self.requests("POST", "/connect/par")
     }
 
@@ -140,9 +146,64 @@ impl Judge<'_> {
     pub(crate) fn driver_evidence(&self) -> Exchange {
         self.observed.driver.evidence(self.argv)
     }
+
+    /// Every driver run to compare across: all of the scenario's when they are known, else
+    /// the one being judged.
+    fn all_runs(&self) -> Vec<&'a Observed> {
+        if self.runs.is_empty() {
+            vec![self.observed]
+        } else {
+            self.runs.iter().collect()
+        }
+    }
+
+    /// This judge looking at another run.
+    fn on(&self, run: &'a Observed) -> Judge<'a> {
+        Judge {
+            observed: run,
+            ..*self
+        }
+    }
+
+    fn authorize_requests(&self) -> Vec<&'a FlowRecord> {
+        self.requests("GET", "/connect/authorize")
+    }
+
+    /// The authorization requests' parameters: each PAR body, and every authorize request
+    /// that carried its parameters in the URL.
+    fn authorization_params(&self) -> Vec<(&'a FlowRecord, Vec<(String, String)>)> {
+        let mut out: Vec<(&'a FlowRecord, Vec<(String, String)>)> = self
+            .par_requests()
+            .into_iter()
+            .map(|r| (r, r.form()))
+            .collect();
+        for r in self.authorize_requests() {
+            let q = r.query_params();
+            if param(&q, "request_uri").is_none() {
+                out.push((r, q));
+            }
+        }
+        out
+    }
+
+    /// The authorization requests of every run, with the run's number (1 is the baseline).
+    fn authorization_params_of_all_runs(
+        &self,
+    ) -> Vec<RunRequest<'a>> {
+        self.all_runs()
+            .into_iter()
+            .enumerate()
+            .flat_map(|(i, run)| {
+                self.on(run)
+                    .authorization_params()
+                    .into_iter()
+                    .map(move |(r, p)| (i + 1, r, p))
+            })
+            .collect()
+    }
 }
 
-impl Judge<'_> {
+impl<'a> Judge<'a> {
     pub(crate) fn run_01(&self, c: &Check) -> CheckResult {
         let accepted = self
             .observed
@@ -223,7 +284,9 @@ impl Judge<'_> {
                 return fail(
                     c,
                     format!(
-                        "the assertion of a {label} has iss {iss:?} and sub {sub:?}; both must be the client_id {}",
+                        "the assertion of a {label} has iss {} and sub {}; both must be the client_id {}",
+                        shown(iss),
+                        shown(sub),
                         self.client_id
                     ),
                     ev(),
@@ -243,8 +306,8 @@ impl Judge<'_> {
                 return fail(
                     c,
                     format!(
-                        "the assertion of a {label} has aud {:?}; it must be the issuer or the endpoint",
-                        claims["aud"]
+                        "the assertion of a {label} has aud {}; it must be the issuer or the endpoint",
+                        shown_json(&claims["aud"])
                     ),
                     ev(),
                 );
@@ -270,7 +333,11 @@ impl Judge<'_> {
                 return fail(c, format!("the assertion of a {label} has no jti"), ev());
             };
             if !seen.insert(jti.to_owned()) {
-                return fail(c, format!("the assertion jti {jti:?} was used twice"), ev());
+                return fail(
+                    c,
+                    format!("the assertion jti \"{jti}\" was used twice"),
+                    ev(),
+                );
             }
         }
         pass(
@@ -297,27 +364,25 @@ impl Judge<'_> {
             );
         }
         let htu = self.endpoint("/connect/token");
+        // The STS's own rules for a proof at its token endpoint (protocol::dpop), less the
+        // time window, which the STS judged when the request came.
+        let policy = Policy {
+            check_iat: false,
+            ..Policy::STRICT
+        };
         for (i, r) in requests.iter().enumerate() {
             let ev = || vec![self.evidence("token request", r)];
-            let Some((header, claims)) = r.header("dpop").and_then(decode_jwt) else {
+            let Some(proof) = r.header("dpop") else {
                 return fail(c, "a token request has no DPoP proof".into(), ev());
             };
-            if header["typ"].as_str() != Some("dpop+jwt") {
-                return fail(
-                    c,
-                    format!("a proof has typ {:?}; it must be dpop+jwt", header["typ"]),
-                    ev(),
-                );
-            }
-            if claims["htm"].as_str() != Some("POST") || claims["htu"].as_str() != Some(&htu) {
-                return fail(
-                    c,
-                    format!(
-                        "a proof has htm {:?} and htu {:?}; it must be POST and {htu}",
-                        claims["htm"], claims["htu"]
-                    ),
-                    ev(),
-                );
+            let rules = Rules {
+                htm: "POST",
+                htu: &htu,
+                now: r.at,
+                access_token: None,
+            };
+            if let Err(e) = dpop::validate_with(proof, &rules, &policy) {
+                return fail(c, format!("a token request's {e}"), ev());
             }
             let asked_nonce = r.status == 400 && r.response_body.contains("use_dpop_nonce");
             if asked_nonce {
@@ -352,6 +417,141 @@ impl Judge<'_> {
         )
     }
 
+    /// Every DPoP proof of every run, with where it was sent: the STS's records (token, PAR,
+    /// userinfo, ...) and the probe API's calls.
+    fn proofs_of_all_runs(&self) -> Vec<SentProof<'a>> {
+        let mut out = Vec::new();
+        for (i, run) in self.all_runs().into_iter().enumerate() {
+            for r in &run.flows {
+                if let Some(proof) = r.header("dpop") {
+                    out.push(SentProof {
+                        run: i + 1,
+                        proof,
+                        at: Sent::Sts(r),
+                    });
+                }
+            }
+            for p in &run.probe_calls {
+                if let Some(proof) = p.dpop.as_deref() {
+                    out.push(SentProof {
+                        run: i + 1,
+                        proof,
+                        at: Sent::Api(p),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    fn proof_evidence(&self, p: &SentProof<'_>) -> Exchange {
+        let mut e = match p.at {
+            Sent::Sts(r) => self.evidence(&format!("run {}: {} {}", p.run, r.method, r.path), r),
+            Sent::Api(call) => call.evidence(),
+        };
+        if matches!(p.at, Sent::Api(_)) {
+            e.label = format!("run {}: the API call", p.run);
+        }
+        e
+    }
+
+    /// CLIENT-DPOP-02: no two proofs share a `jti` (RFC 9449 §4.2), whichever endpoint they
+    /// went to and in whichever run.
+    pub(crate) fn dpop_02(&self, c: &Check) -> CheckResult {
+        let proofs = self.proofs_of_all_runs();
+        if proofs.is_empty() {
+            return inconclusive(
+                c,
+                "the client sent no DPoP proof (see CLIENT-DPOP-01)".into(),
+                vec![self.driver_evidence()],
+            );
+        }
+        let mut first: HashMap<String, &SentProof<'_>> = HashMap::new();
+        for p in &proofs {
+            let Some(jti) = decode_jwt(p.proof)
+                .and_then(|(_, claims)| claims["jti"].as_str().map(str::to_owned))
+            else {
+                continue;
+            };
+            if let Some(earlier) = first.get(&jti) {
+                return fail(
+                    c,
+                    format!(
+                        "two DPoP proofs share the jti \"{jti}\": {} and {}",
+                        earlier.describe(),
+                        p.describe()
+                    ),
+                    vec![self.proof_evidence(earlier), self.proof_evidence(p)],
+                );
+            }
+            first.insert(jti, p);
+        }
+        pass(
+            c,
+            format!(
+                "{} DPoP proof(s) over {} run(s), each with a jti of its own",
+                proofs.len(),
+                self.all_runs().len()
+            ),
+            proofs
+                .iter()
+                .take(1)
+                .map(|p| self.proof_evidence(p))
+                .collect(),
+        )
+    }
+
+    /// CLIENT-DPOP-03: separate runs (separate client instances) use separate proof keys.
+    pub(crate) fn dpop_03(&self, c: &Check) -> CheckResult {
+        let runs = self.all_runs().len();
+        if runs < 2 {
+            return inconclusive(
+                c,
+                "only one driver run: there is no second client instance to compare keys with"
+                    .into(),
+                vec![self.driver_evidence()],
+            );
+        }
+        let mut keys: HashMap<String, &SentProof<'_>> = HashMap::new();
+        let proofs = self.proofs_of_all_runs();
+        for p in &proofs {
+            let Some(thumbprint) = proof_key_thumbprint(p.proof) else {
+                continue;
+            };
+            match keys.get(&thumbprint) {
+                Some(earlier) if earlier.run != p.run => {
+                    return fail(
+                        c,
+                        format!(
+                            "runs {} and {} (separate instances of the client) signed DPoP proofs with the same key (thumbprint {thumbprint})",
+                            earlier.run, p.run
+                        ),
+                        vec![self.proof_evidence(earlier), self.proof_evidence(p)],
+                    );
+                }
+                Some(_) => {}
+                None => {
+                    keys.insert(thumbprint, p);
+                }
+            }
+        }
+        if keys.is_empty() {
+            return inconclusive(
+                c,
+                "the client sent no DPoP proof (see CLIENT-DPOP-01)".into(),
+                vec![self.driver_evidence()],
+            );
+        }
+        pass(
+            c,
+            format!(
+                "{runs} driver runs, {} DPoP key(s), none shared between runs",
+                keys.len()
+            ),
+            vec![],
+        )
+    }
+
     /// The shape most recording checks share: every one of `requests` (each with what the
     /// rule reads from it) must keep `rule`, which says what is wrong or nothing. The first
     /// that breaks it fails the check with its evidence; otherwise the check passes with
@@ -380,56 +580,88 @@ impl Judge<'_> {
         )
     }
 
+    /// CLIENT-RES-01: a token request names at most one resource, and names one wherever
+    /// leaving it out would make the token's audience ambiguous: the request's scopes, or the
+    /// login's (PAR) resources and scopes, name more than one API.
     pub(crate) fn res_01(&self, c: &Check) -> CheckResult {
-        let requests: Vec<(&FlowRecord, Vec<(String, String)>)> = self
-            .token_requests()
-            .into_iter()
-            .map(|r| (r, r.form()))
-            .collect();
-        if requests.is_empty() {
+        let mut judged = 0;
+        let mut evidence_first = None;
+        for run in self.all_runs() {
+            let j = self.on(run);
+            // What the run's logins asked for at PAR: resources and the APIs of the scopes.
+            let par: Vec<&FlowRecord> = j.par_requests();
+            let mut login_apis: BTreeSet<String> = BTreeSet::new();
+            for r in &par {
+                let form = r.form();
+                login_apis.extend(
+                    params_named(&form, "resource")
+                        .into_iter()
+                        .map(str::to_owned),
+                );
+                login_apis.extend(apis_of_scope(param(&form, "scope").unwrap_or_default()));
+            }
+            for r in j.token_requests() {
+                let form = r.form();
+                let grant = param(&form, "grant_type").unwrap_or("(no grant_type)");
+                if !matches!(
+                    grant,
+                    "client_credentials" | "authorization_code" | "refresh_token"
+                ) {
+                    continue;
+                }
+                judged += 1;
+                evidence_first.get_or_insert(r);
+                let resources = params_named(&form, "resource");
+                if resources.len() > 1 {
+                    return fail(
+                        c,
+                        format!(
+                            "a {grant} token request names {} resources ({}); a token has one audience, so it must name one",
+                            resources.len(),
+                            resources.join(", ")
+                        ),
+                        vec![self.evidence("token request", r)],
+                    );
+                }
+                if !resources.is_empty() {
+                    continue;
+                }
+                let mut asked = apis_of_scope(param(&form, "scope").unwrap_or_default());
+                if grant != "client_credentials" {
+                    asked.extend(login_apis.iter().cloned());
+                }
+                if asked.len() > 1 {
+                    let mut evidence = vec![self.evidence("token request", r)];
+                    evidence.extend(par.first().map(|p| self.evidence("PAR request", p)));
+                    return fail(
+                        c,
+                        format!(
+                            "a {grant} token request names no resource while the client asked for {} APIs ({}): the audience of the token is ambiguous, so it must name the one it is for",
+                            asked.len(),
+                            asked.iter().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                        evidence,
+                    );
+                }
+            }
+        }
+        if judged == 0 {
             return inconclusive(
                 c,
                 "the client sent no token request".into(),
                 vec![self.driver_evidence()],
             );
         }
-        self.each(
+        pass(
             c,
-            "token request",
-            &requests,
-            |form| {
-                let resources = params_named(form, "resource");
-                (resources.len() != 1).then(|| {
-                    format!(
-                        "a {} token request names {} resources ({resources:?}); it must name exactly one",
-                        param(form, "grant_type").unwrap_or("(no grant_type)"),
-                        resources.len()
-                    )
-                })
-            },
-            |n| format!("{n} token request(s), each naming one resource"),
+            format!(
+                "{judged} token request(s): none names more than one resource, and each that names none is for the one API the client asked for"
+            ),
+            evidence_first
+                .map(|r| self.evidence("token request", r))
+                .into_iter()
+                .collect(),
         )
-    }
-
-    fn authorize_requests(&self) -> Vec<&FlowRecord> {
-        self.requests("GET", "/connect/authorize")
-    }
-
-    /// The authorization requests' parameters: each PAR body, and every authorize request
-    /// that carried its parameters in the URL.
-    fn authorization_params(&self) -> Vec<(&FlowRecord, Vec<(String, String)>)> {
-        let mut out: Vec<(&FlowRecord, Vec<(String, String)>)> = self
-            .par_requests()
-            .into_iter()
-            .map(|r| (r, r.form()))
-            .collect();
-        for r in self.authorize_requests() {
-            let q = r.query_params();
-            if param(&q, "request_uri").is_none() {
-                out.push((r, q));
-            }
-        }
-        out
     }
 
     pub(crate) fn par_01(&self, c: &Check) -> CheckResult {
@@ -460,7 +692,8 @@ impl Judge<'_> {
                 return fail(
                     c,
                     format!(
-                        "an authorization request with a request_uri also carries {extra:?} in the URL"
+                        "an authorization request with a request_uri also carries {} in the URL",
+                        extra.join(", ")
                     ),
                     vec![self.evidence("authorization request", r)],
                 );
@@ -504,7 +737,10 @@ impl Judge<'_> {
             |p| {
                 let rt = param(p, "response_type");
                 (rt != Some("code")).then(|| {
-                    format!("an authorization request has response_type {rt:?}; it must be code")
+                    format!(
+                        "an authorization request has response_type {}; it must be code",
+                        shown(rt)
+                    )
                 })
             },
             |n| format!("{n} authorization request(s), each with response_type=code"),
@@ -512,7 +748,7 @@ impl Judge<'_> {
     }
 
     pub(crate) fn pkce_01(&self, c: &Check) -> CheckResult {
-        let auth = self.authorization_params();
+        let auth = self.authorization_params_of_all_runs();
         if auth.is_empty() {
             return fail(
                 c,
@@ -520,54 +756,74 @@ impl Judge<'_> {
                 vec![self.driver_evidence()],
             );
         }
-        for (r, p) in &auth {
-            if param(p, "code_challenge").is_none_or(str::is_empty)
-                || param(p, "code_challenge_method") != Some("S256")
-            {
+        let mut challenges: HashMap<&str, (usize, &FlowRecord)> = HashMap::new();
+        for (run, r, p) in &auth {
+            let challenge = param(p, "code_challenge").unwrap_or_default();
+            let method = param(p, "code_challenge_method");
+            if challenge.is_empty() || method != Some("S256") {
                 return fail(
                     c,
                     format!(
-                        "an authorization request has code_challenge_method {:?}; it must carry a code_challenge with S256",
-                        param(p, "code_challenge_method")
+                        "an authorization request (run {run}) has {}; it must carry a code_challenge with code_challenge_method S256",
+                        match (challenge.is_empty(), method) {
+                            (true, _) => "no code_challenge".to_owned(),
+                            (false, Some(m)) => format!("code_challenge_method {m}"),
+                            (false, None) => "no code_challenge_method".to_owned(),
+                        }
                     ),
                     vec![self.evidence("authorization request", r)],
                 );
             }
-        }
-        let redemptions: Vec<&FlowRecord> = self
-            .token_requests()
-            .into_iter()
-            .filter(|r| param(&r.form(), "grant_type") == Some("authorization_code"))
-            .collect();
-        for r in &redemptions {
-            let form = r.form();
-            let len = param(&form, "code_verifier").map_or(0, str::len);
-            if !(43..=128).contains(&len) {
+            if let Some((earlier, first)) = challenges.get(challenge) {
                 return fail(
                     c,
                     format!(
-                        "a code was redeemed with a verifier of {len} characters; it must be 43 to 128"
+                        "two authorization requests (runs {earlier} and {run}) share the code_challenge {challenge}: the verifier must be new for every authorization request"
                     ),
-                    vec![self.evidence("token request", r)],
+                    vec![
+                        self.evidence("authorization request", first),
+                        self.evidence("authorization request", r),
+                    ],
                 );
+            }
+            challenges.insert(challenge, (*run, r));
+        }
+        let mut redemptions = 0;
+        for run in self.all_runs() {
+            for r in self.on(run).token_requests() {
+                let form = r.form();
+                if param(&form, "grant_type") != Some("authorization_code") {
+                    continue;
+                }
+                redemptions += 1;
+                let len = param(&form, "code_verifier").map_or(0, str::len);
+                if !(43..=128).contains(&len) {
+                    return fail(
+                        c,
+                        format!(
+                            "a code was redeemed with a verifier of {len} characters; it must be 43 to 128"
+                        ),
+                        vec![self.evidence("token request", r)],
+                    );
+                }
             }
         }
         pass(
             c,
             format!(
-                "{} authorization request(s) with S256; {} redemption(s) with a verifier of 43 to 128 characters",
+                "{} authorization request(s) over {} run(s), each with its own S256 challenge; {redemptions} redemption(s) with a verifier of 43 to 128 characters",
                 auth.len(),
-                redemptions.len()
+                self.all_runs().len()
             ),
             auth.iter()
                 .take(1)
-                .map(|(r, _)| self.evidence("authorization request", r))
+                .map(|(_, r, _)| self.evidence("authorization request", r))
                 .collect(),
         )
     }
 
     pub(crate) fn state_01(&self, c: &Check) -> CheckResult {
-        let auth = self.authorization_params();
+        let auth = self.authorization_params_of_all_runs();
         if auth.is_empty() {
             return fail(
                 c,
@@ -575,26 +831,50 @@ impl Judge<'_> {
                 vec![self.driver_evidence()],
             );
         }
-        let mut seen: HashSet<String> = HashSet::new();
-        self.each(
+        let mut seen: HashMap<String, (usize, &FlowRecord)> = HashMap::new();
+        for (run, r, p) in &auth {
+            for name in ["state", "nonce"] {
+                let value = param(p, name).unwrap_or_default();
+                if value.len() < MIN_STATE_LEN {
+                    return fail(
+                        c,
+                        format!(
+                            "an authorization request (run {run}) has {}; it must be at least {MIN_STATE_LEN} characters",
+                            if value.is_empty() {
+                                format!("no {name}")
+                            } else {
+                                format!("the {name} \"{value}\" ({} characters)", value.len())
+                            }
+                        ),
+                        vec![self.evidence("authorization request", r)],
+                    );
+                }
+                if let Some((earlier, first)) = seen.get(&format!("{name}={value}")) {
+                    return fail(
+                        c,
+                        format!(
+                            "two authorization requests (runs {earlier} and {run}) share the {name} \"{value}\": it must be new for every request"
+                        ),
+                        vec![
+                            self.evidence("authorization request", first),
+                            self.evidence("authorization request", r),
+                        ],
+                    );
+                }
+                seen.insert(format!("{name}={value}"), (*run, r));
+            }
+        }
+        pass(
             c,
-            "authorization request",
-            &auth,
-            |p| {
-                ["state", "nonce"].into_iter().find_map(|name| {
-                    let value = param(p, name).unwrap_or_default();
-                    if value.len() < MIN_STATE_LEN {
-                        Some(format!(
-                            "an authorization request has {name} {value:?}; it must be at least {MIN_STATE_LEN} characters"
-                        ))
-                    } else if !seen.insert(format!("{name}={value}")) {
-                        Some(format!("two authorization requests share the {name} {value:?}"))
-                    } else {
-                        None
-                    }
-                })
-            },
-            |n| format!("{n} authorization request(s), each with a new state and nonce"),
+            format!(
+                "{} authorization request(s) over {} run(s), each with a new state and nonce",
+                auth.len(),
+                self.all_runs().len()
+            ),
+            auth.iter()
+                .take(1)
+                .map(|(_, r, _)| self.evidence("authorization request", r))
+                .collect(),
         )
     }
 
@@ -713,8 +993,9 @@ impl Judge<'_> {
                 return fail(
                     c,
                     format!(
-                        "a client assertion's {} names parent organisation {parent:?}; it must be HELSEID_ORGNR {orgnr} (system {}, value NO:ORGNR:{orgnr}:<child?>)",
+                        "a client assertion's {} names parent organisation {}; it must be HELSEID_ORGNR {orgnr} (system {}, value NO:ORGNR:{orgnr}:<child?>)",
                         protocol::assertion_details::TYPE_AUTHORIZATION,
+                        shown(parent),
                         protocol::assertion_details::SYSTEM_ISO6523
                     ),
                     ev(),
@@ -740,7 +1021,8 @@ impl Judge<'_> {
                 return fail(
                     c,
                     format!(
-                        "the probe API got a token with {ORGNR_PARENT_CLAIM} {got:?}; it must be HELSEID_ORGNR {orgnr}"
+                        "the probe API got a token with {ORGNR_PARENT_CLAIM} {}; it must be HELSEID_ORGNR {orgnr}",
+                        shown(got.as_deref())
                     ),
                     vec![call.evidence()],
                 );
@@ -779,10 +1061,12 @@ impl Judge<'_> {
                 return fail(
                     c,
                     format!(
-                        "the probe API was called with Authorization {:?}; it must be DPoP",
-                        call.authorization
-                            .as_deref()
-                            .and_then(|a| a.split(' ').next())
+                        "the probe API was called with the Authorization scheme {}; it must be DPoP",
+                        shown(
+                            call.authorization
+                                .as_deref()
+                                .and_then(|a| a.split(' ').next())
+                        )
                     ),
                     vec![call.evidence()],
                 );
@@ -796,7 +1080,10 @@ impl Judge<'_> {
             if got.as_deref() != Some(ath.as_str()) {
                 return fail(
                     c,
-                    format!("a probe call's proof has ath {got:?}; it must be {ath}"),
+                    format!(
+                        "a probe call's proof has ath {}; it must be {ath}",
+                        shown(got.as_deref())
+                    ),
                     vec![call.evidence()],
                 );
             }
@@ -817,4 +1104,55 @@ impl Judge<'_> {
             calls.iter().take(1).map(ProbeCall::evidence).collect(),
         )
     }
+}
+
+/// An authorization request of some run: the run's number (1 is the baseline), the request,
+/// its parameters.
+type RunRequest<'a> = (usize, &'a FlowRecord, Vec<(String, String)>);
+
+/// One DPoP proof the client sent, and where.
+struct SentProof<'a> {
+    /// The driver run (1 is the baseline).
+    run: usize,
+    proof: &'a str,
+    at: Sent<'a>,
+}
+
+enum Sent<'a> {
+    Sts(&'a FlowRecord),
+    Api(&'a ProbeCall),
+}
+
+impl SentProof<'_> {
+    fn describe(&self) -> String {
+        match self.at {
+            Sent::Sts(r) if r.status == 400 && r.response_body.contains("use_dpop_nonce") => {
+                format!(
+                    "run {} {} {} (answered use_dpop_nonce)",
+                    self.run, r.method, r.path
+                )
+            }
+            Sent::Sts(r) => format!("run {} {} {}", self.run, r.method, r.path),
+            Sent::Api(p) => format!("run {} {} {} (the API)", self.run, p.method, p.url),
+        }
+    }
+}
+
+/// The RFC 7638 thumbprint of a proof's `jwk`, read without verifying the proof.
+fn proof_key_thumbprint(proof: &str) -> Option<String> {
+    let (header, _) = decode_jwt(proof)?;
+    protocol::jose::PublicJwk::from_json(&header["jwk"])
+        .ok()
+        .map(|k| k.thumbprint())
+}
+
+/// The APIs (audiences) a space-separated `scope` names: the part of each API scope before
+/// its first `/` (HelseID's scopes are `<audience>/<name>`); identity scopes (`openid`,
+/// `helseid://scopes/...`, ...) name none.
+fn apis_of_scope(scope: &str) -> BTreeSet<String> {
+    scope
+        .split_whitespace()
+        .filter(|s| !s.contains("://"))
+        .filter_map(|s| s.split_once('/').map(|(api, _)| api.to_owned()))
+        .collect()
 }

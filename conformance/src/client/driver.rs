@@ -21,6 +21,8 @@ pub struct DriverRun {
     pub spawn_error: Option<String>,
     pub output: String,
     pub elapsed_ms: u64,
+    /// When it ended (Unix milliseconds).
+    pub ended_at_ms: i64,
 }
 
 impl DriverRun {
@@ -54,6 +56,23 @@ impl DriverRun {
     }
 }
 
+/// The program to start for a driver's `argv[0]`: `helseid-testbed` is this very binary when
+/// the runner is `helseid-testbed` (so the bundled scenarios' `helseid-testbed
+/// reference-client` works from a released binary, without it on the PATH); anything else as
+/// given.
+fn program(name: &str) -> std::path::PathBuf {
+    if name == TESTBED
+        && let Ok(me) = std::env::current_exe()
+        && me.file_stem().is_some_and(|s| s == TESTBED)
+    {
+        return me;
+    }
+    std::path::PathBuf::from(name)
+}
+
+/// The testbed's own command name.
+const TESTBED: &str = "helseid-testbed";
+
 /// Runs `argv` with `env` added, stopping it after `timeout`.
 pub async fn run_driver(
     argv: &[String],
@@ -61,7 +80,7 @@ pub async fn run_driver(
     timeout: Duration,
 ) -> DriverRun {
     let started = Instant::now();
-    let mut command = tokio::process::Command::new(&argv[0]);
+    let mut command = tokio::process::Command::new(program(&argv[0]));
     command
         .args(&argv[1..])
         .envs(env)
@@ -78,6 +97,7 @@ pub async fn run_driver(
                 spawn_error: Some(format!("{}: {e}", argv[0])),
                 output: String::new(),
                 elapsed_ms: 0,
+                ended_at_ms: crate::now_ms(),
             };
         }
     };
@@ -93,6 +113,7 @@ pub async fn run_driver(
                 spawn_error: None,
                 output: tail(&text, MAX_OUTPUT),
                 elapsed_ms,
+                ended_at_ms: crate::now_ms(),
             }
         }
         Ok(Err(e)) => DriverRun {
@@ -101,6 +122,7 @@ pub async fn run_driver(
             spawn_error: Some(e.to_string()),
             output: String::new(),
             elapsed_ms,
+            ended_at_ms: crate::now_ms(),
         },
         // Dropping the future kills the child (kill_on_drop).
         Err(_) => DriverRun {
@@ -109,6 +131,7 @@ pub async fn run_driver(
             spawn_error: None,
             output: String::new(),
             elapsed_ms,
+            ended_at_ms: crate::now_ms(),
         },
     }
 }

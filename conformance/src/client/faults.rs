@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::checks::{Judge, param};
 use super::probe::ProbeCall;
 use crate::catalogue::{Check, ClientCheck};
-use crate::report::{CheckResult, DecodedToken, Exchange, cut, fail, inconclusive, pass};
+use crate::report::{CheckResult, DecodedToken, Exchange, cut, fail, inconclusive, pass, shown};
 
 /// How a client check is judged: on the records of the baseline run, or on a run of its own
 /// with a fault injected. One exhaustive table, so every check has exactly one way.
@@ -37,6 +37,8 @@ pub fn how(id: ClientCheck) -> How {
         ClientCheck::Run01 => Record(|j, c| j.run_01(c)),
         ClientCheck::Auth01 => Record(|j, c| j.auth_01(c)),
         ClientCheck::Dpop01 => Record(|j, c| j.dpop_01(c)),
+        ClientCheck::Dpop02 => Record(|j, c| j.dpop_02(c)),
+        ClientCheck::Dpop03 => Record(|j, c| j.dpop_03(c)),
         ClientCheck::Res01 => Record(|j, c| j.res_01(c)),
         ClientCheck::Par01 => Record(|j, c| j.par_01(c)),
         ClientCheck::Code01 => Record(|j, c| j.code_01(c)),
@@ -58,6 +60,7 @@ pub fn how(id: ClientCheck) -> How {
         ClientCheck::Idt11 => Inject(Fault::MissingSub),
         ClientCheck::Idt12 => Inject(Fault::IatInFuture),
         ClientCheck::Idt13 => Inject(Fault::WrongAtHash),
+        ClientCheck::Idt14 => Inject(Fault::ExpiredKey),
         ClientCheck::Key01 => Inject(Fault::RotatedKey),
         ClientCheck::Azresp01 => Inject(Fault::StateChanged),
         ClientCheck::Azresp02 => Inject(Fault::WrongIssParameter),
@@ -179,17 +182,23 @@ impl Judge<'_> {
             .collect()
     }
 
-    /// Whether the client took the tokens of the response `fault` spoiled (the driver exited 0
-    /// after the API accepted that response's access token, or one refreshed from it), and
-    /// the evidence: the driver, the spoiled response, those API calls.
-    fn took_spoiled_tokens(&self, fault: Fault) -> (bool, Vec<Exchange>) {
+    /// The probe calls that accepted an access token of the response `fault` spoiled (or one
+    /// refreshed from it), and the evidence: the driver, the spoiled response, those calls.
+    fn spoiled_token_uses(&self, fault: Fault) -> (Vec<&ProbeCall>, Vec<Exchange>) {
         let mut evidence = vec![self.driver_evidence()];
         evidence.extend(self.faulty_response(fault));
         let used = self.used(&self.tainted_tokens(fault));
         evidence.extend(used.iter().map(|p| p.evidence()));
-        (
-            self.observed.driver.succeeded() && !used.is_empty(),
-            evidence,
+        (used, evidence)
+    }
+
+    /// How the driver ended, with the time: "it exited 1 at 12:00:02.120 UTC".
+    fn ending(&self) -> String {
+        let d = &self.observed.driver;
+        format!(
+            "{} at {}",
+            d.describe().replacen("the driver", "it", 1),
+            crate::clock_time(d.ended_at_ms)
         )
     }
 
@@ -197,8 +206,8 @@ impl Judge<'_> {
     /// with that response's access token.
     fn accepted(&self, c: &Check, fault: Fault) -> CheckResult {
         let d = &self.observed.driver;
-        let (took_it, evidence) = self.took_spoiled_tokens(fault);
-        if took_it {
+        let (used, evidence) = self.spoiled_token_uses(fault);
+        if d.succeeded() && !used.is_empty() {
             return pass(
                 c,
                 format!(
@@ -216,31 +225,43 @@ impl Judge<'_> {
                 if d.succeeded() {
                     "it never called the API with that response's access token".into()
                 } else {
-                    d.describe()
+                    self.ending()
                 }
             ),
             evidence,
         )
     }
 
-    /// A fault check: the run with `fault` in the ID token or the token response must not
-    /// end with the client using that response's access token (exit 0 after the probe
-    /// accepted it).
+    /// A fault check: the client must never use the access token of the response `fault`
+    /// spoiled. If the API accepted it, the client used the response before (or without)
+    /// validating it, whatever its exit code says afterwards.
     fn refused(&self, c: &Check, fault: Fault) -> CheckResult {
         let d = &self.observed.driver;
-        let (took_it, evidence) = self.took_spoiled_tokens(fault);
-        if took_it {
+        let (used, evidence) = self.spoiled_token_uses(fault);
+        if let Some(first) = used.first() {
             return fail(
                 c,
                 format!(
-                    "given {}, the client called the API with that response's access token and exited 0",
-                    fault.describe()
+                    "given {}, the client called the API with that response's access token and the probe accepted it at {}; {}",
+                    fault.describe(),
+                    crate::clock_time(first.at_ms),
+                    if d.succeeded() {
+                        "the client then exited 0".to_owned()
+                    } else {
+                        format!(
+                            "the client used the token before refusing the response: {}",
+                            self.ending()
+                        )
+                    }
                 ),
                 evidence,
             );
         }
         let how = if !d.succeeded() {
-            d.describe()
+            format!(
+                "it never called the API with that response's access token; {}",
+                self.ending()
+            )
         } else {
             "the driver exited 0 but never called the API with that response's access token".into()
         };
@@ -411,9 +432,9 @@ impl Judge<'_> {
             return fail(
                 c,
                 format!(
-                    "given {}, the client called the API with a token the STS never issued (Authorization: {:?})",
+                    "given {}, the client called the API with a token the STS never issued (Authorization: {})",
                     fault.describe(),
-                    cut(p.authorization.as_deref().unwrap_or_default(), 40)
+                    shown(p.authorization.as_deref().map(|a| cut(a, 40)).as_deref())
                 ),
                 evidence,
             );

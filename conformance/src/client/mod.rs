@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use crate::catalogue::{Check, CheckId, ClientCheck, TargetKind};
 use crate::check_driver::Driver;
 use crate::embedded::Embedded;
-use crate::report::{CheckResult, ScenarioReport};
+use crate::report::{CheckResult, Outcome, ScenarioReport};
 use crate::scenario::Scenario;
 use crate::{RunOptions, now};
 pub use checks::Judge;
@@ -106,6 +106,12 @@ pub async fn run(
         registered.config_path.display().to_string(),
     );
     env.insert("HELSEID_PROBE_API".into(), probe.url.clone());
+    env.insert("HELSEID_PROBE_AUDIENCE".into(), PROBE_AUDIENCE.into());
+    env.insert("HELSEID_PROBE_SCOPE".into(), PROBE_SCOPE.into());
+    env.insert(
+        "HELSEID_FLOW".into(),
+        if c.login { "login" } else { "machine" }.into(),
+    );
     env.insert("HELSEID_TEST_PID".into(), pid);
     if let Some(orgnr) = &registered.orgnr {
         env.insert("HELSEID_ORGNR".into(), orgnr.clone());
@@ -121,8 +127,20 @@ pub async fn run(
             probe_calls: probe.calls().split_off(probe_mark),
         }
     };
-    embedded.sts.set_fault(None);
+    let clear = |fault| {
+        embedded
+            .sts
+            .set_fault(fault)
+            .map_err(|e| format!("the STS could not prepare the fault: {e}"))
+    };
+    if let Err(message) = clear(None) {
+        return report.could_not_start(&selected, &message, started, progress);
+    }
     let observed = observe().await;
+    let mut driver = Driver::new(scenario, options, progress, report, started).with_baseline(
+        CheckId::Client(ClientCheck::Run01),
+        "the client did not pass CLIENT-RUN-01 against a correct STS, so a refusal proves nothing",
+    );
     let judge = Judge {
         issuer: &embedded.issuer,
         client_id: &registered.client_id,
@@ -130,33 +148,69 @@ pub async fn run(
         redirect_uris: &registered.redirect_uris,
         argv: &argv,
         observed: &observed,
+        runs: &[],
     };
-    let mut driver = Driver::new(scenario, options, progress, report, started).with_baseline(
-        CheckId::Client(ClientCheck::Run01),
-        "the client did not pass CLIENT-RUN-01 against a correct STS, so a refusal proves nothing",
-    );
+    // The baseline first, then the fault checks (each a driver run of its own), then the
+    // other recording checks, which compare what the client sent over every run (a state,
+    // nonce, PKCE challenge, DPoP jti or key that repeats across runs is a flaw). Results
+    // are reported as decided and kept in catalogue order.
+    let record_first = [ClientCheck::Run01];
+    let mut runs: Vec<Observed> = Vec::new();
+    for &id in &record_first {
+        if let Some(t) = driver.begin(id.check(), false)
+            && let How::Record(judge_it) = how(id)
+        {
+            driver.finish(judge_it(&judge, id.check()), t);
+        }
+    }
     for &id in ClientCheck::ALL {
-        let how = how(id);
-        // Only the fault checks need the baseline: the recording checks judge whatever the
-        // client sent.
-        let Some(t) = driver.begin(id.check(), matches!(how, How::Inject(_))) else {
+        let How::Inject(fault) = how(id) else {
             continue;
         };
-        let result = match how {
-            How::Inject(fault) => {
-                embedded.sts.set_fault(Some(fault));
+        let Some(t) = driver.begin(id.check(), true) else {
+            continue;
+        };
+        let result = match clear(Some(fault)) {
+            Err(message) => CheckResult::new(id.check(), Outcome::Inconclusive, message),
+            Ok(()) => {
                 let faulty = observe().await;
                 let unused = embedded.sts.faults.pending().is_some();
-                embedded.sts.set_fault(None);
+                let cleared = clear(None);
                 let judge = Judge {
                     observed: &faulty,
                     ..judge
                 };
-                judge.fault_check(id.check(), fault, unused)
+                let result = match cleared {
+                    Ok(()) => judge.fault_check(id.check(), fault, unused),
+                    Err(message) => CheckResult::new(id.check(), Outcome::Inconclusive, message),
+                };
+                runs.push(faulty);
+                result
             }
-            How::Record(judge_it) => judge_it(&judge, id.check()),
         };
         driver.finish(result, t);
+    }
+    // A second instance of the client, so the checks that compare across runs have two
+    // even when no fault check ran.
+    let mut all = vec![observed.clone()];
+    if observed.driver.succeeded() {
+        all.push(observe().await);
+    }
+    all.extend(runs);
+    let judge = Judge {
+        runs: &all,
+        ..judge
+    };
+    for &id in ClientCheck::ALL {
+        let How::Record(judge_it) = how(id) else {
+            continue;
+        };
+        if record_first.contains(&id) {
+            continue;
+        }
+        if let Some(t) = driver.begin(id.check(), false) {
+            driver.finish(judge_it(&judge, id.check()), t);
+        }
     }
     driver.done()
 }

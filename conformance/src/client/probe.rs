@@ -19,6 +19,8 @@ pub struct ProbeCall {
     pub authorization: Option<String>,
     pub dpop: Option<String>,
     pub status: u16,
+    /// When the probe answered (Unix milliseconds).
+    pub at_ms: i64,
 }
 
 impl ProbeCall {
@@ -125,6 +127,7 @@ async fn record(State(calls): State<Calls>, request: Request, next: Next) -> Res
             authorization,
             dpop,
             status: response.status().as_u16(),
+            at_ms: crate::now_ms(),
         });
     response
 }

@@ -57,26 +57,26 @@ async fn authorization_response_faults_are_refused_by_the_reference_client() {
     // A correct response passes the same checks.
     client.login(&browser, &req, &choice).await.unwrap();
 
-    tb.sts.set_fault(Some(Fault::StateChanged));
+    tb.sts.set_fault(Some(Fault::StateChanged)).unwrap();
     match client.login(&browser, &req, &choice).await {
         Err(LoginError::State { got, sent }) => assert_ne!(got.as_deref(), Some(sent.as_str())),
         other => panic!("{other:?}"),
     }
     assert_eq!(tb.sts.faults.pending(), None, "used once");
 
-    tb.sts.set_fault(Some(Fault::WrongIssParameter));
+    tb.sts.set_fault(Some(Fault::WrongIssParameter)).unwrap();
     match client.login(&browser, &req, &choice).await {
         Err(LoginError::Issuer { got, .. }) => assert_eq!(got.as_deref(), Some(WRONG_ISSUER)),
         other => panic!("{other:?}"),
     }
 
-    tb.sts.set_fault(Some(Fault::MissingIssParameter));
+    tb.sts.set_fault(Some(Fault::MissingIssParameter)).unwrap();
     match client.login(&browser, &req, &choice).await {
         Err(LoginError::Issuer { got, .. }) => assert_eq!(got, None),
         other => panic!("{other:?}"),
     }
 
-    tb.sts.set_fault(Some(Fault::ErrorResponse));
+    tb.sts.set_fault(Some(Fault::ErrorResponse)).unwrap();
     match client.login(&browser, &req, &choice).await {
         Err(LoginError::Authorization { error, .. }) => assert_eq!(error, "access_denied"),
         other => panic!("{other:?}"),
@@ -91,7 +91,7 @@ async fn token_response_faults_are_refused_by_the_reference_client() {
     let tb = Testbed::start().await;
     let demo = tb.demo();
 
-    tb.sts.set_fault(Some(Fault::MissingAccessToken));
+    tb.sts.set_fault(Some(Fault::MissingAccessToken)).unwrap();
     match tb.token(&demo, read_request()).await {
         Err(ClientError::Unexpected { status, body }) => {
             assert_eq!(status, 200);
@@ -100,7 +100,7 @@ async fn token_response_faults_are_refused_by_the_reference_client() {
         other => panic!("{other:?}"),
     }
 
-    tb.sts.set_fault(Some(Fault::OtherTokenType));
+    tb.sts.set_fault(Some(Fault::OtherTokenType)).unwrap();
     match tb.token(&demo, read_request()).await {
         Err(ClientError::TokenType { got, expected }) => {
             assert_eq!((got.as_str(), expected), ("Bearer", "DPoP"));
@@ -117,14 +117,14 @@ async fn a_fault_waits_for_a_response_of_its_kind() {
     let tb = Testbed::start().await;
     let demo = tb.demo();
     // A token response is not an authorization response: the fault stays pending.
-    tb.sts.set_fault(Some(Fault::StateChanged));
+    tb.sts.set_fault(Some(Fault::StateChanged)).unwrap();
     tb.token(&demo, read_request()).await.unwrap();
     assert_eq!(tb.sts.faults.pending(), Some(Fault::StateChanged));
     // Nor does a token response without an ID token use an ID token fault.
-    tb.sts.set_fault(Some(Fault::WrongNonce));
+    tb.sts.set_fault(Some(Fault::WrongNonce)).unwrap();
     tb.token(&demo, read_request()).await.unwrap();
     assert_eq!(tb.sts.faults.pending(), Some(Fault::WrongNonce));
-    tb.sts.set_fault(None);
+    tb.sts.set_fault(None).unwrap();
 }
 
 #[tokio::test]
@@ -157,7 +157,7 @@ async fn the_retired_key_fault_signs_the_id_token_with_a_key_gone_from_the_jwks(
     };
     let before = kids(get("/.well-known/openid-configuration/jwks").await);
 
-    tb.sts.set_fault(Some(Fault::RotatedOutKey));
+    tb.sts.set_fault(Some(Fault::RotatedOutKey)).unwrap();
     let login = client
         .login(&browser, &req, &UserChoice::default())
         .await
@@ -191,4 +191,81 @@ async fn the_retired_key_fault_signs_the_id_token_with_a_key_gone_from_the_jwks(
         Err(LoginError::IdToken(e)) => assert!(e.contains("not in the issuer's JWKS"), "{e}"),
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn the_expired_key_fault_retires_the_key_before_the_login() {
+    let tb = Testbed::start().await;
+    let c = login_client(&tb);
+    let client = tb.client(&c);
+    let req = login_request(&tb);
+    let browser = Browser::new().unwrap();
+    let kids = |path: &'static str| {
+        let url = tb.url(path);
+        let http = tb.http.clone();
+        async move {
+            let v: serde_json::Value = http.get(url).send().await.unwrap().json().await.unwrap();
+            v["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k["kid"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let active_before = kids("/.well-known/openid-configuration/jwks").await;
+
+    // Setting the fault retires the key at once: before the client fetches anything.
+    tb.sts.set_fault(Some(Fault::ExpiredKey)).unwrap();
+    let published = kids("/.well-known/openid-configuration/jwks").await;
+    let expired = kids("/connect/expiredjwks").await;
+    let retired: Vec<&String> = active_before
+        .iter()
+        .filter(|k| !published.contains(k))
+        .collect();
+    assert_eq!(retired.len(), 1, "{active_before:?} -> {published:?}");
+    assert!(expired.contains(retired[0]), "{expired:?}");
+
+    let login = client
+        .login(&browser, &req, &UserChoice::default())
+        .await
+        .unwrap();
+    let tokens = client
+        .redeem_code(&login.code, REDIRECT, &login.verifier, None)
+        .await
+        .unwrap()
+        .response;
+    let id_kid = header_of(tokens.id_token.as_deref().unwrap())["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let at_kid = header_of(&tokens.access_token)["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(&id_kid, retired[0], "signed by the retired key");
+    assert!(published.contains(&at_kid), "the access token stays valid");
+    assert_eq!(tb.sts.faults.pending(), None, "used once");
+    match client
+        .validate_id_token(tokens.id_token.as_deref().unwrap(), &login.nonce)
+        .await
+    {
+        Err(LoginError::IdToken(e)) => assert!(e.contains("not in the issuer's JWKS"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+
+    // The next login is a correct one again.
+    let login = client
+        .login(&browser, &req, &UserChoice::default())
+        .await
+        .unwrap();
+    let tokens = client
+        .redeem_code(&login.code, REDIRECT, &login.verifier, None)
+        .await
+        .unwrap()
+        .response;
+    client
+        .validate_id_token(tokens.id_token.as_deref().unwrap(), &login.nonce)
+        .await
+        .unwrap();
 }
