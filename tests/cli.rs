@@ -712,8 +712,10 @@ fn a_bundled_client_scenario_runs_the_reference_client_of_this_binary() {
     // The scenario's driver is `helseid-testbed reference-client`: the runner starts itself,
     // so the released binary needs neither cargo nor itself on the PATH.
     let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/client-machine.yaml");
+    let state = tempfile::tempdir().unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_helseid-testbed"))
-        .args(["conformance", "run", scenario])
+        .args(["conformance", "run", scenario, "--data-dir"])
+        .arg(state.path())
         .env("NO_COLOR", "1")
         .env("PATH", "/nonexistent")
         .output()

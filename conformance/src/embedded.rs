@@ -270,10 +270,7 @@ impl Embedded {
         scenario: &Scenario,
         client: &Client,
     ) -> Result<Issued, EmbedError> {
-        let api = scenario
-            .api
-            .as_ref()
-            .ok_or_else(|| EmbedError::Token("the scenario names no API".into()))?;
+        let api = api_of(scenario)?;
         if !scenario.requirements.user_token() {
             return Ok(Issued {
                 access_token: self.machine_token(scenario, client).await?,
@@ -329,10 +326,7 @@ impl Embedded {
         scenario: &Scenario,
         client: &Client,
     ) -> Result<String, EmbedError> {
-        let api = scenario
-            .api
-            .as_ref()
-            .ok_or_else(|| EmbedError::Token("the scenario names no API".into()))?;
+        let api = api_of(scenario)?;
         let details = if scenario.requirements.tillitsrammeverk {
             Some(attested_details(client)?)
         } else {
@@ -356,10 +350,7 @@ impl Embedded {
         scenario: &Scenario,
         client: &Client,
     ) -> Result<TokenOutcome, EmbedError> {
-        let api = scenario
-            .api
-            .as_ref()
-            .ok_or_else(|| EmbedError::Token("the scenario names no API".into()))?;
+        let api = api_of(scenario)?;
         let level = scenario.requirements.security_level.unwrap_or(4);
         let (pid, _) = self.practitioner()?;
         let mut scope = vec![
@@ -388,6 +379,14 @@ impl Embedded {
             .map_err(|e| EmbedError::Token(e.to_string()))?;
         Ok(tokens)
     }
+}
+
+/// The scenario's API, which every token is for.
+fn api_of(scenario: &Scenario) -> Result<&crate::scenario::ApiResource, EmbedError> {
+    scenario
+        .api
+        .as_ref()
+        .ok_or_else(|| EmbedError::Token("the scenario names no API".into()))
 }
 
 /// What the STS issued for the baseline: the access token, and the ID token of the login

@@ -237,9 +237,7 @@ fn multi_tenant(s: &Scenario) -> Scenario {
 
 fn result<'r>(report: &'r Report, id: &str) -> &'r conformance::report::CheckResult {
     report.scenarios[0]
-        .results
-        .iter()
-        .find(|r| r.id == id)
+        .result(id)
         .unwrap_or_else(|| panic!("no result for {id}"))
 }
 

@@ -40,12 +40,7 @@ async fn run(embedded: &Embedded, s: Scenario, target: &str, only: &[&str]) -> R
 }
 
 fn outcome(report: &Report, id: &str) -> Outcome {
-    report.scenarios[0]
-        .results
-        .iter()
-        .find(|r| r.id == id)
-        .unwrap_or_else(|| panic!("no result for {id}"))
-        .outcome
+    result(report, id).outcome
 }
 
 const EVERYTHING: &str = "name: everything\nkind: api\ntarget: {url: 'http://127.0.0.1:1/x'}\napi: {audience: 'nhn:t-api', scopes: ['nhn:t-api/read']}\nrequirements: {token_binding: dpop, security_level: 4, tillitsrammeverk: true, organisations: ['999977774'], tenancy: multi}\n";
@@ -224,9 +219,7 @@ const PLAIN: &str =
 
 fn result<'r>(report: &'r Report, id: &str) -> &'r conformance::report::CheckResult {
     report.scenarios[0]
-        .results
-        .iter()
-        .find(|r| r.id == id)
+        .result(id)
         .unwrap_or_else(|| panic!("no result for {id}"))
 }
 

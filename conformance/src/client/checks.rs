@@ -187,9 +187,7 @@ impl<'a> Judge<'a> {
     }
 
     /// The authorization requests of every run, with the run's number (1 is the baseline).
-    fn authorization_params_of_all_runs(
-        &self,
-    ) -> Vec<RunRequest<'a>> {
+    fn authorization_params_of_all_runs(&self) -> Vec<RunRequest<'a>> {
         self.all_runs()
             .into_iter()
             .enumerate()
