@@ -427,7 +427,7 @@ checks! {
         severity: Must,
         applies: Always,
         title: "Malformed tokens never cause a server error",
-        requirement: "Garbage in the Authorization header (not a JWT, bad base64, JSON that is not an object, a 16 KB token) gets a 4xx (431 Request Header Fields Too Large is a refusal too), never a 5xx or a dropped connection.",
+        requirement: "Garbage in the Authorization header (not a JWT, bad base64, JSON that is not an object, a 16 KB token) gets a 4xx (431 Request Header Fields Too Large is a refusal too), never a 5xx or a dropped connection. A server that refuses an oversized header may close the connection before its answer is read: for the 16 KB token that passes when the API answers the next request, and is a crash when it does not.",
         source: (
             "RFC 6750 §3.1, error code invalid_token",
             "invalid_token: The access token provided is expired, revoked, malformed, or invalid for other reasons. The resource SHOULD respond with the HTTP 401 (Unauthorized) status code.",
