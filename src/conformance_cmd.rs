@@ -83,7 +83,7 @@ struct ReportArgs {
     #[arg(long, value_enum, default_value_t = FailOnArg::Must)]
     fail_on: FailOnArg,
     /// Port of the embedded STS on 127.0.0.1 (issuer http://127.0.0.1:PORT); default: the
-    /// first scenario's sts.port, else a free one.
+    /// first scenario's sts.port, else a free one. An idp run starts no STS.
     #[arg(long, value_name = "PORT")]
     sts_port: Option<u16>,
     /// Where the embedded STS keeps its state between runs: its signing key (so an API that
@@ -102,7 +102,8 @@ struct RunArgs {
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Call this URL instead of each scenario's target.url (api), or use it as the issuer
-    /// instead of idp.issuer (idp). Not for client scenarios.
+    /// instead of idp.issuer (idp; the scenario may then leave idp.issuer out). Not for
+    /// client scenarios.
     #[arg(long, value_name = "URL")]
     target: Option<String>,
     #[command(flatten)]

@@ -208,7 +208,9 @@ fn stored_api_key(store: &mock_sts::store::Store) -> Result<String, UpError> {
     if let Some(k) = store.meta("api_key").map_err(err)? {
         return Ok(k);
     }
-    let key = protocol::jose::random_id();
+    // A secret: from the CSPRNG, and no key at all if it fails.
+    let key = protocol::jose::random_hex::<16>()
+        .map_err(|e| UpError::Start(format!("cannot make the API key: {e}")))?;
     store.set_meta("api_key", &key).map_err(err)?;
     Ok(key)
 }

@@ -101,19 +101,20 @@ pub fn prepare(loaded: &[Loaded], options: &RunOptions) -> Result<(), RunError> 
                         message: "idp: an idp scenario needs the idp section (issuer, client_id, client_secret, redirect_uri, users)".into(),
                     });
                 };
-                if let Err(message) = idp::client_secret(idp) {
-                    return Err(RunError::Scenario {
-                        origin: l.source.clone(),
-                        message,
-                    });
-                }
-                if let Some(t) = &options.target
-                    && !(t.starts_with("http://") || t.starts_with("https://"))
-                {
-                    return Err(RunError::Scenario {
-                        origin: l.source.clone(),
-                        message: format!("--target {t:?} is not an http(s) URL (the IdP's issuer)"),
-                    });
+                let refuse = |message: String| RunError::Scenario {
+                    origin: l.source.clone(),
+                    message,
+                };
+                idp::client_secret(idp).map_err(refuse)?;
+                match (&options.target, &idp.issuer) {
+                    (Some(t), _) => scenario::idp_issuer("--target", t).map_err(refuse)?,
+                    (None, Some(_)) => {}
+                    (None, None) => {
+                        return Err(refuse(
+                            "idp.issuer: name the IdP's issuer in the scenario or with --target ISSUER"
+                                .into(),
+                        ));
+                    }
                 }
             }
             Kind::Client => {
@@ -145,18 +146,24 @@ pub async fn run(
     progress: &(dyn Fn(&Scenario, &CheckResult) + Sync),
 ) -> Result<Report, RunError> {
     prepare(loaded, options)?;
-    let port = options
-        .sts_port
-        .or_else(|| loaded.iter().find_map(|l| l.scenario.sts.port))
-        .unwrap_or(0);
-    let embedded = Embedded::start_in(port, options.data_dir.as_deref()).await?;
-    on_start(&embedded);
-    run_on(&embedded, loaded, options, progress).await
+    // Idp scenarios do not use the STS (the runner is the IdP's relying party itself), so a
+    // run of idp scenarios alone neither starts nor names it.
+    let embedded = if loaded.iter().any(|l| l.scenario.kind != Kind::Idp) {
+        let port = options
+            .sts_port
+            .or_else(|| loaded.iter().find_map(|l| l.scenario.sts.port))
+            .unwrap_or(0);
+        let embedded = Embedded::start_in(port, options.data_dir.as_deref()).await?;
+        on_start(&embedded);
+        Some(embedded)
+    } else {
+        None
+    };
+    run_scenarios(embedded.as_ref(), loaded, options, progress).await
 }
 
 /// Runs every scenario against an embedded STS the caller started (tests start the target
-/// after the STS, so it can be told the issuer). Idp scenarios do not use the STS: the
-/// runner is the IdP's relying party itself.
+/// after the STS, so it can be told the issuer).
 pub async fn run_on(
     embedded: &Embedded,
     loaded: &[Loaded],
@@ -164,6 +171,16 @@ pub async fn run_on(
     progress: &(dyn Fn(&Scenario, &CheckResult) + Sync),
 ) -> Result<Report, RunError> {
     prepare(loaded, options)?;
+    run_scenarios(Some(embedded), loaded, options, progress).await
+}
+
+/// Runs the scenarios in order; `embedded` is needed by api and client scenarios.
+async fn run_scenarios(
+    embedded: Option<&Embedded>,
+    loaded: &[Loaded],
+    options: &RunOptions,
+    progress: &(dyn Fn(&Scenario, &CheckResult) + Sync),
+) -> Result<Report, RunError> {
     let mut reports: Vec<ScenarioReport> = Vec::new();
     for l in loaded {
         if l.scenario.kind == Kind::Idp {
@@ -174,6 +191,15 @@ pub async fn run_on(
             reports.push(report);
             continue;
         }
+        let Some(embedded) = embedded else {
+            return Err(RunError::Scenario {
+                origin: l.source.clone(),
+                message: format!(
+                    "a {} scenario needs the embedded STS, and none was started",
+                    l.scenario.kind.as_str()
+                ),
+            });
+        };
         if l.scenario.kind == Kind::Client {
             let report = client::run(&l.scenario, &l.source, options, embedded, &|r| {
                 progress(&l.scenario, r)

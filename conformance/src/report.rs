@@ -78,18 +78,9 @@ impl DecodedToken {
     }
 }
 
-/// A compact JWS's header and claims, nothing verified.
+/// A compact JWS's header and claims, nothing verified ([`protocol::jose::decode_unverified`]).
 pub fn decode_jwt(token: &str) -> Option<(Value, Value)> {
-    let mut parts = token.split('.');
-    let (Some(h), Some(c), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return None;
-    };
-    let json = |p: &str| {
-        protocol::jose::b64_decode(p).and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-    };
-    Some((json(h)?, json(c)?))
+    protocol::jose::decode_unverified(token).ok()
 }
 
 /// A value as a verdict shows it: a string in quotes, a missing one as "none".

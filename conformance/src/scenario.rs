@@ -103,8 +103,10 @@ pub struct ApiResource {
 #[serde(deny_unknown_fields)]
 pub struct IdpTarget {
     /// The IdP's issuer, e.g. `https://idp.example.no`; discovery is read from
-    /// `<issuer>/.well-known/openid-configuration`. `--target URL` overrides it.
-    pub issuer: String,
+    /// `<issuer>/.well-known/openid-configuration`. `--target URL` overrides it; without
+    /// `--target` it is required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
     /// The client id the IdP registered for the relying party (HelseID, or this runner).
     pub client_id: String,
     /// The client secret; sent as `client_secret_basic` or `client_secret_post`, whichever
@@ -271,9 +273,54 @@ pub struct IdpUser {
     /// (e.g. `"4"`, or `Level4` when the level claim is `acr`). Absent: any level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<String>,
+    /// The authentication method the login must report: one (`bankid`) or several
+    /// (`[pwd, otp]`), each of which the method claim must hold (an array claim contains
+    /// it, a text claim equals it), compared as text. Absent: any method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Methods>,
     /// Login steps for this user only, instead of `idp.login`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login: Option<Vec<LoginStep>>,
+}
+
+/// One authentication method or several (`users[].amr`), as text: a YAML number or
+/// boolean is read as the text it is written as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Methods {
+    One(String),
+    Several(Vec<String>),
+}
+
+impl Methods {
+    pub fn values(&self) -> &[String] {
+        match self {
+            Methods::One(m) => std::slice::from_ref(m),
+            Methods::Several(ms) => ms,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Methods {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde_json::Value;
+        let text = |v: &Value| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(_) | Value::Bool(_) => Some(v.to_string()),
+            _ => None,
+        };
+        let bad = || {
+            serde::de::Error::custom("expected an authentication method (text) or a list of them")
+        };
+        match Value::deserialize(d)? {
+            Value::Array(items) => items
+                .iter()
+                .map(|i| text(i).ok_or_else(bad))
+                .collect::<Result<_, _>>()
+                .map(Methods::Several),
+            v => text(&v).map(Methods::One).ok_or_else(bad),
+        }
+    }
 }
 
 /// One page of a scripted login: the form to fill, what to fill in, and the button to
@@ -417,7 +464,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
                 path: origin.to_owned(),
                 line: l.line(),
                 column: l.column(),
-                message,
+                message: without_position(&message).to_owned(),
             },
             None => ScenarioError::Invalid {
                 path: origin.to_owned(),
@@ -440,24 +487,56 @@ pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
     Ok(scenario)
 }
 
-/// Where in `text` the field a [`validate`] message names (`api.scopes: "x" ...`) is: the
-/// line of the quoted value under that key, or of the key itself. 1-based.
+/// Where in `text` the field a [`validate`] message names (`api.scopes: "x" ...`,
+/// `idp.users[1].pid: ...`) is: the line of the quoted value under that key, or of the key
+/// itself (of the list item, for an index into a block list). 1-based.
 fn locate(text: &str, message: &str) -> Option<(u64, u64)> {
     let (path, rest) = message.split_once(": ")?;
     if path.contains(' ') {
         return None;
     }
     let lines: Vec<&str> = text.lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
     let mut from = 0;
     let mut found = None;
-    for key in path.split('.') {
+    for segment in path.split('.') {
+        let (key, index) = match segment.split_once('[') {
+            Some((key, n)) => (
+                key,
+                n.strip_suffix(']').and_then(|n| n.parse::<usize>().ok()),
+            ),
+            None => (segment, None),
+        };
         let (i, line) = lines.iter().enumerate().skip(from).find(|(_, l)| {
             let t = l.trim_start().trim_start_matches("- ");
             t.starts_with(&format!("{key}:"))
         })?;
-        let column = line.len() - line.trim_start().len() + 1;
-        found = Some((i, column));
+        found = Some((i, indent(line) + 1));
         from = i + 1;
+        // The n-th item of a block list: the lines that start with "-" at the first item's
+        // indentation, until the list ends (an inline list keeps the key's position).
+        let Some(n) = index else { continue };
+        let body = lines[i + 1..]
+            .iter()
+            .enumerate()
+            .map(|(j, l)| (i + 1 + j, *l))
+            .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+        let mut item_indent = None;
+        let item = body
+            .take_while(|(_, l)| indent(l) > indent(line) || l.trim_start().starts_with('-'))
+            .filter(|(_, l)| {
+                let is_item = l.trim_start().starts_with('-');
+                if is_item && item_indent.is_none() {
+                    item_indent = Some(indent(l));
+                }
+                is_item && item_indent == Some(indent(l))
+            })
+            .nth(n);
+        if let Some((j, l)) = item {
+            found = Some((j, indent(l) + 1));
+            // The item's own line may hold its first key ("- pid: ...").
+            from = j;
+        }
     }
     let (key_line, key_column) = found?;
     // The quoted value, when the message names one.
@@ -479,6 +558,24 @@ fn locate(text: &str, message: &str) -> Option<(u64, u64)> {
 /// serde-saphyr's message repeats the location and a snippet; the first line says it.
 fn first_line(message: &str) -> String {
     message.lines().next().unwrap_or(message).trim().to_owned()
+}
+
+/// The message without serde-saphyr's `error: line L column C: ` prefix, when the error
+/// prints the position itself (`file:L:C: message`).
+fn without_position(message: &str) -> &str {
+    let rest = message.strip_prefix("error: ").unwrap_or(message);
+    let Some((position, text)) = rest.split_once(": ") else {
+        return message;
+    };
+    let is_position = position
+        .strip_prefix("line ")
+        .and_then(|p| p.split_once(" column "))
+        .is_some_and(|(l, c)| {
+            [l, c]
+                .iter()
+                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        });
+    if is_position { text } else { rest }
 }
 
 /// Rules the schema cannot say.
@@ -655,13 +752,21 @@ fn validate_client(c: &ClientTarget) -> Result<(), String> {
     Ok(())
 }
 
-fn validate_idp(idp: &IdpTarget) -> Result<(), String> {
-    http_url("idp.issuer", &idp.issuer)?;
-    if idp.issuer.contains(['?', '#']) {
+/// An IdP's issuer: an http(s) URL without query or fragment (OpenID Connect Discovery §3).
+/// `field` names where it came from (`idp.issuer` or `--target`).
+pub fn idp_issuer(field: &str, issuer: &str) -> Result<(), String> {
+    http_url(field, issuer)?;
+    if issuer.contains(['?', '#']) {
         return Err(format!(
-            "idp.issuer: {:?} has a query or fragment; an issuer has neither (OpenID Connect Discovery §3)",
-            idp.issuer
+            "{field}: {issuer:?} has a query or fragment; an issuer has neither (OpenID Connect Discovery §3)"
         ));
+    }
+    Ok(())
+}
+
+fn validate_idp(idp: &IdpTarget) -> Result<(), String> {
+    if let Some(issuer) = &idp.issuer {
+        idp_issuer("idp.issuer", issuer)?;
     }
     if idp.client_id.trim().is_empty() {
         return Err("idp.client_id: must not be empty".into());
@@ -722,6 +827,13 @@ fn validate_idp(idp: &IdpTarget) -> Result<(), String> {
         }
         if user.level.as_ref().is_some_and(|l| l.trim().is_empty()) {
             return Err(format!("idp.users[{i}].level: must not be empty"));
+        }
+        match user.amr.as_ref().map(Methods::values) {
+            Some([]) => return Err(format!("idp.users[{i}].amr: name at least one method")),
+            Some(ms) if ms.iter().any(|m| m.trim().is_empty()) => {
+                return Err(format!("idp.users[{i}].amr: a method is empty"));
+            }
+            _ => {}
         }
         if let Some(steps) = &user.login {
             validate_steps(&format!("idp.users[{i}].login"), steps)?;
@@ -815,6 +927,9 @@ mod tests {
             .unwrap_or_default();
         assert!(e.starts_with("s.yaml:9:"), "{e}");
         assert!(e.contains("security_levle"), "{e}");
+        // The position is printed once, by the error itself.
+        assert!(!e.contains("line 9"), "{e}");
+        assert!(!e.contains("error:"), "{e}");
         let text = GOOD.replace("kind: api", "kind: printer");
         let e = parse(&text, "s.yaml")
             .err()
@@ -880,6 +995,27 @@ mod tests {
         assert_eq!(idp.login[0].fill["typed_pid"], "{pid}");
         assert_eq!(idp.claims.identifier, "pid");
         assert_eq!(idp.cancel.len(), 1);
+        assert_eq!(idp.users[0].amr, Some(Methods::One("bankid".into())));
+        assert_eq!(
+            idp.users[1].amr.as_ref().map(Methods::values),
+            Some(&["bankid".to_owned()][..])
+        );
+        // A method written as a number or a list of them is text too.
+        let numbers = IDP
+            .replace("amr: bankid", "amr: 4")
+            .replace("amr: [bankid]", "amr: [1, pwd]");
+        let s = parse(&numbers, "n.yaml").unwrap_or_else(|e| panic!("{e}"));
+        let idp = s.idp.unwrap_or_else(|| panic!("idp section"));
+        assert_eq!(idp.users[0].amr, Some(Methods::One("4".into())));
+        assert_eq!(
+            idp.users[1].amr,
+            Some(Methods::Several(vec!["1".into(), "pwd".into()]))
+        );
+        let e = parse(&IDP.replace("amr: bankid", "amr: {a: 1}"), "m.yaml")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("authentication method"), "{e}");
         // Unquoted numbers stay text, leading zero and all.
         let unquoted = IDP
             .replace("\"05757041733\"", "05757041733")
@@ -941,6 +1077,18 @@ mod tests {
             let e = err(&text);
             assert!(e.contains(expected), "expected {expected:?} in {e:?}");
         }
+        // A field of a list item is named with its line and column.
+        let at = |text: &str| IDP[..IDP.find(text).unwrap_or_default()].lines().count();
+        let e = err(&IDP.replace("\"54886143942\"", "\"54886143943\""));
+        let line = at("\"54886143942\"");
+        assert!(e.starts_with(&format!("s.yaml:{line}:")), "{e}");
+        assert!(e.contains("idp.users[1].pid"), "{e}");
+        let e = err(&IDP.replace("amr: bankid", "amr: []"));
+        assert!(
+            e.starts_with(&format!("s.yaml:{}:", at("amr: bankid"))),
+            "{e}"
+        );
+        assert!(e.contains("idp.users[0].amr"), "{e}");
         // An unknown field is named with its line.
         let e = err(&IDP.replace("  scope: openid", "  scopes: openid"));
         assert!(e.contains("scopes") && e.starts_with("s.yaml:"), "{e}");

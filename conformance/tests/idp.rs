@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use conformance::catalogue::{self, TargetKind};
 use conformance::report::{Outcome, ScenarioReport};
-use conformance::scenario::{self, LoginStep, Scenario, SubmitButton};
+use conformance::scenario::{self, LoginStep, Methods, Scenario, SubmitButton};
 use conformance::{Loaded, RunOptions};
 use mock_idp::{IdpFlaw, IdpSettings, MockIdps};
 use synthpop::Population;
@@ -22,7 +22,7 @@ fn population() -> Arc<Population> {
         .clone()
 }
 
-/// BankID and TestIDP on a free port, with the conformance runner registered.
+/// BankID, TestIDP and ID-porten on a free port, with the conformance runner registered.
 struct Idps {
     base: String,
     server: tokio::task::JoinHandle<()>,
@@ -43,7 +43,7 @@ impl Idps {
             .with_flaws(flaws.iter().copied().collect::<BTreeSet<_>>());
         settings
             .idps
-            .retain(|d| d.name == "bankid" || d.name == "testidp");
+            .retain(|d| ["bankid", "testidp", "idporten"].contains(&d.name));
         let app = MockIdps::new(settings).unwrap().router();
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
@@ -58,6 +58,42 @@ impl Idps {
 
 fn bundled() -> Scenario {
     scenario::parse(BUNDLED, "scenarios/idp-bankid.yaml").unwrap()
+}
+
+/// The bundled scenario at TestIDP, whose `amr` is `testidp` at both levels.
+fn at_testidp() -> Scenario {
+    let mut s = bundled();
+    for user in &mut s.idp.as_mut().unwrap().users {
+        user.amr = Some(Methods::One("testidp".into()));
+    }
+    s
+}
+
+/// ID-porten: the first user logs in with MinID (level 3), the second with BankID (level
+/// 4), each with their own login step choosing the method on the page.
+fn at_idporten() -> Scenario {
+    let mut s = bundled();
+    let idp = s.idp.as_mut().unwrap();
+    for (user, (method, level)) in idp.users.iter_mut().zip([("minid", "3"), ("bankid", "4")]) {
+        user.level = Some(level.into());
+        user.amr = Some(Methods::One(method.into()));
+        user.login = Some(vec![LoginStep {
+            form: Some("login".into()),
+            fill: [
+                ("method".to_owned(), method.to_owned()),
+                ("typed_pid".to_owned(), "{pid}".to_owned()),
+            ]
+            .into(),
+            submit: Some(SubmitButton {
+                name: "action".into(),
+                value: Some("typed".into()),
+            }),
+        }]);
+    }
+    // Were the shared steps played, the BankID user would log in with MinID and fail
+    // IDP-AMR-01 and IDP-LEVEL-01: a user's own steps replace them.
+    idp.login[0].fill.insert("method".into(), "minid".into());
+    s
 }
 
 /// Runs `scenario` with `--target issuer`.
@@ -146,7 +182,7 @@ async fn bankid_passes_every_check() {
 #[tokio::test]
 async fn testidp_pages_pass_at_both_levels() {
     let idps = Idps::start(&[]).await;
-    let mut s = bundled();
+    let mut s = at_testidp();
     let idp = s.idp.as_mut().unwrap();
     idp.users[1].level = Some("3".into());
     idp.login = vec![LoginStep {
@@ -171,7 +207,7 @@ async fn testidp_pages_pass_at_both_levels() {
 #[tokio::test]
 async fn testidp_automation_passes_without_pages() {
     let idps = Idps::start(&[]).await;
-    let mut s = bundled();
+    let mut s = at_testidp();
     let idp = s.idp.as_mut().unwrap();
     idp.login.clear();
     idp.cancel.clear();
@@ -189,7 +225,7 @@ async fn testidp_automation_passes_without_pages() {
 async fn run_dispatches_idp_scenarios_and_selects_checks() {
     let idps = Idps::start(&[]).await;
     let mut s = bundled();
-    s.idp.as_mut().unwrap().issuer = idps.issuer("bankid");
+    s.idp.as_mut().unwrap().issuer = Some(idps.issuer("bankid"));
     s.checks.only = vec!["discovery".into(), "IDP-PID-01".into()];
     let loaded = vec![Loaded {
         scenario: s,
@@ -206,6 +242,68 @@ async fn run_dispatches_idp_scenarios_and_selects_checks() {
     }
     assert_eq!(outcome(r, "IDP-SIG-01"), Outcome::Skipped);
     assert_eq!(outcome(r, "IDP-ERR-01"), Outcome::Skipped);
+}
+
+/// ID-porten with a MinID user and a BankID user, each naming the method and level their
+/// login must report.
+#[tokio::test]
+async fn idporten_passes_with_a_method_per_user() {
+    let idps = Idps::start(&[]).await;
+    let report = run(&at_idporten(), &idps.issuer("idporten")).await;
+    assert_all_pass(&report, &[]);
+    let amr = message(&report, "IDP-AMR-01");
+    assert!(amr.contains("[\"minid\"] as expected"), "{amr}");
+    assert!(amr.contains("[\"bankid\"] as expected"), "{amr}");
+}
+
+/// An idp run alone starts no STS (the runner is the IdP's relying party), and its issuer
+/// may come from --target alone.
+#[tokio::test]
+async fn an_idp_run_starts_no_sts_and_takes_its_issuer_from_target() {
+    let idps = Idps::start(&[]).await;
+    let mut s = bundled();
+    s.idp.as_mut().unwrap().issuer = None;
+    s.checks.only = vec!["IDP-DISC-01".into()];
+    let loaded = vec![Loaded {
+        scenario: s,
+        source: "s.yaml".into(),
+    }];
+    let started = std::sync::atomic::AtomicBool::new(false);
+    let on_start = |_: &conformance::embedded::Embedded| {
+        started.store(true, std::sync::atomic::Ordering::SeqCst);
+    };
+    let e = conformance::prepare(&loaded, &RunOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("idp.issuer") && e.contains("--target"), "{e}");
+    // Past `prepare`, a run without an issuer says why for every check.
+    let report = conformance::idp::run(
+        &loaded[0].scenario,
+        "s.yaml",
+        &RunOptions::default(),
+        &|_| {},
+    )
+    .await;
+    for r in &report.results {
+        assert_eq!(r.outcome, Outcome::Inconclusive, "{}", r.id);
+        assert!(r.message.contains("idp.issuer"), "{}", r.message);
+    }
+    let options = RunOptions {
+        target: Some(idps.issuer("bankid")),
+        ..Default::default()
+    };
+    let report = conformance::run(&loaded, &options, &on_start, &|_, _| {})
+        .await
+        .unwrap();
+    assert!(report.passed, "{}", report.to_json());
+    assert_eq!(report.scenarios[0].target, idps.issuer("bankid"));
+    assert!(!started.load(std::sync::atomic::Ordering::SeqCst), "no STS");
+    let bad = RunOptions {
+        target: Some(format!("{}?x=1", idps.issuer("bankid"))),
+        ..Default::default()
+    };
+    let e = conformance::prepare(&loaded, &bad).unwrap_err().to_string();
+    assert!(e.contains("--target") && e.contains("query"), "{e}");
 }
 
 #[tokio::test]
@@ -241,20 +339,31 @@ async fn prepare_refuses_an_idp_scenario_without_its_secret() {
     assert!(e.contains("idp:"), "{e}");
 }
 
-/// The IdP with `flaw` fails `id` (a warning for should-checks), with evidence, and passes
-/// every other check.
-async fn flawed(flaw: IdpFlaw, id: &str) -> ScenarioReport {
+/// The IdP at `name` with `flaw`, judged with `scenario`, fails `id` and the checks in
+/// `also` (a warning for should-checks), with evidence, and passes every other check.
+async fn flawed(
+    flaw: IdpFlaw,
+    scenario: Scenario,
+    name: &str,
+    id: &str,
+    also: &[&str],
+) -> ScenarioReport {
     let idps = Idps::start(&[flaw]).await;
-    let report = run(&bundled(), &idps.issuer("bankid")).await;
-    let check = catalogue::find(id).unwrap();
-    let expected = match check.severity {
-        catalogue::Severity::Must => Outcome::Failed,
-        catalogue::Severity::Should => Outcome::Warning,
-    };
+    let report = run(&scenario, &idps.issuer(name)).await;
     for r in &report.results {
-        if r.id == id {
-            assert_eq!(r.outcome, expected, "{flaw:?} -> {id}\n{}", dump(&report));
-            assert!(!r.evidence.is_empty(), "{id} carries evidence");
+        if r.id == id || also.contains(&r.id.as_str()) {
+            let expected = match catalogue::find(&r.id).unwrap().severity {
+                catalogue::Severity::Must => Outcome::Failed,
+                catalogue::Severity::Should => Outcome::Warning,
+            };
+            assert_eq!(
+                r.outcome,
+                expected,
+                "{flaw:?} -> {}\n{}",
+                r.id,
+                dump(&report)
+            );
+            assert!(!r.evidence.is_empty(), "{} carries evidence", r.id);
         } else {
             assert_eq!(
                 r.outcome,
@@ -278,11 +387,18 @@ fn message(report: &ScenarioReport, id: &str) -> String {
         .unwrap_or_default()
 }
 
+/// `flaw_test!(name, Flaw, "IDP-X-01", "the message says")`: the bundled scenario at BankID
+/// with `Flaw` fails IDP-X-01 alone, saying that. `also: [...]` names further checks the flaw
+/// breaks; `at: (scenario, idp)` judges another IdP with another scenario.
 macro_rules! flaw_test {
-    ($name:ident, $flaw:ident, $id:literal, $says:literal) => {
+    ($name:ident, $flaw:ident, $id:literal, $says:literal $(, also: [$($also:literal),*])? $(, at: ($scenario:expr, $idp:literal))?) => {
         #[tokio::test]
         async fn $name() {
-            let report = flawed(IdpFlaw::$flaw, $id).await;
+            #[allow(unused_mut, unused_assignments)]
+            let mut at: (Scenario, &str) = (bundled(), "bankid");
+            $(at = ($scenario, $idp);)?
+            let also: &[&str] = &[$($($also),*)?];
+            let report = flawed(IdpFlaw::$flaw, at.0, at.1, $id, also).await;
             let m = message(&report, $id);
             assert!(m.contains($says), "{}: {m}", $id);
         }
@@ -314,7 +430,25 @@ flaw_test!(
     "IDP-PKCE-01",
     "does not match its challenge"
 );
-flaw_test!(unsigned, Unsigned, "IDP-SIG-01", "\"none\"");
+flaw_test!(
+    pkce_optional,
+    PkceOptional,
+    "IDP-PKCE-02",
+    "redeemed without code_verifier, got 200 with id_token and access_token"
+);
+flaw_test!(
+    reusable_code,
+    ReusableCode,
+    "IDP-CODE-01",
+    "a code redeemed a second time got 200"
+);
+flaw_test!(
+    any_client_secret,
+    AnyClientSecret,
+    "IDP-AUTH-01",
+    "a code redeemed with a wrong client secret got 200"
+);
+flaw_test!(unsigned, Unsigned, "IDP-SIG-01", "alg is \"none\"");
 flaw_test!(
     unpublished_key,
     UnpublishedKey,
@@ -322,11 +456,12 @@ flaw_test!(
     "not in the JWKS"
 );
 flaw_test!(wrong_issuer, WrongIssuer, "IDP-ISS-01", "another-idp");
+flaw_test!(no_sub, NoSub, "IDP-SUB-01", "sub is missing");
 flaw_test!(
     wrong_audience,
     WrongAudience,
     "IDP-AUD-01",
-    "another-relying-party"
+    "aud is \"another-relying-party\", which does not name \"conformance-runner\""
 );
 flaw_test!(no_nonce, NoNonce, "IDP-NONCE-01", "nonce is missing");
 flaw_test!(expired, Expired, "IDP-EXP-01", "in the past");
@@ -340,6 +475,13 @@ flaw_test!(
 );
 flaw_test!(no_amr, NoAmr, "IDP-AMR-01", "amr is missing");
 flaw_test!(
+    first_method_amr,
+    FirstMethodAmr,
+    "IDP-AMR-01",
+    "user 54886143942: amr is [\"minid\"]; the scenario expects \"bankid\" for this user",
+    at: (at_idporten(), "idporten")
+);
+flaw_test!(
     no_level,
     NoLevel,
     "IDP-LEVEL-01",
@@ -350,7 +492,20 @@ flaw_test!(
     open_redirect,
     OpenRedirect,
     "IDP-ERR-01",
-    "redirected to that redirect_uri"
+    "redirected to that redirect_uri",
+    also: ["IDP-ERR-02"]
+);
+flaw_test!(
+    redirect_uri_prefix,
+    RedirectUriPrefix,
+    "IDP-ERR-02",
+    "another path below it was redirected"
+);
+flaw_test!(
+    redirect_uri_query_ignored,
+    RedirectUriQueryIgnored,
+    "IDP-ERR-02",
+    "an added query was redirected"
 );
 flaw_test!(
     cancel_not_returned,
@@ -358,6 +513,51 @@ flaw_test!(
     "IDP-CANCEL-01",
     "did not come back"
 );
+
+/// Both probes of IDP-ERR-02 work on their own: a prefix match is caught by both, a
+/// comparison without the query by the added query alone.
+#[tokio::test]
+async fn err_02_names_each_probe_that_was_redirected() {
+    for (flaw, other_path) in [
+        (IdpFlaw::RedirectUriPrefix, true),
+        (IdpFlaw::RedirectUriQueryIgnored, false),
+    ] {
+        let report = flawed(flaw, bundled(), "bankid", "IDP-ERR-02", &[]).await;
+        let m = message(&report, "IDP-ERR-02");
+        assert!(m.contains("added query was redirected"), "{flaw:?}: {m}");
+        assert_eq!(m.contains("another path"), other_path, "{flaw:?}: {m}");
+    }
+}
+
+/// An IdP that answers every user with the same method fails when the scenario's users
+/// expect different ones, and passes when the scenario names no method.
+#[tokio::test]
+async fn one_method_for_every_user_fails_only_when_the_users_expect_different_ones() {
+    let idps = Idps::start(&[IdpFlaw::FirstMethodAmr]).await;
+    let mut s = at_idporten();
+    for user in &mut s.idp.as_mut().unwrap().users {
+        user.amr = None;
+    }
+    let report = run(&s, &idps.issuer("idporten")).await;
+    assert_eq!(
+        outcome(&report, "IDP-AMR-01"),
+        Outcome::Passed,
+        "{}",
+        dump(&report)
+    );
+}
+
+/// No verdict shows Rust's debug formatting of a value.
+#[tokio::test]
+async fn messages_render_values_plainly() {
+    let idps = Idps::start(&[IdpFlaw::WrongAudience, IdpFlaw::ChangedState]).await;
+    let report = run(&bundled(), &idps.issuer("bankid")).await;
+    for r in &report.results {
+        for debug in ["Some(", "String(", "None", "Array ["] {
+            assert!(!r.message.contains(debug), "{}: {}", r.id, r.message);
+        }
+    }
+}
 
 /// Every flaw has a test above, and every idp check a flaw that fails it.
 #[test]

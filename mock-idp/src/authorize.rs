@@ -20,14 +20,14 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use protocol::jose::random_id;
+use protocol::pkce;
 
 use crate::descriptor::{LoginMethod, SecurityLevel};
 use crate::error::{AuthorizeCode, AuthorizeError, AuthorizeFailure, PageError, no_store};
-use crate::form::Params;
+use crate::form::{self, Params};
 use crate::locale::Locale;
 use crate::login_page::{self, LoginView};
 use crate::persons::{self, LookupFailure, PersonRow};
-use crate::pkce;
 use crate::state::{CodeState, IssuedCode, Pending};
 use crate::{Idp, IdpFlaw, Shared};
 use protocol::urlencoding::with_query;
@@ -56,7 +56,7 @@ pub async fn show(
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let params = match Params::parse(query.unwrap_or_default().as_bytes()) {
+    let params = match form::parse(query.unwrap_or_default().as_bytes()) {
         Ok(p) => p,
         Err(e) => return PageError::bad_request(Locale::default(), e).into_response(),
     };
@@ -158,7 +158,7 @@ pub async fn submit(
         )
         .into_response();
     }
-    let params = match Params::parse(&body) {
+    let params = match form::parse(&body) {
         Ok(p) => p,
         Err(e) => return PageError::bad_request(Locale::default(), e).into_response(),
     };
@@ -376,9 +376,7 @@ fn validate(
             ),
         )
     })?;
-    if !client.redirect_uris.iter().any(|u| u == redirect_uri)
-        && !shared.flawed(IdpFlaw::OpenRedirect)
-    {
+    if !registered(shared, &client.redirect_uris, redirect_uri) {
         return Err(PageError::bad_request(
             locale,
             match locale {
@@ -566,6 +564,18 @@ fn log_in_at_once(
             format!("test_pid: {message}"),
         ),
     }
+}
+
+/// Whether `redirect_uri` is one of `registered`: compared exactly (RFC 9700 §2.1), unless a
+/// flaw loosens the comparison (test only).
+fn registered(shared: &Shared, registered: &[String], redirect_uri: &str) -> bool {
+    let without_query = |u: &str| u.split_once('?').map_or(u, |(base, _)| base).to_owned();
+    registered.iter().any(|u| {
+        u == redirect_uri
+            || (shared.flawed(IdpFlaw::RedirectUriPrefix) && redirect_uri.starts_with(u.as_str()))
+            || (shared.flawed(IdpFlaw::RedirectUriQueryIgnored)
+                && without_query(u) == without_query(redirect_uri))
+    }) || shared.flawed(IdpFlaw::OpenRedirect)
 }
 
 /// Stores a code for the logged-in person and sends the browser back with it.

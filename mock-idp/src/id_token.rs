@@ -93,6 +93,9 @@ pub fn apply_flaws(
             IdpFlaw::NoNonce => {
                 map.remove("nonce");
             }
+            IdpFlaw::NoSub => {
+                map.remove("sub");
+            }
             IdpFlaw::Expired => {
                 map.insert("iat".into(), json!(now - 600));
                 map.insert("exp".into(), json!(now - 300));

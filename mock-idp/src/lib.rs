@@ -15,7 +15,7 @@
 //! | `GET /idp/<name>/jwks` | `discovery` | RFC 7517 §5 |
 //! | `GET /idp/<name>/authorize` (request or login page) | `authorize`, `login_page` | RFC 6749 §4.1.1, OIDC Core §3.1.2, RFC 7636 |
 //! | `POST /idp/<name>/authorize` (login form) | `authorize` | RFC 6749 §4.1.2, RFC 9207 |
-//! | `POST /idp/<name>/token` | `token`, `client_auth`, `pkce`, `id_token` | RFC 6749 §4.1.3, §2.3.1, RFC 7636 §4.6, OIDC Core §3.1.3 |
+//! | `POST /idp/<name>/token` | `token`, `client_auth`, [`protocol::pkce`], `id_token` | RFC 6749 §4.1.3, §2.3.1, RFC 7636 §4.6, OIDC Core §3.1.3 |
 //!
 //! [`flaws`] breaks the IdPs on purpose, one fault at a time, for tests of relying parties and
 //! of the conformance runner (test only; [`IdpSettings::with_flaws`]).
@@ -39,7 +39,6 @@ mod form;
 mod id_token;
 mod login_page;
 mod persons;
-mod pkce;
 mod state;
 mod token;
 

@@ -24,13 +24,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use protocol::jose::random_id;
 use protocol::oauth::ErrorCode;
+use protocol::pkce;
 use serde::Serialize;
 
 use crate::client_auth;
 use crate::error::{TokenError, no_store};
-use crate::form::Params;
+use crate::form;
 use crate::id_token::{self, IdTokenFacts, TOKEN_LIFETIME};
-use crate::pkce;
 use crate::state::{CODE_LIFETIME, CodeState, IssuedCode};
 use crate::{IdpFlaw, Shared};
 
@@ -70,7 +70,7 @@ pub async fn token(
             }
         )));
     }
-    let form = Params::parse(&body).map_err(TokenError::invalid_request)?;
+    let form = form::parse(&body).map_err(TokenError::invalid_request)?;
 
     // Step 2.
     match form.get("grant_type") {
@@ -85,7 +85,12 @@ pub async fn token(
     }
 
     // Step 3.
-    let client = client_auth::authenticate(&headers, &form, &shared.clients)?;
+    let client = client_auth::authenticate(
+        &headers,
+        &form,
+        &shared.clients,
+        shared.flawed(IdpFlaw::AnyClientSecret),
+    )?;
 
     let code = form
         .get("code")
@@ -112,7 +117,7 @@ pub async fn token(
                 client.client_id
             )));
         }
-        if entry.state == CodeState::Redeemed {
+        if entry.state == CodeState::Redeemed && !shared.flawed(IdpFlaw::ReusableCode) {
             return Err(TokenError::invalid_grant(
                 "the code has already been used; codes are single-use",
             ));
@@ -145,20 +150,27 @@ pub async fn token(
     }
 
     // Step 8.
-    let Some(verifier) = form.get("code_verifier") else {
-        return Err(TokenError::invalid_grant(
-            "code_verifier is missing; the authorization request carried a PKCE challenge",
-        ));
-    };
-    if !pkce::valid_verifier(verifier) {
-        return Err(TokenError::invalid_grant(
-            "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1)",
-        ));
-    }
-    if !pkce::verifies(verifier, &issued.code_challenge) && !shared.flawed(IdpFlaw::IgnoresPkce) {
-        return Err(TokenError::invalid_grant(
-            "code_verifier does not match the code_challenge (S256)",
-        ));
+    match form.get("code_verifier") {
+        None if shared.flawed(IdpFlaw::PkceOptional) => {}
+        None => {
+            return Err(TokenError::invalid_grant(
+                "code_verifier is missing; the authorization request carried a PKCE challenge",
+            ));
+        }
+        Some(verifier) => {
+            if !pkce::valid_verifier(verifier) {
+                return Err(TokenError::invalid_grant(
+                    "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1)",
+                ));
+            }
+            if !pkce::verifies(verifier, &issued.code_challenge)
+                && !shared.flawed(IdpFlaw::IgnoresPkce)
+            {
+                return Err(TokenError::invalid_grant(
+                    "code_verifier does not match the code_challenge (S256)",
+                ));
+            }
+        }
     }
 
     let Some(method) = idp.descriptor.method(issued.method) else {
@@ -178,6 +190,11 @@ pub async fn token(
         method,
     });
     id_token::apply_flaws(&mut claims, &shared.flaws, &shared.population, now);
+    if shared.flawed(IdpFlaw::FirstMethodAmr)
+        && let (Some(first), Some(map)) = (idp.descriptor.methods.first(), claims.as_object_mut())
+    {
+        map.insert("amr".into(), serde_json::json!(first.amr));
+    }
     let key = if shared.flawed(IdpFlaw::UnpublishedKey) {
         &idp.unpublished_key
     } else {

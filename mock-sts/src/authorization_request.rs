@@ -147,7 +147,7 @@ pub fn validate(
             ));
         }
     }
-    if code_challenge.len() != 43 || protocol::jose::b64_decode(&code_challenge).is_none() {
+    if !protocol::pkce::valid_challenge(&code_challenge) {
         return Err(OAuthError::invalid_request(
             "code_challenge must be the base64url SHA-256 of the code_verifier (43 characters)",
         ));

@@ -68,7 +68,7 @@ pub fn authenticate(
     let audiences = [
         config.issuer.clone(),
         config.token_endpoint(),
-        config.endpoint("/connect/par"),
+        config.endpoint(protocol::endpoints::PAR),
         endpoint.to_owned(),
     ];
     let now = sts.now();
@@ -148,6 +148,18 @@ pub(crate) fn replay_full() -> OAuthError {
         "the replay cache is full; retry in a minute",
     )
     .with_status(axum::http::StatusCode::TOO_MANY_REQUESTS)
+}
+
+/// The CSPRNG failed while the STS made a secret (a `request_uri`, a refresh token). The
+/// request was fine and nothing guessable was handed out: `temporarily_unavailable`, sent
+/// as an OAuth error like any other refusal (not as a 5xx) so the client reads why and
+/// retries.
+pub(crate) fn rng_failed(e: protocol::jose::RngError) -> OAuthError {
+    tracing::error!(error = %e, "no secret could be made");
+    OAuthError::new(
+        ErrorCode::TemporarilyUnavailable,
+        format!("{e}, so the STS made no secret; retry"),
+    )
 }
 
 /// A failure of the STS's own storage. It is reported, not hidden, but as a 503: the request

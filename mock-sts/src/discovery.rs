@@ -1,6 +1,7 @@
 //! Discovery (OpenID Connect Discovery 1.0 §3–4) in HelseID's document shape (reference §1.2),
 //! naming only what the testbed implements; the JWKS (RFC 7517 §5) and HelseID's extra
-//! `expired_jwks_uri` and `available_idps` documents.
+//! `expired_jwks_uri` and `available_idps` documents. The paths are [`protocol::endpoints`], as
+//! in the router.
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use protocol::claims;
+use protocol::endpoints;
 use protocol::jose::Alg;
 use serde_json::{Value, json};
 
@@ -23,14 +25,14 @@ pub fn document_for(sts: &Sts) -> Value {
     let algs: Vec<&str> = Alg::ALL.iter().map(|a| a.as_str()).collect();
     json!({
         "issuer": c.issuer,
-        "jwks_uri": c.endpoint("/.well-known/openid-configuration/jwks"),
-        "authorization_endpoint": c.endpoint("/connect/authorize"),
-        "token_endpoint": c.token_endpoint(),
-        "userinfo_endpoint": c.endpoint("/connect/userinfo"),
-        "end_session_endpoint": c.endpoint("/connect/endsession"),
-        "revocation_endpoint": c.endpoint("/connect/revocation"),
-        "introspection_endpoint": c.endpoint("/connect/introspect"),
-        "pushed_authorization_request_endpoint": c.endpoint("/connect/par"),
+        "jwks_uri": c.endpoint(endpoints::JWKS),
+        "authorization_endpoint": c.endpoint(endpoints::AUTHORIZE),
+        "token_endpoint": c.endpoint(endpoints::TOKEN),
+        "userinfo_endpoint": c.endpoint(endpoints::USERINFO),
+        "end_session_endpoint": c.endpoint(endpoints::END_SESSION),
+        "revocation_endpoint": c.endpoint(endpoints::REVOCATION),
+        "introspection_endpoint": c.endpoint(endpoints::INTROSPECTION),
+        "pushed_authorization_request_endpoint": c.endpoint(endpoints::PAR),
         "require_pushed_authorization_requests": true,
         "frontchannel_logout_supported": true,
         "frontchannel_logout_session_supported": true,
@@ -69,8 +71,8 @@ pub fn document_for(sts: &Sts) -> Value {
         "acr_values_supported": ["Level3", "Level4"],
         "authorization_response_iss_parameter_supported": true,
         "dpop_signing_alg_values_supported": algs,
-        "expired_jwks_uri": c.endpoint("/connect/expiredjwks"),
-        "available_idps": c.endpoint("/connect/availableidps"),
+        "expired_jwks_uri": c.endpoint(endpoints::EXPIRED_JWKS),
+        "available_idps": c.endpoint(endpoints::AVAILABLE_IDPS),
     })
 }
 

@@ -6,10 +6,12 @@
 //! §3.1), over HTTP like any RP. Browser redirects use the IdP's public URL; the back channel
 //! (token, JWKS) uses the address the STS listens on, so it works whatever `--issuer` says.
 
+use std::fmt;
+
 use serde_json::Value;
 use thiserror::Error;
 
-use protocol::jose::{PublicJwk, parse_compact};
+use protocol::id_token::{self, Expected};
 
 /// The client id the STS has at every bundled IdP.
 pub const RP_CLIENT_ID: &str = "helseid-testbed-sts";
@@ -29,8 +31,9 @@ pub struct Upstream {
     pub test_automation: bool,
 }
 
-/// The RP registration the STS has at every bundled IdP.
-#[derive(Debug, Clone)]
+/// The RP registration the STS has at every bundled IdP. Its `Debug` leaves out the client
+/// secret.
+#[derive(Clone)]
 pub struct Federation {
     pub upstreams: Vec<Upstream>,
     pub client_id: String,
@@ -65,6 +68,17 @@ pub enum FederationError {
     Refused { idp: String, detail: String },
     #[error("identity provider {idp} returned an ID token the STS cannot accept: {detail}")]
     BadIdToken { idp: String, detail: String },
+}
+
+impl fmt::Debug for Federation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Federation")
+            .field("upstreams", &self.upstreams)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("internal_base", &self.internal_base)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Federation {
@@ -168,59 +182,33 @@ impl Federation {
             .await
             .map_err(unreachable)?;
         let issuer = self.public_issuer(sts_issuer, idp);
-        verify_id_token(id_token, &jwks, &issuer, &self.client_id, nonce, now).map_err(|detail| {
-            FederationError::BadIdToken {
-                idp: idp.scheme.clone(),
-                detail,
-            }
+        let expected = Expected {
+            issuer: &issuer,
+            client_id: &self.client_id,
+            nonce,
+            now,
+        };
+        verify_id_token(id_token, &jwks, &expected).map_err(|detail| FederationError::BadIdToken {
+            idp: idp.scheme.clone(),
+            detail,
         })
     }
 }
 
-/// Checks an IdP's ID token (OIDC Core §3.1.3.7) and reads the person, level and method.
+/// Checks an IdP's ID token ([`protocol::id_token::validate`], OIDC Core §3.1.3.7 and `sub`)
+/// and then reads the person, level and method from its verified claims.
 pub fn verify_id_token(
     token: &str,
     jwks: &Value,
-    issuer: &str,
-    client_id: &str,
-    nonce: &str,
-    now: i64,
+    expected: &Expected<'_>,
 ) -> Result<Assertion, String> {
-    let jws = parse_compact(token).map_err(|e| e.to_string())?;
-    let kid = jws.header_str("kid");
-    let keys = jwks
-        .get("keys")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let verified = keys
-        .iter()
-        .filter(|k| kid.is_none() || k.get("kid").and_then(Value::as_str) == kid)
-        .filter_map(|k| PublicJwk::from_json(k).ok())
-        .any(|k| jws.verify(&k).is_ok());
-    if !verified {
-        return Err("its signature does not verify with the IdP's keys".into());
-    }
-    if jws.claim_str("iss") != Some(issuer) {
-        return Err(format!("iss {:?} is not {issuer}", jws.claim_str("iss")));
-    }
-    let aud_ok = match jws.claims.get("aud") {
-        Some(Value::String(a)) => a == client_id,
-        Some(Value::Array(a)) => a.iter().any(|x| x.as_str() == Some(client_id)),
-        _ => false,
-    };
-    if !aud_ok {
-        return Err("aud is not the STS".into());
-    }
-    if jws.claim_str("nonce") != Some(nonce) {
-        return Err("nonce does not match".into());
-    }
-    match jws.claim_time("exp") {
-        Some(Ok(exp)) if exp > now - 5 => {}
-        _ => return Err("expired".into()),
-    }
-    let pid = jws.claim_str("pid").ok_or("no pid claim")?.to_owned();
-    let security_level = match jws.claims.get("security_level") {
+    let claims = id_token::validate(token, jwks, expected).map_err(|e| e.to_string())?;
+    let pid = claims
+        .get("pid")
+        .and_then(Value::as_str)
+        .ok_or("no pid claim")?
+        .to_owned();
+    let security_level = match claims.get("security_level") {
         Some(Value::String(s)) => s.parse().map_err(|_| "security_level is not a number")?,
         Some(Value::Number(n)) => n
             .as_u64()
@@ -228,7 +216,7 @@ pub fn verify_id_token(
             .ok_or("security_level is not a level")?,
         _ => return Err("no security_level claim".into()),
     };
-    let amr = match jws.claims.get("amr") {
+    let amr = match claims.get("amr") {
         Some(Value::Array(a)) => a
             .iter()
             .filter_map(Value::as_str)
@@ -242,4 +230,70 @@ pub fn verify_id_token(
         security_level,
         amr,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use protocol::jose::Alg;
+    use protocol::signing::SigningKey;
+    use serde_json::{Map, json};
+
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn expected() -> Expected<'static> {
+        Expected {
+            issuer: "http://sts/idp/bankid",
+            client_id: RP_CLIENT_ID,
+            nonce: "n1",
+            now: NOW,
+        }
+    }
+
+    fn token(key: &SigningKey, changes: Value) -> String {
+        let mut claims = json!({
+            "iss": "http://sts/idp/bankid", "aud": RP_CLIENT_ID, "nonce": "n1", "sub": "s1",
+            "iat": NOW, "exp": NOW + 300, "pid": "15838512329", "security_level": "4",
+            "amr": ["bankid"],
+        });
+        for (k, v) in changes.as_object().unwrap() {
+            claims[k] = v.clone();
+        }
+        key.sign_jwt(Map::new(), &claims).unwrap()
+    }
+
+    #[test]
+    fn a_valid_id_token_gives_the_person_level_and_method() {
+        let key = SigningKey::generate_ec(Alg::ES256, "k".into()).unwrap();
+        let jwks = json!({"keys": [key.public_jwk().to_json()]});
+        assert_eq!(
+            verify_id_token(&token(&key, json!({})), &jwks, &expected()),
+            Ok(Assertion {
+                pid: "15838512329".into(),
+                security_level: 4,
+                amr: vec!["bankid".into()],
+            })
+        );
+        // protocol::id_token's steps apply, with its one leeway: 30 s past exp still passes.
+        let late = Expected {
+            now: NOW + 330,
+            ..expected()
+        };
+        assert!(verify_id_token(&token(&key, json!({})), &jwks, &late).is_ok());
+        let refusal = verify_id_token(&token(&key, json!({"sub": ""})), &jwks, &expected());
+        assert!(refusal.unwrap_err().starts_with("sub is \"\""));
+        let refusal = verify_id_token(&token(&key, json!({"nonce": "n2"})), &jwks, &expected());
+        assert!(refusal.unwrap_err().starts_with("nonce is \"n2\""));
+        let refusal = verify_id_token(&token(&key, json!({"pid": null})), &jwks, &expected());
+        assert_eq!(refusal, Err("no pid claim".into()));
+    }
+
+    #[test]
+    fn debug_leaves_out_the_client_secret() {
+        let f = Federation::new(Vec::new(), "s3cr3t".into(), "http://127.0.0.1:1".into());
+        let text = format!("{f:?}");
+        assert!(!text.contains("s3cr3t"), "{text}");
+        assert!(text.contains("[redacted]"), "{text}");
+    }
 }

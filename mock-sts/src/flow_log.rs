@@ -319,19 +319,11 @@ fn mask(v: &Value) -> Value {
     }
 }
 
-/// A JWT as `{header, claims}`, or the text when it is not one.
+/// A JWT as `{header, claims}` ([`protocol::jose::decode_unverified`]), or the text when it
+/// is not one.
 fn decode_jwt(token: &str) -> Value {
-    let mut parts = token.split('.');
-    let (Some(h), Some(c), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return json!(token);
-    };
-    let decode = |p: &str| {
-        protocol::jose::b64_decode(p).and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-    };
-    match (decode(h), decode(c)) {
-        (Some(header), Some(claims)) => json!({ "jwt": { "header": header, "claims": claims } }),
-        _ => json!(token),
+    match protocol::jose::decode_unverified(token) {
+        Ok((header, claims)) => json!({ "jwt": { "header": header, "claims": claims } }),
+        Err(_) => json!(token),
     }
 }

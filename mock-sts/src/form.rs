@@ -1,45 +1,41 @@
 //! Reading `application/x-www-form-urlencoded` request bodies (RFC 6749 §3.2, appendix B)
-//! with OAuth's rules and OAuth-shaped errors: the content type must be right, the body
-//! bounded, and no parameter may appear twice (RFC 6749 §3.1) except `resource`, which
-//! RFC 8707 §2 allows to repeat.
+//! with OAuth's rules and OAuth-shaped errors: the content type must be right, and then
+//! [`protocol::form`] reads the body (bounded, UTF-8, no parameter twice, RFC 6749 §3.1)
+//! letting only `resource` repeat (RFC 8707 §2). This module maps its refusals to
+//! `invalid_request`.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::header;
+use axum::http::{StatusCode, header};
+use protocol::form::{FormError, Params};
 
 use crate::error::OAuthError;
 
-/// Largest form body accepted. Client assertions with Tillitsrammeverk details stay well
-/// under this.
-pub const MAX_FORM_BYTES: usize = 64 * 1024;
+pub use protocol::form::MAX_FORM_BYTES;
+
+/// The parameters that may appear more than once in a request to the STS.
+pub const REPEATABLE: &[&str] = &["resource"];
 
 /// The parameters of a form body, in order.
 #[derive(Debug, Clone, Default)]
 pub struct Form {
-    pairs: Vec<(String, String)>,
+    params: Params,
 }
 
 impl Form {
     pub fn parse(body: &[u8]) -> Result<Form, OAuthError> {
-        let mut pairs: Vec<(String, String)> = Vec::new();
-        for (k, v) in form_urlencoded_pairs(body)? {
-            if k != "resource" && pairs.iter().any(|(seen, _)| *seen == k) {
-                return Err(OAuthError::invalid_request(format!(
-                    "parameter {k} is repeated; each parameter may appear once"
-                )));
-            }
-            pairs.push((k, v));
+        match Params::parse(body, REPEATABLE) {
+            Ok(params) => Ok(Form { params }),
+            Err(e @ FormError::TooLong(_)) => Err(OAuthError::invalid_request(e.to_string())
+                .with_status(StatusCode::PAYLOAD_TOO_LARGE)),
+            Err(e) => Err(OAuthError::invalid_request(e.to_string())),
         }
-        Ok(Form { pairs })
     }
 
     /// The value of `name`, if present and non-empty (RFC 6749 §3.1: "Parameters sent
     /// without a value MUST be treated as if they were omitted").
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(k, v)| k == name && !v.is_empty())
-            .map(|(_, v)| v.as_str())
+        self.params.get(name)
     }
 
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
@@ -48,28 +44,8 @@ impl Form {
     }
 
     pub fn all(&self, name: &str) -> Vec<&str> {
-        self.pairs
-            .iter()
-            .filter(|(k, v)| k == name && !v.is_empty())
-            .map(|(_, v)| v.as_str())
-            .collect()
+        self.params.all(name)
     }
-}
-
-fn form_urlencoded_pairs(body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| OAuthError::invalid_request("the form body is not UTF-8"))?;
-    let mut out = Vec::new();
-    for part in text.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = part.split_once('=').unwrap_or((part, ""));
-        out.push((decode(k)?, decode(v)?));
-    }
-    Ok(out)
-}
-
-fn decode(s: &str) -> Result<String, OAuthError> {
-    protocol::urlencoding::decode(s)
-        .map_err(|e| OAuthError::invalid_request(format!("the form body {e}")))
 }
 
 impl<S: Send + Sync> FromRequest<S> for Form {
@@ -96,13 +72,6 @@ impl<S: Send + Sync> FromRequest<S> for Form {
             OAuthError::invalid_request(format!("the form body could not be read: {e}"))
                 .with_status(e.status())
         })?;
-        if body.len() > MAX_FORM_BYTES {
-            return Err(OAuthError::invalid_request(format!(
-                "the form body is {} bytes; at most {MAX_FORM_BYTES} are accepted",
-                body.len()
-            ))
-            .with_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE));
-        }
         Form::parse(&body)
     }
 }
@@ -132,5 +101,7 @@ mod tests {
         assert!(Form::parse(b"a=%zz").is_err());
         assert!(Form::parse(b"a=%ff").is_err());
         assert!(Form::parse(&[0xff]).is_err());
+        let big = Form::parse(&vec![b'a'; MAX_FORM_BYTES + 1]).unwrap_err();
+        assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE);
     }
 }

@@ -23,7 +23,7 @@ pub async fn introspect(
     headers: HeaderMap,
     form: Form,
 ) -> Result<Response, OAuthError> {
-    let endpoint = sts.config.endpoint("/connect/introspect");
+    let endpoint = sts.config.endpoint(protocol::endpoints::INTROSPECTION);
     client_auth::authenticate(&sts, &headers, &form, &endpoint)?;
     let token = form.require("token")?;
     let body = match access_token::verify(&sts, token) {

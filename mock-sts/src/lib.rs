@@ -24,7 +24,8 @@
 //! | `GET /testbed/environment` | [`environment`] | testbed |
 //! | `GET /testbed/flows` | [`flow_log`] | testbed |
 //!
-//! [`app`] builds the router from an [`Sts`]; serving it is the caller's business, so tests
+//! The paths are [`protocol::endpoints`], which the router and the discovery document both
+//! read. [`app`] builds the router from an [`Sts`]; serving it is the caller's business, so tests
 //! bind `127.0.0.1:0` in-process and the CLI binds what the user asked for.
 
 pub mod access_token;
@@ -64,12 +65,15 @@ pub mod ttt;
 pub mod user_tokens;
 pub mod userinfo;
 
+use std::fmt;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use protocol::endpoints::{self, testbed};
+use protocol::jose::RngError;
 use thiserror::Error;
 
 use crate::clock::Clock;
@@ -85,8 +89,8 @@ pub const REPLAY_CAPACITY: usize = 1_000_000;
 /// Pushed requests, logins in progress and codes each held at most.
 pub const EPHEMERAL_CAPACITY: usize = 100_000;
 
-/// Settings of one STS instance.
-#[derive(Debug, Clone)]
+/// Settings of one STS instance. Its `Debug` leaves out the API key.
+#[derive(Clone)]
 pub struct StsConfig {
     /// The issuer, without a trailing slash (HelseID's tokens have none).
     pub issuer: String,
@@ -119,7 +123,30 @@ impl StsConfig {
     }
 
     pub fn token_endpoint(&self) -> String {
-        self.endpoint("/connect/token")
+        self.endpoint(endpoints::TOKEN)
+    }
+}
+
+impl fmt::Debug for StsConfig {
+    /// Everything but the API key, which is a bearer secret (Selvbetjening, TTT) and would
+    /// otherwise reach logs through `{:?}` of the config or of the whole [`Sts`].
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let StsConfig {
+            issuer,
+            access_token_lifetime,
+            key_overlap,
+            api_key: _,
+            require_draft_confirmation,
+            client_key_lifetime,
+        } = self;
+        f.debug_struct("StsConfig")
+            .field("issuer", issuer)
+            .field("access_token_lifetime", access_token_lifetime)
+            .field("key_overlap", key_overlap)
+            .field("api_key", &"[redacted]")
+            .field("require_draft_confirmation", require_draft_confirmation)
+            .field("client_key_lifetime", client_key_lifetime)
+            .finish()
     }
 }
 
@@ -131,6 +158,8 @@ pub enum StsError {
     Keys(#[from] KeysError),
     #[error("seeding: {0}")]
     Seed(String),
+    #[error("{0}, so the STS cannot make its secrets")]
+    Random(#[from] RngError),
 }
 
 /// Everything the handlers share.
@@ -168,7 +197,7 @@ impl Sts {
             config,
             store,
             clock,
-            nonces: NonceIssuer::new(),
+            nonces: NonceIssuer::new()?,
             assertion_replay: ReplayCache::new(REPLAY_CAPACITY),
             dpop_replay: ReplayCache::new(REPLAY_CAPACITY),
             keys,
@@ -255,7 +284,9 @@ pub fn app(sts: Arc<Sts>) -> Router {
 /// federated to as a relying party. `listen_base` is `http://<address the server listens
 /// on>`: the STS calls the IdPs' token endpoints there, whatever the public issuer says.
 pub fn app_with_idps(mut sts: Sts, listen_base: &str) -> Result<(Arc<Sts>, Router), StsError> {
-    let secret = protocol::jose::random_id();
+    // The STS's client secret at its own IdPs: a bearer secret, so from the CSPRNG or no
+    // start at all.
+    let secret = protocol::jose::random_hex::<32>()?;
     let population = sts.population()?;
     let settings = mock_idp::IdpSettings::new(&sts.config.issuer, population)
         .with_client(mock_idp::RegisteredRp {
@@ -302,30 +333,24 @@ pub fn app_with_idps(mut sts: Sts, listen_base: &str) -> Result<(Arc<Sts>, Route
 
 fn build(sts: Arc<Sts>, idps: Option<Router>) -> Router {
     let routes = Router::new()
+        .route(endpoints::DISCOVERY, get(discovery::document))
+        .route(endpoints::JWKS, get(discovery::jwks))
+        .route(endpoints::EXPIRED_JWKS, get(discovery::expired_jwks))
+        .route(endpoints::AVAILABLE_IDPS, get(discovery::available_idps))
+        .route(endpoints::TOKEN, post(token::token))
+        .route(endpoints::PAR, post(par::par))
+        .route(endpoints::AUTHORIZE, get(login::authorize))
+        .route(testbed::IDP_START, get(login::start))
+        .route(testbed::FEDERATION_CALLBACK, get(login::callback))
+        .route(endpoints::END_SESSION, get(endsession::end_session))
+        .route(endpoints::REVOCATION, post(revocation::revoke))
         .route(
-            "/.well-known/openid-configuration",
-            get(discovery::document),
-        )
-        .route(
-            "/.well-known/openid-configuration/jwks",
-            get(discovery::jwks),
-        )
-        .route("/connect/expiredjwks", get(discovery::expired_jwks))
-        .route("/connect/availableidps", get(discovery::available_idps))
-        .route("/connect/token", post(token::token))
-        .route("/connect/par", post(par::par))
-        .route("/connect/authorize", get(login::authorize))
-        .route("/connect/idp/start", get(login::start))
-        .route("/connect/federation/callback", get(login::callback))
-        .route("/connect/endsession", get(endsession::end_session))
-        .route("/connect/revocation", post(revocation::revoke))
-        .route(
-            "/connect/userinfo",
+            endpoints::USERINFO,
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
-        .route("/connect/introspect", post(introspection::introspect))
-        .route("/testbed/environment", get(environment::environment))
-        .route("/testbed/flows", get(flow_log::flows))
+        .route(endpoints::INTROSPECTION, post(introspection::introspect))
+        .route(testbed::ENVIRONMENT, get(environment::environment))
+        .route(testbed::FLOWS, get(flow_log::flows))
         .merge(selvbetjening::routes())
         .merge(ttt::routes())
         .fallback(not_found)
@@ -359,4 +384,27 @@ pub fn issuer_path(issuer: &str) -> String {
 async fn not_found(uri: axum::http::Uri) -> error::OAuthError {
     error::OAuthError::invalid_request(format!("no endpoint at {}", uri.path()))
         .with_status(axum::http::StatusCode::NOT_FOUND)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_debug_leaves_out_the_api_key() {
+        let config = StsConfig::new("http://127.0.0.1:8080/", "s3cr3t-api-key");
+        let text = format!("{config:?}");
+        assert!(!text.contains("s3cr3t-api-key"), "{text}");
+        assert!(text.contains("api_key: \"[redacted]\""), "{text}");
+        assert!(text.contains("issuer: \"http://127.0.0.1:8080\""), "{text}");
+        // The whole STS prints its config the same way.
+        let dir = tempfile::tempdir().unwrap();
+        let sts = Sts::open(
+            config,
+            dir.path(),
+            Arc::new(protocol::clock::ManualClock::new(1_800_000_000)),
+        )
+        .unwrap();
+        assert!(!format!("{sts:?}").contains("s3cr3t-api-key"));
+    }
 }

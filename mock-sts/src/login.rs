@@ -13,7 +13,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
+use protocol::endpoints::testbed;
+use protocol::jose::{RngError, random_hex};
 use protocol::oauth::ErrorCode;
+use protocol::pkce;
 use protocol::urlencoding::with_query;
 
 use crate::Sts;
@@ -22,7 +25,7 @@ use crate::authorization_request::{AuthorizationRequest, Prompt};
 use crate::federation::{IdpAnswer, Upstream};
 use crate::identity::{self, User};
 use crate::par::REQUEST_URI_PREFIX;
-use crate::session::Session;
+use crate::session::{Session, StartError};
 
 /// Time a user has to finish at the identity provider.
 pub const LOGIN_LIFETIME_SECS: i64 = 15 * 60;
@@ -133,7 +136,12 @@ fn begin(sts: &Sts, request: AuthorizationRequest, session: Option<Session>, now
             .map(|u| u.name.clone())
     };
     let offered = federation.offering(request.min_level);
-    let tx = protocol::jose::random_id();
+    // The transaction id is the `state` towards the IdP (RFC 6749 §10.12) and the handle of
+    // the login in progress, so it must not be guessable.
+    let tx = match random_hex::<16>() {
+        Ok(tx) => tx,
+        Err(e) => return no_secret(sts, &request, e),
+    };
     let transaction = Transaction {
         request,
         upstream: None,
@@ -159,14 +167,14 @@ fn begin(sts: &Sts, request: AuthorizationRequest, session: Option<Session>, now
     match preselected {
         Some(name) => Redirect::to(
             &sts.config
-                .endpoint(&format!("/connect/idp/start?tx={tx}&idp={name}")),
+                .endpoint(&format!("{}?tx={tx}&idp={name}", testbed::IDP_START)),
         )
         .into_response(),
         None if offered.len() == 1 => {
             let name = offered[0].name.clone();
             Redirect::to(
                 &sts.config
-                    .endpoint(&format!("/connect/idp/start?tx={tx}&idp={name}")),
+                    .endpoint(&format!("{}?tx={tx}&idp={name}", testbed::IDP_START)),
             )
             .into_response()
         }
@@ -199,7 +207,7 @@ fn chooser_page(sts: &Sts, tx: &str, t: &Transaction, offered: &[&Upstream]) -> 
             "<li><a class=\"idp\" href=\"{}\">{}</a> <small>({} {})</small></li>",
             escape(
                 &sts.config
-                    .endpoint(&format!("/connect/idp/start?tx={tx}&idp={}", u.name))
+                    .endpoint(&format!("{}?tx={tx}&idp={}", testbed::IDP_START, u.name))
             ),
             escape(if english {
                 &u.display_en
@@ -274,13 +282,13 @@ pub async fn start(State(sts): State<Arc<Sts>>, Query(q): Query<StartQuery>) -> 
             ),
         );
     }
-    let nonce = protocol::jose::random_id();
-    let verifier = format!(
-        "{}{}",
-        protocol::jose::random_id(),
-        protocol::jose::random_id()
-    );
-    let challenge = protocol::jose::sha256_b64(verifier.as_bytes());
+    // The nonce and the verifier towards the IdP must not be guessable (OIDC Core §15.5.2,
+    // RFC 7636 §7.1).
+    let (nonce, verifier) = match (random_hex::<16>(), pkce::new_verifier()) {
+        (Ok(nonce), Ok(verifier)) => (nonce, verifier),
+        (Err(e), _) | (_, Err(e)) => return no_secret(&sts, &t.request, e),
+    };
+    let challenge = pkce::challenge(&verifier);
     t.upstream = Some((upstream.name.clone(), nonce.clone(), verifier));
     if sts
         .logins
@@ -332,7 +340,7 @@ pub async fn start(State(sts): State<Arc<Sts>>, Query(q): Query<StartQuery>) -> 
 }
 
 pub fn callback_uri(sts: &Sts) -> String {
-    sts.config.endpoint("/connect/federation/callback")
+    sts.config.endpoint(testbed::FEDERATION_CALLBACK)
 }
 
 #[derive(Debug, Deserialize)]
@@ -454,13 +462,14 @@ pub async fn callback(State(sts): State<Arc<Sts>>, Query(q): Query<CallbackQuery
     }
     let (session, cookie) = match sts.sessions.start(user.clone(), now) {
         Ok(s) => s,
-        Err(_) => {
+        Err(StartError::Full) => {
             return error_page(
                 StatusCode::TOO_MANY_REQUESTS,
                 "temporarily_unavailable",
                 "too many sessions",
             );
         }
+        Err(StartError::Random(e)) => return no_secret(&sts, &t.request, e),
     };
     let _ = sts.store.audit(
         now,
@@ -480,7 +489,10 @@ fn issue_code(
     cookie: Option<HeaderValue>,
     now: i64,
 ) -> Response {
-    let code = authorization_code::new_code();
+    let code = match authorization_code::new_code() {
+        Ok(code) => code,
+        Err(e) => return no_secret(sts, &request, e),
+    };
     let grant = CodeGrant {
         request: request.clone(),
         user,
@@ -536,6 +548,20 @@ fn error_redirect(
     }
     params.push(("iss", sts.config.issuer.clone()));
     Redirect::to(&with_query(&request.redirect_uri, &params)).into_response()
+}
+
+/// The CSPRNG failed while the STS made a secret of the login (its transaction id, the
+/// nonce and verifier towards the IdP, the session cookie, the code): the login stops with
+/// `temporarily_unavailable` at the client's redirect URI (RFC 6749 §4.1.2.1), an OAuth
+/// error the client handles like any other, and nothing guessable was handed out.
+fn no_secret(sts: &Sts, request: &AuthorizationRequest, e: RngError) -> Response {
+    tracing::error!(error = %e, "no secret could be made for a login");
+    error_redirect(
+        sts,
+        request,
+        ErrorCode::TemporarilyUnavailable,
+        &format!("{e}, so the STS made no secret for this login; try again"),
+    )
 }
 
 /// An error shown to the user, not sent to any client.

@@ -3,9 +3,10 @@
 //! Nonces are stateless: the issue time and an HMAC over it, so checking one needs no store
 //! and survives any number of concurrent clients. The key is random per process; a nonce from
 //! before a restart fails and the client simply retries, as it must for a stale nonce anyway.
+//! Anyone who knew the key could mint nonces, so an STS whose RNG fails does not start.
 
 use aws_lc_rs::hmac;
-use protocol::jose::{b64_decode, b64_encode};
+use protocol::jose::{RngError, b64_decode, b64_encode, random_bytes};
 
 /// How long a nonce is accepted (Duende's default proof validity).
 pub const NONCE_LIFETIME_SECS: i64 = 60;
@@ -16,12 +17,11 @@ pub struct NonceIssuer {
 }
 
 impl NonceIssuer {
-    pub fn new() -> NonceIssuer {
-        let mut secret = [0u8; 32];
-        let _ = aws_lc_rs::rand::fill(&mut secret);
-        NonceIssuer {
+    pub fn new() -> Result<NonceIssuer, RngError> {
+        let secret = random_bytes::<32>()?;
+        Ok(NonceIssuer {
             key: hmac::Key::new(hmac::HMAC_SHA256, &secret),
-        }
+        })
     }
 
     pub fn issue(&self, now: i64) -> String {
@@ -52,24 +52,18 @@ impl NonceIssuer {
     }
 }
 
-impl Default for NonceIssuer {
-    fn default() -> Self {
-        NonceIssuer::new()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn fresh_nonces_pass_and_stale_forged_or_foreign_ones_fail() {
-        let n = NonceIssuer::new();
+        let n = NonceIssuer::new().unwrap();
         let nonce = n.issue(1000);
         assert!(n.is_valid(&nonce, 1000));
         assert!(n.is_valid(&nonce, 1000 + NONCE_LIFETIME_SECS));
         assert!(!n.is_valid(&nonce, 1001 + NONCE_LIFETIME_SECS));
-        assert!(!NonceIssuer::new().is_valid(&nonce, 1000));
+        assert!(!NonceIssuer::new().unwrap().is_valid(&nonce, 1000));
         let mut forged = b64_decode(&nonce).unwrap();
         forged[7] ^= 1;
         assert!(!n.is_valid(&b64_encode(&forged), 1000));

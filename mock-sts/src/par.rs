@@ -8,6 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use protocol::endpoints;
 use serde_json::json;
 
 use crate::Sts;
@@ -26,7 +27,7 @@ pub async fn par(
     headers: HeaderMap,
     form: Form,
 ) -> Result<Response, OAuthError> {
-    let endpoint = sts.config.endpoint("/connect/par");
+    let endpoint = sts.config.endpoint(endpoints::PAR);
     if form.get("request_uri").is_some() {
         return Err(OAuthError::invalid_request(
             "request_uri must not be sent to the PAR endpoint",
@@ -49,7 +50,11 @@ pub async fn par(
         &sts.config.issuer,
         now,
     )?;
-    let request_uri = format!("{REQUEST_URI_PREFIX}{}", protocol::jose::random_id());
+    // RFC 9126 §2.2: the request_uri must be infeasible to guess.
+    let request_uri = format!(
+        "{REQUEST_URI_PREFIX}{}",
+        protocol::jose::random_hex::<16>().map_err(client_auth::rng_failed)?
+    );
     sts.par_requests
         .insert(request_uri.clone(), request, now, now + LIFETIME_SECS)
         .map_err(|_| client_auth::replay_full())?;

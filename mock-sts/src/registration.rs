@@ -12,7 +12,7 @@ use std::path::Path;
 use protocol::client_config::{
     self, ClientConfigFile, SECRET_TYPE_RSA_PRIVATE_KEY_JWT, TestbedExtension,
 };
-use protocol::jose::{Alg, PublicJwk};
+use protocol::jose::{Alg, PublicJwk, RngError, random_bytes};
 use protocol::signing::{KeyError, SigningKey};
 use serde_json::Value;
 use thiserror::Error;
@@ -42,6 +42,8 @@ pub enum RegistrationError {
     ConfigFile(String),
     #[error("writing {path}: {detail}")]
     Write { path: String, detail: String },
+    #[error("{0}, so no client id could be made")]
+    Random(#[from] RngError),
 }
 
 /// What a new client should be.
@@ -58,21 +60,21 @@ pub struct NewClient {
     pub origin: String,
 }
 
-/// A random GUID (RFC 9562 version 4), the shape of HelseID client ids.
-pub fn new_client_id() -> String {
-    let mut b = [0u8; 16];
-    let _ = aws_lc_rs::rand::fill(&mut b);
+/// A random GUID (RFC 9562 version 4), the shape of HelseID client ids. Not a secret, but a
+/// failing RNG would give every client the same id, so the failure is an error.
+pub fn new_client_id() -> Result<String, RngError> {
+    let mut b = random_bytes::<16>()?;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
+    Ok(format!(
         "{}-{}-{}-{}-{}",
         &hex[..8],
         &hex[8..12],
         &hex[12..16],
         &hex[16..20],
         &hex[20..]
-    )
+    ))
 }
 
 /// Checks the scopes against the environment's APIs and the org numbers' shape.
@@ -104,7 +106,10 @@ pub fn create(
     check(store, &new.scopes, &new.tenancy)?;
     let key = SigningKey::generate_rsa(CLIENT_KEY_BITS, Alg::PS256, protocol::jose::random_id())?;
     let client = Client {
-        client_id: new.client_id.unwrap_or_else(new_client_id),
+        client_id: match new.client_id {
+            Some(id) => id,
+            None => new_client_id()?,
+        },
         name: new.name,
         tenancy: new.tenancy,
         scopes: new.scopes,

@@ -22,7 +22,7 @@ pub async fn revoke(
     headers: HeaderMap,
     form: Form,
 ) -> Result<Response, OAuthError> {
-    let endpoint = sts.config.endpoint("/connect/revocation");
+    let endpoint = sts.config.endpoint(protocol::endpoints::REVOCATION);
     let auth = client_auth::authenticate(&sts, &headers, &form, &endpoint)?;
     let token = form.require("token")?;
     if let Some(hint) = form.get("token_type_hint")

@@ -42,7 +42,7 @@ use serde_json::{Value, json};
 use thiserror::Error;
 
 use crate::Sts;
-use crate::client_auth::internal;
+use crate::client_auth::{internal, rng_failed};
 use crate::clock::rfc3339;
 use crate::error::OAuthError;
 use crate::registration::{self, RegistrationError};
@@ -416,6 +416,7 @@ impl From<RequestError> for OAuthError {
                 OAuthError::new(ErrorCode::InvalidScope, e.to_string())
             }
             RequestError::Registration(RegistrationError::Store(s)) => internal(s),
+            RequestError::Registration(RegistrationError::Random(r)) => rng_failed(r),
             _ => OAuthError::invalid_request(e.to_string()),
         }
     }
@@ -502,7 +503,7 @@ pub fn client_from_draft(
         grant_types.push("authorization_code".into());
     }
     Ok(Client {
-        client_id: registration::new_client_id(),
+        client_id: registration::new_client_id().map_err(RegistrationError::from)?,
         name,
         tenancy,
         scopes,

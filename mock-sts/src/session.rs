@@ -6,7 +6,9 @@
 //! Sessions live in memory; a restart logs everyone out, as a cleared cookie would.
 
 use axum::http::{HeaderMap, HeaderValue, header};
+use protocol::jose::RngError;
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 use crate::ephemeral::{Ephemeral, Full};
 use crate::identity::User;
@@ -25,6 +27,23 @@ pub struct Session {
     /// Clients that got tokens in this session (for front-channel logout).
     pub clients: Vec<String>,
     pub expires_at: i64,
+}
+
+/// Why no session could be started.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum StartError {
+    #[error("too many sessions")]
+    Full,
+    /// The session id is the cookie a browser presents, a bearer secret; without the CSPRNG
+    /// there is none.
+    #[error(transparent)]
+    Random(#[from] RngError),
+}
+
+impl From<Full> for StartError {
+    fn from(_: Full) -> StartError {
+        StartError::Full
+    }
 }
 
 #[derive(Debug)]
@@ -48,9 +67,9 @@ impl Sessions {
     }
 
     /// Starts a session for `user`; returns it with the cookie to set.
-    pub fn start(&self, user: User, now: i64) -> Result<(Session, HeaderValue), Full> {
+    pub fn start(&self, user: User, now: i64) -> Result<(Session, HeaderValue), StartError> {
         let session = Session {
-            sid: protocol::jose::random_id(),
+            sid: protocol::jose::random_hex::<16>()?,
             user,
             clients: Vec::new(),
             expires_at: now + LIFETIME_SECS,

@@ -130,7 +130,7 @@ fn code_grant(
         )));
     }
     let verifier = form.require("code_verifier")?;
-    if !crate::authorization_code::verifier_matches(verifier, &grant.request.code_challenge) {
+    if !protocol::pkce::verifies(verifier, &grant.request.code_challenge) {
         return Err(invalid_grant(
             "code_verifier does not match the code_challenge (S256)",
         ));

@@ -339,9 +339,8 @@ fn new_refresh_token(
     jkt: Option<&str>,
 ) -> Result<String, OAuthError> {
     let token = format!(
-        "{}{}-1",
-        protocol::jose::random_id(),
-        protocol::jose::random_id()
+        "{}-1",
+        protocol::jose::random_hex::<32>().map_err(crate::client_auth::rng_failed)?
     );
     let mut bound = grant.clone();
     bound.jkt = jkt.map(str::to_owned);

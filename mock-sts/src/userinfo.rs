@@ -25,7 +25,7 @@ pub async fn userinfo(
         &sts,
         &headers,
         &method,
-        "/connect/userinfo",
+        protocol::endpoints::USERINFO,
         &Protected {
             audience: "",
             scope: identity::SCOPE_OPENID,

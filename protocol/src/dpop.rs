@@ -142,7 +142,7 @@ pub fn validate_with(proof: &str, rules: &Rules<'_>, policy: &Policy) -> Result<
         // serde_json has already unescaped `dpop\u002Bjwt`.
         Some(typ) => {
             let typ = typ.as_str().unwrap_or_default();
-            if !typ.eq_ignore_ascii_case("dpop+jwt") {
+            if !is_dpop_typ(typ) {
                 return Err(DpopError::Typ(typ.to_owned()));
             }
         }
@@ -165,7 +165,7 @@ pub fn validate_with(proof: &str, rules: &Rules<'_>, policy: &Policy) -> Result<
         });
     }
     let htu = claim(&jws, "htu")?;
-    if policy.check_htu && normalize_url(htu) != normalize_url(rules.htu) {
+    if policy.check_htu && !htu_matches(htu, rules.htu) {
         return Err(DpopError::Htu {
             got: htu.into(),
             expected: rules.htu.into(),
@@ -206,6 +206,18 @@ pub fn validate_with(proof: &str, rules: &Rules<'_>, policy: &Policy) -> Result<
         alg,
         nonce,
     })
+}
+
+/// RFC 9449 §4.2: the header's `typ` is `dpop+jwt`. Media types compare case-insensitively
+/// (RFC 7515 §4.1.9 via RFC 2045), so `DPoP+JWT` is the same type.
+pub fn is_dpop_typ(typ: &str) -> bool {
+    typ.eq_ignore_ascii_case("dpop+jwt")
+}
+
+/// RFC 9449 §4.3 point 9: the proof's `htu` names the request's URL, both without query and
+/// fragment and normalised ([`normalize_url`]).
+pub fn htu_matches(htu: &str, request_url: &str) -> bool {
+    normalize_url(htu) == normalize_url(request_url)
 }
 
 fn claim<'a>(jws: &'a crate::jose::Jws<'_>, name: &'static str) -> Result<&'a str, DpopError> {

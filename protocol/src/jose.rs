@@ -210,6 +210,24 @@ pub fn token_hash(alg: Alg, token: &str) -> String {
     b64_encode(&bytes[..bytes.len() / 2])
 }
 
+/// A compact JWS's header and payload as JSON, nothing verified and the signature not even
+/// decoded: for evidence and logs (the flow log, conformance reports), never for a decision.
+/// Any JSON is returned as it is, so a token that is almost a JWT still shows what it says.
+pub fn decode_unverified(token: &str) -> Result<(Value, Value), JoseError> {
+    let parts: Vec<&str> = token.split('.').collect();
+    let [header, payload, _signature] = parts[..] else {
+        return Err(JoseError::Parts(parts.len()));
+    };
+    let json = |part_b64: &str, part: &'static str| {
+        let bytes = b64_decode(part_b64).ok_or(JoseError::Base64(part))?;
+        serde_json::from_slice::<Value>(&bytes).map_err(|e| JoseError::Json {
+            part,
+            detail: e.to_string(),
+        })
+    };
+    Ok((json(header, "header")?, json(payload, "payload")?))
+}
+
 /// Splits and decodes a compact JWS. Nothing is verified yet.
 pub fn parse_compact(token: &str) -> Result<Jws<'_>, JoseError> {
     let token = token.trim();
@@ -610,13 +628,34 @@ fn strip_leading_zeros(mut bytes: Vec<u8>) -> Vec<u8> {
     bytes
 }
 
-/// 16 random bytes as 32 upper-case hex digits: `jti` values, key ids.
+/// The system's cryptographically secure random number generator failed: no secret can be
+/// made, so whatever needed one must fail rather than go on with a guessable value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("the system's random number generator failed")]
+pub struct RngError;
+
+/// `N` bytes from the system CSPRNG (aws-lc's), or the error when it fails.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], RngError> {
+    let mut bytes = [0u8; N];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| RngError)?;
+    Ok(bytes)
+}
+
+/// `N` random bytes as upper-case hex digits (Duende's handle format): the way to make an
+/// identifier that is a secret (authorization codes, refresh tokens, client secrets).
+pub fn random_hex<const N: usize>() -> Result<String, RngError> {
+    Ok(random_bytes::<N>()?
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect())
+}
+
+/// 16 random bytes as 32 upper-case hex digits: `jti` values, key ids. For identifiers that
+/// are not secrets only: should the RNG fail (aws-lc reports no failure on supported
+/// platforms) the id is all zeros, which replay caches then refuse as a repeat. A secret
+/// comes from [`random_hex`], whose failure is an error.
 pub fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    // The system RNG does not fail on supported platforms; a zero id would still be unique
-    // enough for a test STS, and is never a secret.
-    let _ = aws_lc_rs::rand::fill(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
+    random_hex::<16>().unwrap_or_else(|RngError| "0".repeat(32))
 }
 
 /// Compares two secrets in constant time (API keys, nonces).

@@ -1,4 +1,5 @@
-//! HelseID's wire profile as pure functions: JOSE, client assertions, DPoP, the structured
+//! HelseID's wire profile as pure functions: JOSE, client assertions, DPoP, ID token
+//! validation, PKCE, OAuth form parameters, the STS's endpoint paths, the structured
 //! `assertion_details` claim, error codes and the self-service and test-token models.
 //!
 //! Nothing here does I/O, and nothing reads a clock of its own accord: callers pass `now` and
@@ -14,8 +15,12 @@ pub mod client_assertion;
 pub mod client_config;
 pub mod clock;
 pub mod dpop;
+pub mod endpoints;
+pub mod form;
+pub mod id_token;
 pub mod jose;
 pub mod oauth;
+pub mod pkce;
 pub mod replay;
 pub mod selvbetjening;
 pub mod signing;

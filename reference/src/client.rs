@@ -77,7 +77,7 @@ impl Client {
         let issuer = issuer.trim_end_matches('/').to_owned();
         Ok(Client {
             client_id: client_id.to_owned(),
-            token_endpoint: format!("{issuer}/connect/token"),
+            token_endpoint: format!("{issuer}{}", protocol::endpoints::TOKEN),
             issuer,
             key,
             dpop_key: Some(SigningKey::generate_ec(Alg::ES256, "dpop".into())?),

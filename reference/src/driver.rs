@@ -18,11 +18,14 @@
 use std::process::ExitCode;
 
 use crate::client::{Client, TokenRequest};
-use crate::login::{Browser, Ending, LoginRequest, UserChoice};
+use crate::login::{Browser, Ending, LoginRequest, UserChoice, unix_now};
 use clap::{Parser, ValueEnum};
 use protocol::client_assertion::{self, AssertionRequest};
 use protocol::client_config::ClientConfigFile;
-use protocol::jose::Alg;
+use protocol::endpoints;
+use protocol::id_token::{self, Expected};
+use protocol::jose::{Alg, random_hex};
+use protocol::pkce;
 use protocol::signing::SigningKey;
 use protocol::urlencoding::encode as urlencode;
 use serde_json::Value;
@@ -446,20 +449,15 @@ async fn user_token(
         };
         if let Some(jwks) = jwks {
             let id_token = tokens.response.id_token.as_deref().ok_or("no ID token")?;
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or_default();
-            crate::login::check_id_token(
-                id_token,
-                &jwks,
-                &s.issuer,
-                &client.client_id,
-                &login.nonce,
-                now,
-            )
-            .map_err(|e| format!("the ID token is refused: {e}"))?;
-            crate::login::check_at_hash(id_token, &tokens.response.access_token)
+            let expected = Expected {
+                issuer: &s.issuer,
+                client_id: &client.client_id,
+                nonce: &login.nonce,
+                now: unix_now(),
+            };
+            id_token::validate(id_token, &jwks, &expected)
+                .map_err(|e| format!("the ID token is refused: {e}"))?;
+            id_token::check_at_hash(id_token, &tokens.response.access_token)
                 .map_err(|e| format!("the ID token is refused: {e}"))?;
         }
         return Ok((tokens.response.access_token, tokens.response.refresh_token));
@@ -472,26 +470,26 @@ async fn user_token(
         return Ok((tokens.response.access_token, tokens.response.refresh_token));
     }
     // The flawed login: the authorization request built by hand.
+    let random = |e: protocol::jose::RngError| e.to_string();
     let verifier = if has(Flaw::FixedPkce) {
         FIXED_VERIFIER.to_owned()
     } else {
-        format!(
-            "{}{}",
-            protocol::jose::random_id(),
-            protocol::jose::random_id()
-        )
+        pkce::new_verifier().map_err(random)?
     };
     let (state, nonce) = if has(Flaw::ShortState) {
         ("abc".to_owned(), "abc".to_owned())
     } else if has(Flaw::FixedState) {
         (FIXED_STATE.to_owned(), FIXED_STATE.to_owned())
     } else {
-        (protocol::jose::random_id(), protocol::jose::random_id())
+        (
+            random_hex::<16>().map_err(random)?,
+            random_hex::<16>().map_err(random)?,
+        )
     };
     let (challenge, method) = if has(Flaw::PlainPkce) {
         (verifier.clone(), "plain")
     } else {
-        (protocol::jose::sha256_b64(verifier.as_bytes()), "S256")
+        (pkce::challenge(&verifier), "S256")
     };
     let params: Vec<(&str, String)> = vec![
         ("client_id", client.client_id.clone()),
@@ -519,7 +517,7 @@ async fn user_token(
             .iter()
             .map(|(k, v)| format!("{k}={}", urlencode(v)))
             .collect();
-        format!("{}/connect/authorize?{}", s.issuer, query.join("&"))
+        format!("{}{}?{}", s.issuer, endpoints::AUTHORIZE, query.join("&"))
     } else {
         let mut form = params.clone();
         form.push((
@@ -532,7 +530,7 @@ async fn user_token(
         ));
         let response = client
             .http()
-            .post(format!("{}/connect/par", s.issuer))
+            .post(format!("{}{}", s.issuer, endpoints::PAR))
             .form(&form)
             .send()
             .await
@@ -543,8 +541,9 @@ async fn user_token(
             return Err(format!("PAR refused ({status}): {body}"));
         }
         format!(
-            "{}/connect/authorize?client_id={}&request_uri={}",
+            "{}{}?client_id={}&request_uri={}",
             s.issuer,
+            endpoints::AUTHORIZE,
             urlencode(&client.client_id),
             urlencode(body["request_uri"].as_str().unwrap_or_default())
         )
@@ -590,7 +589,7 @@ async fn user_token(
             .await
             .map_err(|e| e.to_string())?;
         if !has(Flaw::SkipAtHash) {
-            crate::login::check_at_hash(id_token, &tokens.response.access_token)
+            id_token::check_at_hash(id_token, &tokens.response.access_token)
                 .map_err(|e| format!("the ID token is refused: {e}"))?;
         }
     }
@@ -612,7 +611,7 @@ async fn fetch_jwks(client: &Client, issuer: &str, which: &str) -> Result<Value,
             .await
             .map_err(|e| e.to_string())
     };
-    let discovery = get(format!("{issuer}/.well-known/openid-configuration")).await?;
+    let discovery = get(format!("{issuer}{}", endpoints::DISCOVERY)).await?;
     let uri = discovery[which]
         .as_str()
         .ok_or_else(|| format!("discovery names no {which}"))?;
@@ -629,12 +628,7 @@ async fn raw_client_credentials(
     flaws: &[Flaw],
 ) -> Result<String, String> {
     let has = |f: Flaw| flaws.contains(&f);
-    let now = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or_default()
-    };
+    let now = unix_now;
     let token_endpoint = client.token_endpoint.clone();
     let mut nonce: Option<String> = None;
     let mut assertion: Option<String> = None;

@@ -8,12 +8,16 @@
 //! login form for a chosen person. With `test_pid` at the TestIDP no page is shown at all.
 
 use protocol::client_assertion;
+use protocol::endpoints::{self, testbed};
+use protocol::id_token::{self, Expected, IdTokenError};
+use protocol::jose::{RngError, random_hex};
+use protocol::pkce;
+use protocol::urlencoding::encode as urlencode;
 use reqwest::Url;
 use serde_json::Value;
 use thiserror::Error;
 
 use crate::client::{Client, ClientError, TokenOutcome};
-use protocol::urlencoding::encode as urlencode;
 
 #[derive(Debug, Error)]
 pub enum LoginError {
@@ -38,12 +42,17 @@ pub enum LoginError {
         got: Option<String>,
         expected: String,
     },
+    /// [`protocol::id_token`] refused it.
     #[error("the ID token is refused: {0}")]
-    IdToken(String),
+    IdToken(#[from] IdTokenError),
+    #[error("the ID token cannot be checked: discovery at {0} names no jwks_uri")]
+    NoJwksUri(String),
+    #[error("the ID token is refused: an openid login got none")]
+    NoIdToken,
+    /// No PKCE verifier, state or nonce could be made.
+    #[error(transparent)]
+    Random(#[from] RngError),
 }
-
-/// Clock difference tolerated when judging an ID token's `exp` and `iat` (seconds).
-pub const ID_TOKEN_LEEWAY: i64 = 60;
 
 /// What the login asks for.
 #[derive(Debug, Clone, Default)]
@@ -244,7 +253,7 @@ fn answer_page(base: &Url, html: &str, choice: &UserChoice) -> Option<Step> {
     let links: Vec<String> = html
         .match_indices("href=\"")
         .filter_map(|(i, _)| html[i + 6..].split('"').next().map(unescape))
-        .filter(|h| h.contains("/connect/idp/start"))
+        .filter(|h| h.contains(testbed::IDP_START))
         .collect();
     let pick = match &choice.idp {
         Some(idp) => links
@@ -341,14 +350,11 @@ impl Client {
     /// Pushes the authorization request (RFC 9126): the authorize URL and the verifier,
     /// state and nonce to keep.
     pub async fn push(&self, req: &LoginRequest) -> Result<Pushed, LoginError> {
-        let verifier = format!(
-            "{}{}",
-            protocol::jose::random_id(),
-            protocol::jose::random_id()
-        );
-        let challenge = protocol::jose::sha256_b64(verifier.as_bytes());
-        let state = protocol::jose::random_id();
-        let nonce = protocol::jose::random_id();
+        // All three must be unguessable (RFC 7636 §7.1, RFC 6749 §10.12, OIDC Core §15.5.2).
+        let verifier = pkce::new_verifier()?;
+        let challenge = pkce::challenge(&verifier);
+        let state = random_hex::<16>()?;
+        let nonce = random_hex::<16>()?;
         let mut form: Vec<(&str, String)> = vec![
             ("client_id", self.client_id.clone()),
             (
@@ -390,7 +396,7 @@ impl Client {
                 }
             }
         }
-        let par = format!("{}/connect/par", self.issuer);
+        let par = format!("{}{}", self.issuer, endpoints::PAR);
         let response = self.http().post(&par).form(&form).send().await?;
         let status = response.status().as_u16();
         let body: Value = response.json().await?;
@@ -402,8 +408,9 @@ impl Client {
         }
         let request_uri = body["request_uri"].as_str().unwrap_or_default();
         let url = format!(
-            "{}/connect/authorize?client_id={}&request_uri={}",
+            "{}{}?client_id={}&request_uri={}",
             self.issuer,
+            endpoints::AUTHORIZE,
             urlencode(&self.client_id),
             urlencode(request_uri)
         );
@@ -480,23 +487,21 @@ impl Client {
         match &tokens.response.id_token {
             Some(id_token) => {
                 self.validate_id_token(id_token, &login.nonce).await?;
-                check_at_hash(id_token, &tokens.response.access_token)
-                    .map_err(LoginError::IdToken)?;
+                id_token::check_at_hash(id_token, &tokens.response.access_token)?;
             }
             None if req.scope.split(' ').any(|s| s == "openid") => {
-                return Err(LoginError::IdToken(
-                    "an openid login got no ID token".into(),
-                ));
+                return Err(LoginError::NoIdToken);
             }
             None => {}
         }
         Ok((login, tokens))
     }
 
-    /// Validates an ID token (OpenID Connect Core §3.1.3.7) against the issuer's current
-    /// keys (discovery and JWKS are fetched now, so a rotated key is found): signature,
-    /// `iss`, `aud` (and `azp`), `nonce`, `exp`, `iat`, `sub`. Returns the claims.
-    /// ([`Client::login_and_redeem`] also checks `at_hash` with [`check_at_hash`].)
+    /// Validates an ID token with [`protocol::id_token::validate`] (OpenID Connect Core
+    /// §3.1.3.7) against the issuer's current keys (discovery and JWKS are fetched now, so a
+    /// rotated key is found): signature, `iss`, `aud` (and `azp`), `nonce`, `exp`, `iat`,
+    /// `sub`. Returns the claims. ([`Client::login_and_redeem`] also checks `at_hash` with
+    /// [`protocol::id_token::check_at_hash`].)
     pub async fn validate_id_token(
         &self,
         id_token: &str,
@@ -504,7 +509,7 @@ impl Client {
     ) -> Result<Value, LoginError> {
         let discovery: Value = self
             .http()
-            .get(format!("{}/.well-known/openid-configuration", self.issuer))
+            .get(format!("{}{}", self.issuer, endpoints::DISCOVERY))
             .send()
             .await?
             .error_for_status()?
@@ -512,7 +517,7 @@ impl Client {
             .await?;
         let jwks_uri = discovery["jwks_uri"]
             .as_str()
-            .ok_or_else(|| LoginError::IdToken("discovery names no jwks_uri".into()))?;
+            .ok_or_else(|| LoginError::NoJwksUri(self.issuer.clone()))?;
         let jwks: Value = self
             .http()
             .get(jwks_uri)
@@ -521,15 +526,15 @@ impl Client {
             .error_for_status()?
             .json()
             .await?;
-        check_id_token(
-            id_token,
-            &jwks,
-            &self.issuer,
-            &self.client_id,
+        let expected = Expected {
+            issuer: &self.issuer,
+            client_id: &self.client_id,
             nonce,
-            unix_now(),
-        )
-        .map_err(LoginError::IdToken)
+            now: unix_now(),
+        };
+        Ok(Value::Object(id_token::validate(
+            id_token, &jwks, &expected,
+        )?))
     }
 }
 
@@ -542,120 +547,10 @@ pub struct Pushed {
     pub nonce: String,
 }
 
-fn unix_now() -> i64 {
+/// The system clock in seconds since the epoch (0 if it is before 1970).
+pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default()
-}
-
-/// Judges an ID token against `jwks` (OpenID Connect Core §3.1.3.7): signed (never
-/// `alg: none`) by the key its `kid` names, `iss` the issuer, `aud` containing the client
-/// (and `azp` the client when there are several audiences), `nonce` the one sent, not expired,
-/// not issued in the future, with a `sub`. Returns the claims.
-pub fn check_id_token(
-    token: &str,
-    jwks: &Value,
-    issuer: &str,
-    client_id: &str,
-    nonce: &str,
-    now: i64,
-) -> Result<Value, String> {
-    use protocol::jose::{PublicJwk, parse_compact};
-    let jws = parse_compact(token).map_err(|e| e.to_string())?;
-    jws.alg().map_err(|e| format!("alg: {e}"))?;
-    let kid = jws.header_str("kid").ok_or("it names no kid")?;
-    let key = jwks["keys"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|k| k["kid"].as_str() == Some(kid))
-        .ok_or_else(|| format!("kid {kid:?} is not in the issuer's JWKS"))?;
-    let key = PublicJwk::from_json(key).map_err(|e| format!("the JWKS key {kid}: {e}"))?;
-    jws.verify(&key)
-        .map_err(|e| format!("the signature does not verify: {e}"))?;
-    if jws.claim_str("iss") != Some(issuer) {
-        return Err(format!("iss {:?} is not {issuer}", jws.claim_str("iss")));
-    }
-    let auds: Vec<&str> = match jws.claims.get("aud") {
-        Some(Value::String(a)) => vec![a.as_str()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
-    };
-    if !auds.contains(&client_id) {
-        return Err(format!("aud {auds:?} does not name the client {client_id}"));
-    }
-    if auds.len() > 1 && jws.claim_str("azp") != Some(client_id) {
-        return Err(format!(
-            "azp {:?} is not the client, with several audiences",
-            jws.claim_str("azp")
-        ));
-    }
-    if jws.claim_str("nonce") != Some(nonce) {
-        return Err(format!(
-            "nonce {:?} is not the one sent",
-            jws.claim_str("nonce")
-        ));
-    }
-    match jws.claim_time("exp") {
-        Some(Ok(exp)) if exp > now - ID_TOKEN_LEEWAY => {}
-        Some(Ok(exp)) => return Err(format!("it expired at {exp} (now {now})")),
-        _ => return Err("it has no exp".into()),
-    }
-    match jws.claim_time("iat") {
-        Some(Ok(iat)) if iat <= now + ID_TOKEN_LEEWAY => {}
-        Some(Ok(iat)) => return Err(format!("iat {iat} is in the future (now {now})")),
-        _ => return Err("it has no iat".into()),
-    }
-    if jws.claim_str("sub").is_none_or(str::is_empty) {
-        return Err("it has no sub".into());
-    }
-    Ok(Value::Object(jws.claims.clone()))
-}
-
-/// Checks an ID token's `at_hash`, when it has one, against the access token of the same
-/// response (OpenID Connect Core §3.1.3.8): a response whose tokens do not belong together
-/// is refused. Call it after [`check_id_token`] (this reads the token without verifying).
-pub fn check_at_hash(id_token: &str, access_token: &str) -> Result<(), String> {
-    let jws = protocol::jose::parse_compact(id_token).map_err(|e| e.to_string())?;
-    let Some(at_hash) = jws.claim_str("at_hash") else {
-        return Ok(());
-    };
-    let alg = jws.alg().map_err(|e| format!("alg: {e}"))?;
-    let expected = protocol::jose::token_hash(alg, access_token);
-    if at_hash != expected {
-        return Err(format!(
-            "at_hash {at_hash:?} is not the hash of the access token ({expected:?})"
-        ));
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use protocol::jose::Alg;
-    use protocol::signing::SigningKey;
-    use serde_json::{Map, json};
-
-    fn id_token(claims: Value) -> String {
-        let key = SigningKey::generate_ec(Alg::ES256, "k".into()).unwrap_or_else(|e| panic!("{e}"));
-        key.sign_jwt(Map::new(), &claims)
-            .unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    #[test]
-    fn at_hash_must_match_the_access_token_when_present() {
-        let good = protocol::jose::token_hash(Alg::ES256, "the-access-token");
-        assert_eq!(
-            check_at_hash(&id_token(json!({"at_hash": good})), "the-access-token"),
-            Ok(())
-        );
-        let err = check_at_hash(&id_token(json!({"at_hash": good})), "another-token")
-            .err()
-            .unwrap_or_default();
-        assert!(err.contains("at_hash"), "{err}");
-        // No at_hash: nothing to compare (it is optional in the code flow).
-        assert_eq!(check_at_hash(&id_token(json!({"sub": "s"})), "x"), Ok(()));
-    }
 }

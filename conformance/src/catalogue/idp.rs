@@ -72,6 +72,45 @@ checks! {
         ),
         level_note: None,
     },
+    Pkce02 = "IDP-PKCE-02" {
+        group: "login",
+        severity: Must,
+        applies: Always,
+        title: "A code redeemed without the PKCE verifier is refused",
+        requirement: "The token endpoint refuses a code whose authorization request carried a code_challenge when the token request has no code_verifier (invalid_grant): a verifier that is not sent cannot equal the challenge.",
+        source: (
+            "RFC 7636 §4.6",
+            "The server verifies it by calculating the code challenge from the received \"code_verifier\" and comparing it with the previously associated \"code_challenge\". If the values are not equal, an error response indicating \"invalid_grant\" as described in Section 5.2 of [RFC6749] MUST be returned.",
+            RFC7636_4_6
+        ),
+        level_note: None,
+    },
+    Code01 = "IDP-CODE-01" {
+        group: "login",
+        severity: Must,
+        applies: Always,
+        title: "A code redeemed twice is refused the second time",
+        requirement: "A code that was just redeemed with success is presented again, with the same verifier and secret, and gets no tokens (invalid_grant).",
+        source: (
+            "RFC 6749 §4.1.2",
+            "If an authorization code is used more than once, the authorization server MUST deny the request and SHOULD revoke (when possible) all tokens previously issued based on that authorization code.",
+            RFC6749_4_1_2
+        ),
+        level_note: None,
+    },
+    Auth01 = "IDP-AUTH-01" {
+        group: "login",
+        severity: Must,
+        applies: Always,
+        title: "A token request with a wrong client secret is refused",
+        requirement: "A fresh code redeemed with the right verifier but a wrong client secret (sent the way the runner authenticates) gets no tokens: 401 or 400 with invalid_client.",
+        source: (
+            "RFC 6749 §4.1.3 (and §3.2.1, §5.2)",
+            "The authorization server MUST require client authentication for confidential clients or for any client that was issued client credentials (or with other authentication requirements), and authenticate the client if client authentication is included. (§5.2: invalid_client, client authentication failed.)",
+            RFC6749_4_1_3
+        ),
+        level_note: None,
+    },
     Sig01 = "IDP-SIG-01" {
         group: "id-token",
         severity: Must,
@@ -95,6 +134,19 @@ checks! {
             "OpenID Connect Core 1.0 §3.1.3.7, step 2",
             "The Issuer Identifier for the OpenID Provider (which is typically obtained during Discovery) MUST exactly match the value of the iss (issuer) Claim.",
             OIDC_ID_TOKEN_VALIDATION
+        ),
+        level_note: None,
+    },
+    Sub01 = "IDP-SUB-01" {
+        group: "id-token",
+        severity: Must,
+        applies: Always,
+        title: "ID tokens name the subject",
+        requirement: "Every ID token has sub, a string of 1 to 255 characters.",
+        source: (
+            "OpenID Connect Core 1.0 §2, claim sub",
+            "sub: REQUIRED. Subject Identifier. A locally unique and never reassigned identifier within the Issuer for the End-User, which is intended to be consumed by the Client. It MUST NOT exceed 255 ASCII characters in length.",
+            OIDC_ID_TOKEN
         ),
         level_note: None,
     },
@@ -168,7 +220,7 @@ checks! {
         severity: Must,
         applies: Always,
         title: "The authentication method is returned",
-        requirement: "The authentication-method claim (amr by default, an array of strings) is present and not empty.",
+        requirement: "The authentication-method claim (amr by default, an array of strings) is present and not empty, and holds the method (each of the methods) the scenario names for the user (users[].amr), compared as strings.",
         source: (
             "Kom i gang med HelseID (seed 001), step 2",
             "Følgende parametre må returneres: Metode/mekanisme for autentisering: hvilken metode som er brukt for å autentisere brukeren, f.eks. smartkort (the method used to authenticate the user must be returned).",
@@ -199,6 +251,19 @@ checks! {
             "RFC 6749 §4.1.2.1",
             "If the request fails due to a missing, invalid, or mismatching redirection URI, or if the client identifier is missing or invalid, the authorization server SHOULD inform the resource owner of the error and MUST NOT automatically redirect the user-agent to the invalid redirection URI.",
             RFC6749_4_1_2_1
+        ),
+        level_note: None,
+    },
+    Err02 = "IDP-ERR-02" {
+        group: "errors",
+        severity: Must,
+        applies: Always,
+        title: "Redirect URIs are matched exactly",
+        requirement: "An authorization request of the registered client whose redirect_uri is the registered one with another path below it, or with an added query, never ends at that URI, not even after the login.",
+        source: (
+            "RFC 9700 §2.1",
+            "When comparing client redirection URIs against pre-registered URIs, authorization servers MUST utilize exact string matching except for port numbers in localhost redirection URIs of native apps.",
+            RFC9700_2_1
         ),
         level_note: None,
     },

@@ -28,6 +28,7 @@ pub const HELSEID_IDP: &str = "https://nhn.no/helseid/kom-i-gang-med-helseid/";
 // RFCs and OpenID specifications.
 pub const RFC6749_4_1_2: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2";
 pub const RFC6749_4_1_2_1: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1";
+pub const RFC6749_4_1_3: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3";
 pub const RFC6749_3_2_1: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-3.2.1";
 pub const RFC6749_5_1: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-5.1";
 pub const RFC6749_6: &str = "https://www.rfc-editor.org/rfc/rfc6749#section-6";

@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use mock_sts::flow_log::FlowRecord;
 use protocol::dpop::{self, Policy, Rules};
+use protocol::endpoints;
 use serde_json::Value;
 
 use super::driver::Observed;
@@ -82,11 +83,11 @@ impl<'a> Judge<'a> {
     }
 
     pub(crate) fn token_requests(&self) -> Vec<&'a FlowRecord> {
-        self.requests("POST", "/connect/token")
+        self.requests("POST", endpoints::TOKEN)
     }
 
     pub(crate) fn par_requests(&self) -> Vec<&'a FlowRecord> {
-        self.requests("POST", "/connect/par")
+        self.requests("POST", endpoints::PAR)
     }
 
     pub(crate) fn evidence(&self, label: &str, r: &FlowRecord) -> Exchange {
@@ -166,7 +167,7 @@ impl<'a> Judge<'a> {
     }
 
     fn authorize_requests(&self) -> Vec<&'a FlowRecord> {
-        self.requests("GET", "/connect/authorize")
+        self.requests("GET", endpoints::AUTHORIZE)
     }
 
     /// The authorization requests' parameters: each PAR body, and every authorize request
@@ -292,7 +293,7 @@ impl<'a> Judge<'a> {
             }
             let allowed = [
                 self.issuer.to_owned(),
-                self.endpoint("/connect/token"),
+                self.endpoint(endpoints::TOKEN),
                 self.endpoint(&r.path.replacen(&issuer_path(self.issuer), "", 1)),
             ];
             let auds: Vec<&str> = match &claims["aud"] {
@@ -361,7 +362,7 @@ impl<'a> Judge<'a> {
                 vec![self.driver_evidence()],
             );
         }
-        let htu = self.endpoint("/connect/token");
+        let htu = self.endpoint(endpoints::TOKEN);
         // The STS's own rules for a proof at its token endpoint (protocol::dpop), less the
         // time window, which the STS judged when the request came.
         let policy = Policy {

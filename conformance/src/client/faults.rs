@@ -5,6 +5,7 @@
 
 use mock_sts::fault::{Fault, Site};
 use mock_sts::flow_log::FlowRecord;
+use protocol::endpoints;
 use serde_json::Value;
 
 use super::checks::{Judge, param};
@@ -321,7 +322,7 @@ impl Judge<'_> {
                 format!(
                     "given {}, the client redeemed its code at the token endpoint ({} answered {})",
                     fault.describe(),
-                    self.endpoint("/connect/token"),
+                    self.endpoint(endpoints::TOKEN),
                     r.status
                 ),
                 evidence,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::{Method, Url};
 
 use super::form::{self, Form, Page};
-use crate::report::{Exchange, cut, error_text};
+use crate::report::{Exchange, cut, error_text, shown};
 use crate::scenario::LoginStep;
 
 /// Requests one login may take (redirects and pages together).
@@ -91,7 +91,7 @@ impl Browser {
     ) -> Ending {
         let url = match Url::parse(start) {
             Ok(u) => u,
-            Err(e) => return Ending::Stopped(format!("{start:?} is not a URL: {e}")),
+            Err(e) => return Ending::Stopped(format!("{} is not a URL: {e}", shown(Some(start)))),
         };
         let mut next = Next {
             method: Method::GET,
@@ -138,8 +138,9 @@ impl Browser {
                     }
                     Err(e) => {
                         return Ending::Stopped(format!(
-                            "{} redirected to {location:?}, which is not a URL: {e}",
-                            short(&next.url)
+                            "{} redirected to {}, which is not a URL: {e}",
+                            short(&next.url),
+                            shown(Some(&location))
                         ));
                     }
                 }
@@ -275,9 +276,9 @@ pub fn keep_headers(exchange: &mut Exchange, headers: &reqwest::header::HeaderMa
 fn page_words(page: &Page) -> String {
     if page.title.is_empty() {
         let text: String = page.text.chars().take(160).collect();
-        format!("a page saying {text:?}")
+        format!("a page saying {}", shown(Some(&text)))
     } else {
-        format!("a page titled {:?}", page.title)
+        format!("a page titled {}", shown(Some(&page.title)))
     }
 }
 
@@ -317,7 +318,13 @@ fn submission(
             .forms
             .iter()
             .find(|f| f.id.as_deref() == Some(wanted) || f.name.as_deref() == Some(wanted))
-            .ok_or_else(|| format!("no form with id or name {wanted:?} ({})", forms_list()))?,
+            .ok_or_else(|| {
+                format!(
+                    "no form with id or name {} ({})",
+                    shown(Some(wanted)),
+                    forms_list()
+                )
+            })?,
         None => {
             let fits = |f: &&Form| {
                 step.fill.keys().all(|k| f.has_field(k))
@@ -341,7 +348,8 @@ fn submission(
     for (name, value) in &step.fill {
         if !form.has_field(name) {
             return Err(format!(
-                "the form has no field {name:?} ({})",
+                "the form has no field {} ({})",
+                shown(Some(name)),
                 form.describe()
             ));
         }
@@ -356,8 +364,8 @@ fn submission(
                 .find(|(n, _)| n.as_deref() == Some(b.name.as_str()))
             else {
                 return Err(format!(
-                    "the form has no submit button named {:?} ({})",
-                    b.name,
+                    "the form has no submit button named {} ({})",
+                    shown(Some(&b.name)),
                     form.describe()
                 ));
             };
@@ -377,8 +385,12 @@ fn submission(
     let mut url = if form.action.is_empty() {
         base.clone()
     } else {
-        base.join(&form.action)
-            .map_err(|e| format!("the form's action {:?} is not a URL: {e}", form.action))?
+        base.join(&form.action).map_err(|e| {
+            format!(
+                "the form's action {} is not a URL: {e}",
+                shown(Some(&form.action))
+            )
+        })?
     };
     url.set_fragment(None);
     if form.method == "GET" {
@@ -402,6 +414,17 @@ pub fn same_endpoint(url: &str, target: &str) -> bool {
         }
         _ => url.split(['?', '#']).next() == target.split(['?', '#']).next(),
     }
+}
+
+/// Whether the browser at `url` has arrived at the redirect URI `target`: the same endpoint,
+/// with `target`'s own query kept (RFC 6749 §3.1.2: the response's parameters are added to
+/// it). Tells the registered URI from one with an added query.
+pub fn lands_at(url: &str, target: &str) -> bool {
+    let (Ok(at), Ok(wanted)) = (Url::parse(url), Url::parse(target)) else {
+        return same_endpoint(url, target);
+    };
+    let kept: Vec<_> = at.query_pairs().collect();
+    same_endpoint(url, target) && wanted.query_pairs().all(|pair| kept.contains(&pair))
 }
 
 /// The parameters of an authorization response: the query's, then the fragment's.
@@ -520,6 +543,18 @@ mod tests {
         ));
         assert!(!same_endpoint(
             "http://localhost:7890/cb2",
+            "http://localhost:7890/cb"
+        ));
+        assert!(lands_at(
+            "http://localhost:7890/cb?probe=1&code=x",
+            "http://localhost:7890/cb?probe=1"
+        ));
+        assert!(!lands_at(
+            "http://localhost:7890/cb?code=x",
+            "http://localhost:7890/cb?probe=1"
+        ));
+        assert!(lands_at(
+            "http://localhost:7890/cb?code=x",
             "http://localhost:7890/cb"
         ));
         let url = Url::parse("http://rp/cb?code=a%20b&code=second#state=s").unwrap();

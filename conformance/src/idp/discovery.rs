@@ -6,7 +6,9 @@ use serde_json::Value;
 use super::browser::keep_headers;
 use super::{Endpoints, MAX_BODY, Run, list_has};
 use crate::catalogue::IdpCheck;
-use crate::report::{CheckResult, Exchange, cut, error_text, fail, inconclusive, pass};
+use crate::report::{
+    CheckResult, Exchange, cut, error_text, fail, inconclusive, pass, shown, shown_json,
+};
 use crate::scenario::ClientAuth;
 
 impl Run<'_> {
@@ -84,15 +86,18 @@ impl Run<'_> {
         match doc["issuer"].as_str() {
             Some(i) if i == self.issuer => {}
             Some(i) => problems.push(format!(
-                "issuer is {i:?}, not the configured {:?} (they must be identical)",
-                self.issuer
+                "issuer is {}, not the configured {} (they must be identical)",
+                shown(Some(i)),
+                shown(Some(&self.issuer))
             )),
             None => problems.push("issuer is missing".into()),
         }
         for name in ["authorization_endpoint", "token_endpoint", "jwks_uri"] {
             match doc[name].as_str() {
                 Some(u) if u.starts_with("https://") || u.starts_with("http://") => {}
-                Some(u) => problems.push(format!("{name} {u:?} is not an http(s) URL")),
+                Some(u) => {
+                    problems.push(format!("{name} {} is not an http(s) URL", shown(Some(u))))
+                }
                 None => problems.push(format!("{name} is missing")),
             }
         }
@@ -141,7 +146,7 @@ pub(super) fn disc_02(exchange: &Exchange, doc: Option<&Value>) -> CheckResult {
             format!(
                 "code_challenge_methods_supported is {}; it should include S256",
                 doc.get("code_challenge_methods_supported")
-                    .map_or("missing".into(), Value::to_string)
+                    .map_or("missing".into(), shown_json)
             ),
             evidence,
         )
@@ -196,7 +201,7 @@ pub(super) fn jwks_01(jwks: Option<&(Exchange, Option<Value>)>) -> CheckResult {
             }
         }
         if key["use"].as_str().is_some_and(|u| u != "sig") {
-            unusable.push(format!("{kid}: use {}", key["use"]));
+            unusable.push(format!("{kid}: use {}", shown_json(&key["use"])));
             continue;
         }
         match PublicJwk::from_json(key) {

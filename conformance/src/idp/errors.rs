@@ -1,36 +1,98 @@
-//! What the IdP does with bad authorization requests (IDP-ERR-01) and cancelled logins
-//! (IDP-CANCEL-01).
+//! What the IdP does with bad authorization requests (IDP-ERR-01: a foreign redirect URI, an
+//! unknown client; IDP-ERR-02: the registered redirect URI with another path or an added
+//! query) and cancelled logins (IDP-CANCEL-01).
 
 use protocol::jose;
+use reqwest::Url;
 
-use super::browser::{Browser, Ending};
+use super::browser::{Browser, Ending, lands_at};
 use super::{Endpoints, Run, TIMEOUT, UNREGISTERED_REDIRECT_URI, vars};
-use crate::catalogue::IdpCheck;
-use crate::report::{CheckResult, fail, inconclusive, pass};
+use crate::catalogue::{Check, IdpCheck};
+use crate::report::{CheckResult, fail, inconclusive, pass, shown};
+
+/// The path segment IDP-ERR-02 adds below the registered redirect URI.
+const PROBE_SEGMENT: &str = "conformance-probe";
+/// The query parameter IDP-ERR-02 adds to the registered redirect URI.
+const PROBE_PARAMETER: &str = "conformance_probe";
+
+/// An authorization request the IdP must not send back to its `redirect_uri`.
+struct Probe {
+    /// What is wrong with it, for messages: "a redirect_uri that is not registered".
+    what: &'static str,
+    client_id: String,
+    redirect_uri: String,
+}
 
 impl Run<'_> {
+    /// IDP-ERR-01: a foreign redirect_uri, and an unknown client.
     pub(super) async fn err_01(&self, e: &Endpoints) -> CheckResult {
-        let c = IdpCheck::Err01.check();
+        let probes = vec![
+            Probe {
+                what: "a redirect_uri that is not registered",
+                client_id: self.idp.client_id.clone(),
+                redirect_uri: UNREGISTERED_REDIRECT_URI.into(),
+            },
+            Probe {
+                what: "an unknown client_id",
+                client_id: format!("conformance-unknown-client-{}", jose::random_id()),
+                redirect_uri: UNREGISTERED_REDIRECT_URI.into(),
+            },
+        ];
+        self.not_redirected(IdpCheck::Err01.check(), e, probes)
+            .await
+    }
+
+    /// IDP-ERR-02: the registered redirect_uri with a path below it, and with an added
+    /// query: exact matching refuses both.
+    pub(super) async fn err_02(&self, e: &Endpoints) -> CheckResult {
+        let c = IdpCheck::Err02.check();
+        let registered = match Url::parse(&self.idp.redirect_uri) {
+            Ok(u) => u,
+            Err(err) => {
+                return inconclusive(c, format!("idp.redirect_uri is not a URL: {err}"), vec![]);
+            }
+        };
+        let mut other_path = registered.clone();
+        other_path.set_path(&format!(
+            "{}/{PROBE_SEGMENT}",
+            registered.path().trim_end_matches('/')
+        ));
+        let mut added_query = registered;
+        added_query
+            .query_pairs_mut()
+            .append_pair(PROBE_PARAMETER, &jose::random_id());
+        let probes = vec![
+            Probe {
+                what: "the registered redirect_uri with another path below it",
+                client_id: self.idp.client_id.clone(),
+                redirect_uri: other_path.into(),
+            },
+            Probe {
+                what: "the registered redirect_uri with an added query",
+                client_id: self.idp.client_id.clone(),
+                redirect_uri: added_query.into(),
+            },
+        ];
+        self.not_redirected(c, e, probes).await
+    }
+
+    /// Plays the login script on each probe's request and fails the check if any ends at the
+    /// probe's redirect_uri (with a code or an error: either is a redirect there). Ending at
+    /// the registered redirect URI instead is no redirect to the invalid one.
+    async fn not_redirected(&self, c: &Check, e: &Endpoints, probes: Vec<Probe>) -> CheckResult {
         let Some(user) = self.idp.users.first() else {
             return inconclusive(c, "the scenario has no test user".into(), vec![]);
         };
-        let unknown_client = format!("conformance-unknown-client-{}", jose::random_id());
-        let probes = [
-            (
-                "a redirect_uri that is not registered",
-                self.idp.client_id.clone(),
-            ),
-            ("an unknown client_id", unknown_client),
-        ];
         let mut evidence = Vec::new();
         let mut verdicts = Vec::new();
         let mut failures = Vec::new();
-        for (what, client_id) in probes {
+        for probe in probes {
+            let what = probe.what;
             let verifier = format!("{}{}", jose::random_id(), jose::random_id());
             let url = match self.authorize_url(
                 e,
-                &client_id,
-                UNREGISTERED_REDIRECT_URI,
+                &probe.client_id,
+                &probe.redirect_uri,
                 &verifier,
                 &jose::random_id(),
                 &jose::random_id(),
@@ -42,7 +104,7 @@ impl Run<'_> {
             let ending = Browser::new(TIMEOUT)
                 .navigate(
                     &url,
-                    &[UNREGISTERED_REDIRECT_URI, &self.idp.redirect_uri],
+                    &[&probe.redirect_uri, &self.idp.redirect_uri],
                     self.steps(user),
                     vars(user),
                     &format!("request with {what}"),
@@ -50,11 +112,13 @@ impl Run<'_> {
                 )
                 .await;
             match ending {
-                Ending::Arrived { stop: 0, .. } => failures.push(format!(
-                    "a request with {what} was redirected to that redirect_uri"
-                )),
+                Ending::Arrived { url, .. } if lands_at(&url, &probe.redirect_uri) => failures
+                    .push(format!(
+                        "a request with {what} was redirected to that redirect_uri ({})",
+                        probe.redirect_uri
+                    )),
                 Ending::Arrived { .. } => verdicts.push(format!(
-                    "{what}: sent to the registered redirect URI, not the unregistered one"
+                    "{what}: sent to the registered redirect URI, not the one requested"
                 )),
                 Ending::Stopped(why) => verdicts.push(format!("{what}: not redirected ({why})")),
                 Ending::Unreachable(why) => {
@@ -119,15 +183,29 @@ impl Run<'_> {
                         evidence,
                     );
                 };
-                if params.get("state") != Some(&state) {
-                    return fail(
-                        c,
-                        format!(
-                            "the error came back with state {:?}; {state:?} was sent",
-                            params.get("state")
-                        ),
-                        evidence,
-                    );
+                match params.get("state") {
+                    Some(s) if *s == state => {}
+                    Some(s) => {
+                        return fail(
+                            c,
+                            format!(
+                                "the error came back with state {}; {} was sent",
+                                shown(Some(s)),
+                                shown(Some(&state))
+                            ),
+                            evidence,
+                        );
+                    }
+                    None => {
+                        return fail(
+                            c,
+                            format!(
+                                "the error came back without state; {} was sent",
+                                shown(Some(&state))
+                            ),
+                            evidence,
+                        );
+                    }
                 }
                 pass(
                     c,

@@ -119,7 +119,7 @@ pub struct Page {
 
 impl Page {
     pub fn summary(&self, max_text: usize) -> String {
-        let mut out = format!("HTML page {:?}", self.title);
+        let mut out = format!("HTML page {}", crate::report::shown(Some(&self.title)));
         if self.forms.is_empty() {
             out.push_str(", no forms");
         }

@@ -6,13 +6,14 @@ use serde_json::{Map, Value};
 
 use super::{Attempt, CLOCK_SKEW, MAX_ID_TOKEN_LIFETIME, Run};
 use crate::catalogue::{Check, IdpCheck};
-use crate::report::{CheckResult, Exchange, fail, pass};
+use crate::report::{CheckResult, Exchange, fail, pass, shown, shown_json};
 
 /// The checks that need the users' logins.
 pub(super) const NEEDS_LOGINS: &[IdpCheck] = &[
     IdpCheck::Login01,
     IdpCheck::Sig01,
     IdpCheck::Iss01,
+    IdpCheck::Sub01,
     IdpCheck::Aud01,
     IdpCheck::Nonce01,
     IdpCheck::Exp01,
@@ -22,10 +23,15 @@ pub(super) const NEEDS_LOGINS: &[IdpCheck] = &[
     IdpCheck::Level01,
 ];
 
+/// The longest `sub` (OIDC Core §2: "MUST NOT exceed 255 ASCII characters").
+const MAX_SUB_LENGTH: usize = 255;
+
 /// What a claim check reads from an ID token.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Claim {
     Issuer,
+    /// sub: a string of 1 to 255 characters.
+    Subject,
     Audience,
     Nonce,
     /// iat and exp present, in order, exp in the future.
@@ -61,8 +67,22 @@ impl Run<'_> {
         match claim {
             Claim::Issuer => match c.get("iss").and_then(Value::as_str) {
                 Some(iss) if iss == self.issuer => Ok("iss is the issuer".into()),
-                Some(iss) => Err(format!("iss is {iss:?}, not {:?}", self.issuer)),
+                Some(iss) => Err(format!(
+                    "iss is {}, not {}",
+                    shown(Some(iss)),
+                    shown(Some(&self.issuer))
+                )),
                 None => Err("iss is missing".into()),
+            },
+            Claim::Subject => match c.get("sub") {
+                Some(Value::String(sub)) if sub.is_empty() => Err("sub is empty".into()),
+                Some(Value::String(sub)) if sub.chars().count() > MAX_SUB_LENGTH => Err(format!(
+                    "sub is {} characters long; OpenID Connect Core §2 allows at most {MAX_SUB_LENGTH}",
+                    sub.chars().count()
+                )),
+                Some(Value::String(_)) => Ok("sub is present".into()),
+                Some(other) => Err(format!("sub is {}, not a string", shown_json(other))),
+                None => Err("sub is missing".into()),
             },
             Claim::Audience => {
                 let id = &self.idp.client_id;
@@ -72,10 +92,18 @@ impl Run<'_> {
                     _ => return Err("aud is missing".into()),
                 };
                 if !auds.contains(&id.as_str()) {
-                    return Err(format!("aud is {:?}, which does not name {id:?}", c["aud"]));
+                    return Err(format!(
+                        "aud is {}, which does not name {}",
+                        shown_json(&c["aud"]),
+                        shown(Some(id))
+                    ));
                 }
                 match c.get("azp").and_then(Value::as_str) {
-                    Some(azp) if azp != id => Err(format!("azp is {azp:?}, not {id:?}")),
+                    Some(azp) if azp != id => Err(format!(
+                        "azp is {}, not {}",
+                        shown(Some(azp)),
+                        shown(Some(id))
+                    )),
                     None if auds.len() > 1 => Err(format!(
                         "aud names {} audiences but there is no azp",
                         auds.len()
@@ -85,16 +113,23 @@ impl Run<'_> {
             }
             Claim::Nonce => match c.get("nonce").and_then(Value::as_str) {
                 Some(n) if n == t.user.nonce => Ok("nonce echoed".into()),
-                Some(n) => Err(format!("nonce is {n:?}; {:?} was sent", t.user.nonce)),
-                None => Err(format!("nonce is missing; {:?} was sent", t.user.nonce)),
+                Some(n) => Err(format!(
+                    "nonce is {}; {} was sent",
+                    shown(Some(n)),
+                    shown(Some(&t.user.nonce))
+                )),
+                None => Err(format!(
+                    "nonce is missing; {} was sent",
+                    shown(Some(&t.user.nonce))
+                )),
             },
             Claim::Times => {
                 let time = |name: &str| c.get(name).and_then(Value::as_i64);
                 let (Some(iat), Some(exp)) = (time("iat"), time("exp")) else {
                     return Err(format!(
                         "iat and exp must be numbers; iat is {}, exp is {}",
-                        c.get("iat").map_or("missing".into(), Value::to_string),
-                        c.get("exp").map_or("missing".into(), Value::to_string)
+                        c.get("iat").map_or("missing".into(), shown_json),
+                        c.get("exp").map_or("missing".into(), shown_json)
                     ));
                 };
                 if exp <= now {
@@ -128,35 +163,62 @@ impl Run<'_> {
                             .map_err(|e| format!("{name}: {e}"))?;
                         if *pid != t.user.pid {
                             Err(format!(
-                                "{name} is {pid:?}, a valid {} but not the user's {:?}",
+                                "{name} is {}, a valid {} but not the user's {}",
+                                shown(Some(pid)),
                                 facts.kind.label(),
-                                t.user.pid
+                                shown(Some(&t.user.pid))
                             ))
                         } else {
                             Ok(format!("{name} is the user's {}", facts.kind.label()))
                         }
                     }
-                    Some(other) => Err(format!("{name} is {other}, not a string of 11 digits")),
+                    Some(other) => Err(format!(
+                        "{name} is {}, not a string of 11 digits",
+                        shown_json(other)
+                    )),
                     None => Err(format!("{name} is missing")),
                 }
             }
             Claim::Method => {
                 let name = &names.method;
-                match c.get(name) {
+                let held: Vec<&str> = match c.get(name) {
                     Some(Value::Array(a))
                         if !a.is_empty()
                             && a.iter().all(|v| v.as_str().is_some_and(|s| !s.is_empty())) =>
                     {
-                        Ok(format!("{name} is {}", Value::Array(a.clone())))
+                        a.iter().filter_map(Value::as_str).collect()
                     }
-                    Some(Value::String(s)) if !s.is_empty() && name != "amr" => {
-                        Ok(format!("{name} is {s:?}"))
+                    Some(Value::String(s)) if !s.is_empty() && name != "amr" => vec![s.as_str()],
+                    Some(Value::String(s)) if !s.is_empty() => {
+                        return Err(format!(
+                            "amr is the string {}; OIDC Core §2 makes it an array of strings",
+                            shown(Some(s))
+                        ));
                     }
-                    Some(Value::String(s)) if !s.is_empty() => Err(format!(
-                        "amr is the string {s:?}; OIDC Core §2 makes it an array of strings"
+                    Some(other) => {
+                        return Err(format!("{name} is {}, not a method", shown_json(other)));
+                    }
+                    None => return Err(format!("{name} is missing")),
+                };
+                let value = shown_json(&c[name.as_str()]);
+                let missing: Vec<&str> = t
+                    .user
+                    .amr
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|m| !held.contains(m))
+                    .collect();
+                match (missing.as_slice(), t.user.amr.is_empty()) {
+                    ([], true) => Ok(format!("{name} is {value}")),
+                    ([], false) => Ok(format!("{name} is {value} as expected")),
+                    (missing, _) => Err(format!(
+                        "{name} is {value}; the scenario expects {} for this user",
+                        missing
+                            .iter()
+                            .map(|m| shown(Some(m)))
+                            .collect::<Vec<_>>()
+                            .join(" and ")
                     )),
-                    Some(other) => Err(format!("{name} is {other}, not a method")),
-                    None => Err(format!("{name} is missing")),
                 }
             }
             Claim::Level => {
@@ -164,15 +226,19 @@ impl Run<'_> {
                 let level = match c.get(name) {
                     Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
                     Some(Value::Number(n)) => n.to_string(),
-                    Some(other) => return Err(format!("{name} is {other}, not a level")),
+                    Some(other) => {
+                        return Err(format!("{name} is {}, not a level", shown_json(other)));
+                    }
                     None => return Err(format!("{name} is missing")),
                 };
                 match &t.user.level {
                     Some(want) if *want != level => Err(format!(
-                        "{name} is {level:?}; the scenario expects {want:?} for this user"
+                        "{name} is {}; the scenario expects {} for this user",
+                        shown(Some(&level)),
+                        shown(Some(want))
                     )),
-                    Some(_) => Ok(format!("{name} is {level:?} as expected")),
-                    None => Ok(format!("{name} is {level:?}")),
+                    Some(_) => Ok(format!("{name} is {} as expected", shown(Some(&level)))),
+                    None => Ok(format!("{name} is {}", shown(Some(&level)))),
                 }
             }
         }
@@ -258,7 +324,8 @@ pub(super) fn sig(t: &Token<'_>, keys: &[PublicJwk]) -> Result<String, String> {
         .unwrap_or("(none given)");
     let Some(alg) = Alg::parse(alg_text) else {
         return Err(format!(
-            "alg is {alg_text:?}; only the asymmetric RS, PS and ES algorithms are accepted"
+            "alg is {}; only the asymmetric RS, PS and ES algorithms are accepted",
+            shown(Some(alg_text))
         ));
     };
     let jws = jose::parse_compact(t.raw).map_err(|e| format!("the ID token {e}"))?;
@@ -272,7 +339,10 @@ pub(super) fn sig(t: &Token<'_>, keys: &[PublicJwk]) -> Result<String, String> {
     };
     if candidates.is_empty() {
         return Err(match kid {
-            Some(kid) => format!("signed by kid {kid:?}, which is not in the JWKS"),
+            Some(kid) => format!(
+                "signed by kid {}, which is not in the JWKS",
+                shown(Some(kid))
+            ),
             None => "no kid, and the JWKS has no key".into(),
         });
     }
@@ -287,7 +357,7 @@ pub(super) fn sig(t: &Token<'_>, keys: &[PublicJwk]) -> Result<String, String> {
     Err(format!(
         "the {alg} signature does not verify with {}",
         match kid {
-            Some(kid) => format!("the JWKS key {kid:?}"),
+            Some(kid) => format!("the JWKS key {}", shown(Some(kid))),
             None => format!("any of the {} JWKS keys", candidates.len()),
         }
     ))

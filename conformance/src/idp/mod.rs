@@ -6,17 +6,20 @@
 //! PKCE (its [`browser`] answers the IdP's login pages with the scenario's steps), redeems
 //! the codes with the client secret, and judges the ID tokens: signature, `iss`, `aud`,
 //! `nonce`, lifetimes, and what HelseID needs of an IdP: the person's fødselsnummer or
-//! D-number, the authentication method and the security level. Two more probes: a code
-//! redeemed with the wrong PKCE verifier, and authorization requests with an unregistered
-//! `redirect_uri` or an unknown client.
+//! D-number, the authentication method and the security level. More probes, each with a
+//! fresh login: the token endpoint must refuse a code with the wrong PKCE verifier, without
+//! one, a second time, and with a wrong client secret; and the authorization endpoint must
+//! not redirect to an unregistered `redirect_uri` (another host, another path, an added
+//! query) or for an unknown client.
 //!
 //! Checks that need something that failed before them (no discovery, no ID token) are
-//! *inconclusive*; the others are judged on their own, so one flaw shows as one failure.
-
+//! *inconclusive*; the others are judged on their own, so a flaw fails the checks of the
+//! rules it breaks and no others.
 //!
-//! Modules: [`discovery`] (the discovery document and JWKS), [`login`] (the logins, PKCE and
-//! the code redemption), [`id_token`] (the ID token checks), [`errors`] (what the IdP does
-//! with bad requests and cancelled logins); [`browser`] and [`form`] fill in login pages.
+//! Modules: [`discovery`] (the discovery document and JWKS), [`login`] (the logins, the code
+//! redemption and the token endpoint's refusals), [`id_token`] (the ID token checks),
+//! [`errors`] (what the IdP does with bad authorization requests and cancelled logins);
+//! [`browser`] and [`form`] fill in login pages.
 
 pub mod browser;
 mod discovery;
@@ -36,6 +39,7 @@ use crate::report::{CheckResult, Exchange, ScenarioReport, cut, inconclusive};
 use crate::scenario::{ClientAuth, IdpTarget, IdpUser, Scenario};
 use browser::Vars;
 use id_token::{Claim, Token};
+use login::Spoil;
 
 /// How long the runner waits for one response.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -74,6 +78,8 @@ struct Endpoints {
 struct Attempt {
     pid: String,
     level: Option<String>,
+    /// The methods the scenario expects (`users[].amr`); empty: any.
+    amr: Vec<String>,
     nonce: String,
     /// Every request of the login, the token request last.
     trip: Vec<Exchange>,
@@ -112,16 +118,21 @@ pub async fn run(
         duration_ms: 0,
         results: Vec::new(),
     };
-    let Some(idp) = &scenario.idp else {
-        let checks: Vec<&Check> = crate::catalogue::of_kind(TargetKind::Idp).collect();
-        return report.could_not_start(
-            &checks,
-            "the scenario has no idp section",
-            started,
-            progress,
-        );
+    // `prepare` refuses both before a run; a caller that skipped it gets a report saying why.
+    let found = match &scenario.idp {
+        None => Err("the scenario has no idp section"),
+        Some(idp) => match options.target.clone().or_else(|| idp.issuer.clone()) {
+            Some(issuer) => Ok((idp, issuer)),
+            None => Err("idp.issuer: no issuer (name it in the scenario or with --target)"),
+        },
     };
-    let issuer = options.target.clone().unwrap_or_else(|| idp.issuer.clone());
+    let (idp, issuer) = match found {
+        Ok(found) => found,
+        Err(why) => {
+            let checks: Vec<&Check> = crate::catalogue::of_kind(TargetKind::Idp).collect();
+            return report.could_not_start(&checks, why, started, progress);
+        }
+    };
     report.target = issuer.clone();
     report.issuer = issuer.clone();
     let run = Run {
@@ -164,7 +175,7 @@ impl Run<'_> {
             && needs(id_token::NEEDS_LOGINS, driver)
         {
             for user in &self.idp.users {
-                attempts.push(self.login(e, user, None).await);
+                attempts.push(self.login(e, user).await);
             }
         }
         let tokens: Vec<Result<Token<'_>, (&Attempt, &Exchange, String)>> = attempts
@@ -198,19 +209,28 @@ impl Run<'_> {
                 Some(why) => inconclusive(c, why.clone(), vec![]),
                 None => id_token::judge_tokens(c, &tokens, |t| self.claim_check(claim, t, now)),
             };
-            let result = match id {
-                IdpCheck::Disc01 => self.disc_01(&disc_exchange, doc.as_ref()),
-                IdpCheck::Disc02 => discovery::disc_02(&disc_exchange, doc.as_ref()),
-                IdpCheck::Jwks01 => discovery::jwks_01(jwks.as_ref()),
-                IdpCheck::Login01 => match &ready {
-                    Err(why) => inconclusive(c, why.clone(), vec![]),
-                    Ok(_) => login::login_01(&attempts),
-                },
-                IdpCheck::Pkce01 => match &ready {
-                    Err(why) => inconclusive(c, why.clone(), vec![]),
-                    Ok(e) => self.pkce_01(e).await,
-                },
-                IdpCheck::Sig01 => match (&no_token, &jwks_keys) {
+            let result = match (id, &ready) {
+                // The probes and the logins need the endpoints and the secret.
+                (
+                    IdpCheck::Login01
+                    | IdpCheck::Pkce01
+                    | IdpCheck::Pkce02
+                    | IdpCheck::Code01
+                    | IdpCheck::Auth01
+                    | IdpCheck::Err01
+                    | IdpCheck::Err02
+                    | IdpCheck::Cancel01,
+                    Err(why),
+                ) => inconclusive(c, why.clone(), vec![]),
+                (IdpCheck::Disc01, _) => self.disc_01(&disc_exchange, doc.as_ref()),
+                (IdpCheck::Disc02, _) => discovery::disc_02(&disc_exchange, doc.as_ref()),
+                (IdpCheck::Jwks01, _) => discovery::jwks_01(jwks.as_ref()),
+                (IdpCheck::Login01, Ok(_)) => login::login_01(&attempts),
+                (IdpCheck::Pkce01, Ok(e)) => self.spoiled(e, Spoil::WrongVerifier).await,
+                (IdpCheck::Pkce02, Ok(e)) => self.spoiled(e, Spoil::NoVerifier).await,
+                (IdpCheck::Code01, Ok(e)) => self.code_01(e).await,
+                (IdpCheck::Auth01, Ok(e)) => self.spoiled(e, Spoil::WrongSecret).await,
+                (IdpCheck::Sig01, _) => match (&no_token, &jwks_keys) {
                     (Some(why), _) => inconclusive(c, why.clone(), vec![]),
                     (None, Some(keys)) => {
                         id_token::judge_tokens(c, &tokens, |t| id_token::sig(t, keys))
@@ -221,22 +241,18 @@ impl Run<'_> {
                         id_token::token_evidence(&tokens),
                     ),
                 },
-                IdpCheck::Iss01 => claim(Claim::Issuer),
-                IdpCheck::Aud01 => claim(Claim::Audience),
-                IdpCheck::Nonce01 => claim(Claim::Nonce),
-                IdpCheck::Exp01 => claim(Claim::Times),
-                IdpCheck::Exp02 => claim(Claim::Lifetime),
-                IdpCheck::Pid01 => claim(Claim::Identifier),
-                IdpCheck::Amr01 => claim(Claim::Method),
-                IdpCheck::Level01 => claim(Claim::Level),
-                IdpCheck::Err01 => match &ready {
-                    Err(why) => inconclusive(c, why.clone(), vec![]),
-                    Ok(e) => self.err_01(e).await,
-                },
-                IdpCheck::Cancel01 => match &ready {
-                    Err(why) => inconclusive(c, why.clone(), vec![]),
-                    Ok(e) => self.cancel_01(e).await,
-                },
+                (IdpCheck::Iss01, _) => claim(Claim::Issuer),
+                (IdpCheck::Sub01, _) => claim(Claim::Subject),
+                (IdpCheck::Aud01, _) => claim(Claim::Audience),
+                (IdpCheck::Nonce01, _) => claim(Claim::Nonce),
+                (IdpCheck::Exp01, _) => claim(Claim::Times),
+                (IdpCheck::Exp02, _) => claim(Claim::Lifetime),
+                (IdpCheck::Pid01, _) => claim(Claim::Identifier),
+                (IdpCheck::Amr01, _) => claim(Claim::Method),
+                (IdpCheck::Level01, _) => claim(Claim::Level),
+                (IdpCheck::Err01, Ok(e)) => self.err_01(e).await,
+                (IdpCheck::Err02, Ok(e)) => self.err_02(e).await,
+                (IdpCheck::Cancel01, Ok(e)) => self.cancel_01(e).await,
             };
             driver.finish(result, t);
         }

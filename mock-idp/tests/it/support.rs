@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use mock_idp::{Clock, IdpSettings, ManualClock, MockIdps, RegisteredRp, SystemClock};
-use protocol::jose::{b64_encode, sha256_b64};
 use serde_json::Value;
 use synthpop::Population;
 
@@ -152,9 +151,9 @@ pub struct Login {
 
 impl Login {
     pub fn new() -> Login {
-        let verifier = b64_encode(protocol::jose::random_id().as_bytes());
+        let verifier = protocol::pkce::new_verifier().unwrap();
         Login {
-            challenge: sha256_b64(verifier.as_bytes()),
+            challenge: protocol::pkce::challenge(&verifier),
             verifier,
             state: protocol::jose::random_id(),
             nonce: protocol::jose::random_id(),

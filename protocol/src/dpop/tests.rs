@@ -275,3 +275,18 @@ fn absurd_iat_values_are_refused_without_overflow() {
         assert!(validate(&proof, &rules()).is_err());
     }
 }
+
+#[test]
+fn typ_compares_as_a_media_type_and_htu_without_query_or_default_port() {
+    assert!(is_dpop_typ("dpop+jwt"));
+    assert!(is_dpop_typ("DPoP+JWT"));
+    assert!(!is_dpop_typ("jwt"));
+    assert!(!is_dpop_typ("application/dpop+jwt+x"));
+    assert!(htu_matches(HTU, HTU));
+    assert!(htu_matches(
+        "HTTPS://STS.example:443/connect/token?x=1#f",
+        HTU
+    ));
+    assert!(!htu_matches("https://sts.example/connect/par", HTU));
+    assert!(!htu_matches("https://sts.example:8443/connect/token", HTU));
+}

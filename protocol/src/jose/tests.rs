@@ -248,3 +248,40 @@ fn token_hash_is_the_left_half_of_the_algorithms_hash() {
     );
     assert_eq!(token_hash(Alg::RS512, "abc").len(), 43);
 }
+
+#[test]
+fn decode_unverified_reads_header_and_claims_of_any_signature() {
+    let key = SigningKey::generate_ec(Alg::ES256, "k".into()).unwrap();
+    let token = key
+        .sign_jwt(Map::new(), &json!({"sub": "s", "n": 1}))
+        .unwrap();
+    let (header, claims) = decode_unverified(&token).unwrap();
+    assert_eq!(header["kid"], "k");
+    assert_eq!(claims, json!({"sub": "s", "n": 1}));
+    // The signature is neither decoded nor checked: an `alg: none` token reads too.
+    let (h, _) = token.split_once('.').unwrap();
+    let unsigned = format!("{h}.{}.", b64_encode(br#"{"a":[1]}"#));
+    assert_eq!(decode_unverified(&unsigned).unwrap().1, json!({"a": [1]}));
+    assert_eq!(decode_unverified("a.b"), Err(JoseError::Parts(2)));
+    assert_eq!(
+        decode_unverified("!.e30.x"),
+        Err(JoseError::Base64("header"))
+    );
+    assert!(matches!(
+        decode_unverified(&format!("{h}.{}.", b64_encode(b"{"))),
+        Err(JoseError::Json {
+            part: "payload",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn random_hex_gives_distinct_upper_case_hex_of_the_length_asked() {
+    let a = random_hex::<32>().unwrap();
+    let b = random_hex::<32>().unwrap();
+    assert_eq!(a.len(), 64);
+    assert!(a.bytes().all(|c| matches!(c, b'0'..=b'9' | b'A'..=b'F')));
+    assert_ne!(a, b);
+    assert_eq!(random_id().len(), 32);
+}

@@ -127,7 +127,7 @@ impl Jwks {
     }
 
     async fn fetch(&self) -> Result<Vec<PublicJwk>, JwksError> {
-        let discovery_url = format!("{}/.well-known/openid-configuration", self.issuer);
+        let discovery_url = format!("{}{}", self.issuer, protocol::endpoints::DISCOVERY);
         let discovery = self.get_json(&discovery_url).await?;
         let issuer = discovery
             .get("issuer")
