@@ -6,9 +6,10 @@ Usage: python3 bench/conformance_suite.py [--runs N] [--no-build]
 Builds the release binaries (helseid-testbed, reference-api) unless --no-build, then for each
 bundled api scenario, N times: picks a free port for the embedded STS, starts the reference API
 configured as the scenario requires and trusting that issuer, and times
-`helseid-testbed conformance run scenarios/<file> --target <api> --sts-port <port>` from spawn
-to exit (which must be 0). The reference API is restarted per run: each run's STS has new keys.
-Prints every run and the medians.
+`helseid-testbed conformance run scenarios/<file> --target <api> --sts-port <port> --data-dir
+<new temporary directory>` from spawn to exit (which must be 0): a cold start, the STS seeding
+its population and making its key as on a first run. The reference API is restarted per run:
+each run's STS has new keys. Prints every run and the medians.
 """
 import argparse
 import os
@@ -16,6 +17,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -51,13 +53,14 @@ def one_run(scenario, flags):
         if not line.startswith("listening: "):
             raise SystemExit(f"reference-api said {line!r}")
         target = line.split(" ", 1)[1].rstrip("/") + "/api/records"
-        started = time.monotonic()
-        done = subprocess.run(
-            [TESTBED, "conformance", "run", os.path.join(ROOT, "scenarios", scenario),
-             "--target", target, "--sts-port", str(port)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "NO_COLOR": "1"})
-        elapsed = time.monotonic() - started
+        with tempfile.TemporaryDirectory() as state:
+            started = time.monotonic()
+            done = subprocess.run(
+                [TESTBED, "conformance", "run", os.path.join(ROOT, "scenarios", scenario),
+                 "--target", target, "--sts-port", str(port), "--data-dir", state],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                env={**os.environ, "NO_COLOR": "1"})
+            elapsed = time.monotonic() - started
         if done.returncode != 0:
             sys.stderr.write(done.stdout)
             raise SystemExit(f"{scenario}: exit {done.returncode}")

@@ -29,6 +29,10 @@ enum ConformanceCommand {
     /// Run the whole client suite against a client started by a command, no scenario file
     /// needed: `conformance client [--login] -- ./my-client --its-args`.
     Client(ClientArgs),
+    /// Serve the reference API (reference/src/api.rs) as api scenarios describe their API,
+    /// each at its target.url, or as the `conformance api` flags describe one at --target:
+    /// a target that passes, to run the suites against. Until Ctrl-C.
+    ReferenceApi(ReferenceApiArgs),
     /// Print the catalogue of checks.
     List {
         /// The catalogue as the Markdown table of docs/conformance.md (ID, level, the rule
@@ -78,11 +82,19 @@ struct ReportArgs {
     /// What fails the run: must-checks only (default), or should-checks too.
     #[arg(long, value_enum, default_value_t = FailOnArg::Must)]
     fail_on: FailOnArg,
-    /// Port of the embedded STS on 127.0.0.1 (issuer http://127.0.0.1:PORT); default: free.
-    /// An idp run starts no STS.
+    /// Port of the embedded STS on 127.0.0.1 (issuer http://127.0.0.1:PORT); default: the
+    /// first scenario's sts.port, else a free one. An idp run starts no STS.
     #[arg(long, value_name = "PORT")]
     sts_port: Option<u16>,
+    /// Where the embedded STS keeps its state between runs: its signing key (so an API that
+    /// caches the JWKS keeps trusting the next run's tokens), the seeded population, the
+    /// clients it registered. Delete it for a new key.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
 }
+
+/// `--data-dir`'s default, beside `up`'s `.testbed`.
+const DEFAULT_DATA_DIR: &str = ".testbed-conformance";
 
 #[derive(Debug, Args)]
 struct RunArgs {
@@ -103,12 +115,21 @@ struct ApiArgs {
     /// The API endpoint to call, e.g. http://127.0.0.1:9000/api/patients.
     #[arg(long, value_name = "URL")]
     target: String,
-    /// The HTTP method.
-    #[arg(long, default_value = "GET")]
-    method: String,
     /// The API's audience (the aud of its tokens), e.g. nhn:my-api.
     #[arg(long, value_name = "AUD")]
     audience: String,
+    #[command(flatten)]
+    needs: ApiNeeds,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+/// What an API requires, as `conformance api` and `conformance reference-api` take it.
+#[derive(Debug, Args)]
+struct ApiNeeds {
+    /// The HTTP method.
+    #[arg(long, default_value = "GET")]
+    method: String,
     /// Scopes the API requires (full names, AUD/name).
     #[arg(long, value_name = "SCOPE", num_args = 1..)]
     scope: Vec<String>,
@@ -131,8 +152,32 @@ struct ApiArgs {
     /// (requirements.tenancy: multi; needs --org).
     #[arg(long)]
     multi_tenant: bool,
+}
+
+#[derive(Debug, Args)]
+struct ReferenceApiArgs {
+    /// Api scenario files or folders: one reference API per api scenario, at its target.url.
+    #[arg(value_name = "PATH", conflicts_with_all = ["target", "audience"])]
+    paths: Vec<PathBuf>,
+    /// Instead of scenario files: serve the API the flags describe (as `conformance api`
+    /// takes them) at this URL.
+    #[arg(long, value_name = "URL", requires = "audience")]
+    target: Option<String>,
+    /// The API's audience (with --target).
+    #[arg(long, value_name = "AUD", requires = "target")]
+    audience: Option<String>,
     #[command(flatten)]
-    report: ReportArgs,
+    needs: ApiNeeds,
+    /// The STS whose tokens are accepted; default http://127.0.0.1:PORT with --sts-port, else
+    /// the scenario's sts.port.
+    #[arg(long, value_name = "URL")]
+    issuer: Option<String>,
+    /// The port of the runner's embedded STS (issuer http://127.0.0.1:PORT).
+    #[arg(long, value_name = "PORT")]
+    sts_port: Option<u16>,
+    /// Switch a validation step off (for conformance tests only; repeatable).
+    #[arg(long = "flaw", value_name = "NAME")]
+    flaws: Vec<helseid_reference::api::Flaw>,
 }
 
 #[derive(Debug, Args)]
@@ -211,45 +256,7 @@ pub(crate) fn run(args: ConformanceArgs) -> Result<ExitCode, (String, u8)> {
             execute(loaded, a.target, None, &a.report)
         }
         ConformanceCommand::Api(a) => {
-            let scenario = Scenario {
-                name: format!("API {}", a.audience),
-                description: None,
-                kind: Kind::Api,
-                target: Some(Target {
-                    url: a.target.clone(),
-                    method: a.method.to_ascii_uppercase(),
-                    body: None,
-                    content_type: None,
-                }),
-                api: Some(ApiResource {
-                    audience: a.audience.clone(),
-                    scopes: a.scope.clone(),
-                }),
-                idp: None,
-                client: None,
-                requirements: Requirements {
-                    token_binding: if a.bearer {
-                        Binding::Bearer
-                    } else {
-                        Binding::Dpop
-                    },
-                    user: false,
-                    security_level: a.level,
-                    tillitsrammeverk: a.tillitsrammeverk,
-                    organisations: a.org.clone(),
-                    tenancy: if a.multi_tenant {
-                        ClientTenancy::Multi
-                    } else {
-                        ClientTenancy::Single
-                    },
-                },
-                sts: Default::default(),
-                checks: Default::default(),
-            };
-            // The same rules as a scenario file, so the messages agree.
-            scenario::validate(&scenario).map_err(|e| (format!("(command line): {e}"), 2))?;
-            // --dpop only documents the default; --bearer is what changes it.
-            let _ = a.dpop;
+            let scenario = api_scenario(&a.target, &a.audience, &a.needs)?;
             execute(
                 vec![Loaded {
                     scenario,
@@ -260,6 +267,7 @@ pub(crate) fn run(args: ConformanceArgs) -> Result<ExitCode, (String, u8)> {
                 &a.report,
             )
         }
+        ConformanceCommand::ReferenceApi(a) => reference_api(a),
         ConformanceCommand::Client(a) => {
             let scenario = Scenario {
                 name: format!("Client {}", a.driver.join(" ")),
@@ -297,6 +305,165 @@ pub(crate) fn run(args: ConformanceArgs) -> Result<ExitCode, (String, u8)> {
             )
         }
     }
+}
+
+/// The scenario the `conformance api` flags describe (the same rules as a scenario file, so
+/// the messages agree).
+fn api_scenario(target: &str, audience: &str, needs: &ApiNeeds) -> Result<Scenario, (String, u8)> {
+    let scenario = Scenario {
+        name: format!("API {audience}"),
+        description: None,
+        kind: Kind::Api,
+        target: Some(Target {
+            url: target.to_owned(),
+            method: needs.method.to_ascii_uppercase(),
+            body: None,
+            content_type: None,
+        }),
+        api: Some(ApiResource {
+            audience: audience.to_owned(),
+            scopes: needs.scope.clone(),
+        }),
+        idp: None,
+        client: None,
+        requirements: Requirements {
+            // --dpop only documents the default; --bearer is what changes it.
+            token_binding: if needs.bearer {
+                Binding::Bearer
+            } else {
+                Binding::Dpop
+            },
+            user: false,
+            security_level: needs.level,
+            tillitsrammeverk: needs.tillitsrammeverk,
+            organisations: needs.org.clone(),
+            tenancy: if needs.multi_tenant {
+                ClientTenancy::Multi
+            } else {
+                ClientTenancy::Single
+            },
+        },
+        sts: Default::default(),
+        checks: Default::default(),
+    };
+    let _ = needs.dpop;
+    scenario::validate(&scenario).map_err(|e| (format!("(command line): {e}"), 2))?;
+    Ok(scenario)
+}
+
+/// `conformance reference-api`: the reference API of each api scenario (or of the flags),
+/// listening where the scenario's target.url says, until Ctrl-C.
+fn reference_api(a: ReferenceApiArgs) -> Result<ExitCode, (String, u8)> {
+    let mut scenarios = Vec::new();
+    match (&a.target, &a.audience) {
+        (Some(target), Some(audience)) => {
+            scenarios.push((
+                "(command line)".to_owned(),
+                api_scenario(target, audience, &a.needs)?,
+            ));
+        }
+        _ if a.paths.is_empty() => {
+            return Err((
+                "name api scenario files, or the API with --target URL --audience AUD".into(),
+                2,
+            ));
+        }
+        _ => {}
+    }
+    for path in &a.paths {
+        for file in scenario::files(path).map_err(|e| (e.to_string(), 2))? {
+            let s = scenario::load(&file).map_err(|e| (e.to_string(), 2))?;
+            if s.kind == Kind::Api {
+                scenarios.push((file.display().to_string(), s));
+            }
+        }
+    }
+    if scenarios.is_empty() {
+        return Err(("no api scenario among the files named".into(), 2));
+    }
+    let mut apis = Vec::new();
+    for (source, s) in &scenarios {
+        let issuer = match (&a.issuer, a.sts_port.or(s.sts.port)) {
+            (Some(issuer), _) => issuer.clone(),
+            (None, Some(port)) => format!("http://127.0.0.1:{port}"),
+            (None, None) => {
+                return Err((
+                    format!(
+                        "{source}: which STS should the API trust? Give --sts-port PORT (the runner's) or --issuer URL, or sts.port in the scenario"
+                    ),
+                    2,
+                ));
+            }
+        };
+        let url = s.target.as_ref().map(|t| t.url.clone()).unwrap_or_default();
+        let address = listen_address(&url).map_err(|e| (format!("{source}: {e}"), 2))?;
+        let mut config = conformance::api::reference_api_config(s, &issuer)
+            .ok_or_else(|| (format!("{source}: the scenario names no API"), 2))?;
+        config.flaws = a.flaws.iter().copied().collect();
+        apis.push((source.clone(), s.name.clone(), url, address, config));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| (format!("cannot start the runtime: {e}"), 2))?;
+    runtime.block_on(async move {
+        // Every listener is bound before the first line is printed, so a reader of that
+        // line can call any of them.
+        let mut bound = Vec::new();
+        for (source, name, url, address, config) in apis {
+            let listener = tokio::net::TcpListener::bind(address.as_str())
+                .await
+                .map_err(|e| (format!("{source}: cannot listen on {address}: {e}"), 2))?;
+            bound.push((name, url, config, listener));
+        }
+        let mut servers = tokio::task::JoinSet::new();
+        for (name, url, config, listener) in bound {
+            let flaws: Vec<&str> = config.flaws.iter().map(|f| f.name()).collect();
+            let flaws = if flaws.is_empty() {
+                String::new()
+            } else {
+                format!("; FLAWS (for conformance tests only): {}", flaws.join(" "))
+            };
+            anstream::println!(
+                "listening: {url} ({name}; audience {}, trusting {}{flaws})",
+                config.audience,
+                config.issuer
+            );
+            servers.spawn(helseid_reference::api::serve(config, listener));
+        }
+        tokio::select! {
+            Some(result) = servers.join_next() => {
+                let message = match result {
+                    Ok(Ok(())) => "a reference API stopped".to_owned(),
+                    Ok(Err(e)) => format!("a reference API failed: {e}"),
+                    Err(e) => format!("a reference API failed: {e}"),
+                };
+                Err((message, 1))
+            }
+            _ = tokio::signal::ctrl_c() => Ok(ExitCode::SUCCESS),
+        }
+    })
+}
+
+/// `host:port` of an http URL (port 80 when it names none).
+fn listen_address(url: &str) -> Result<String, String> {
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        format!("target.url {url} is not an http:// URL the reference API can serve")
+    })?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() {
+        return Err(format!("target.url {url} names no host"));
+    }
+    Ok(
+        if authority
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+        {
+            authority.to_owned()
+        } else {
+            format!("{authority}:80")
+        },
+    )
 }
 
 fn list() {
@@ -360,6 +527,7 @@ fn execute(
         target,
         method,
         sts_port: report_args.sts_port,
+        data_dir: Some(report_args.data_dir.clone()),
         only: report_args.only.clone(),
         fail_on: match report_args.fail_on {
             FailOnArg::Must => FailOn::Must,

@@ -275,8 +275,86 @@ fn a_closed_pipe_ends_quietly() {
     assert!(!stderr(&o).contains("panicked"));
 }
 
-/// The README's examples keep working. `up` lines are started in the background (on a free
-/// port) and stopped at the end; the others must succeed against them.
+/// Free ports on 127.0.0.1 standing in for the fixed ones the README and the bundled
+/// scenarios name, so the examples run beside anything else on the machine.
+struct Ports(Vec<(u16, u16)>);
+
+impl Ports {
+    fn new(fixed: &[u16]) -> Ports {
+        // All bound at once, so they differ; released before use.
+        let listeners: Vec<std::net::TcpListener> = fixed
+            .iter()
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
+        Ports(
+            fixed
+                .iter()
+                .zip(&listeners)
+                .map(|(f, l)| (*f, l.local_addr().unwrap().port()))
+                .collect(),
+        )
+    }
+
+    /// `text` with every fixed port, in a URL or as `port:`, moved.
+    fn text(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for (fixed, free) in &self.0 {
+            out = out
+                .replace(&format!("127.0.0.1:{fixed}"), &format!("127.0.0.1:{free}"))
+                .replace(&format!("port: {fixed}"), &format!("port: {free}"));
+        }
+        out
+    }
+
+    /// One argument: a fixed port alone (`--sts-port 8099`) or in a URL, moved.
+    fn arg(&self, arg: &str) -> String {
+        match self.0.iter().find(|(fixed, _)| arg == fixed.to_string()) {
+            Some((_, free)) => free.to_string(),
+            None => self.text(arg),
+        }
+    }
+}
+
+/// `arg` with a `*` in its file name expanded in `dir`, as the shell would (sorted); other
+/// arguments as they are.
+fn glob(dir: &std::path::Path, arg: &str) -> Vec<String> {
+    let Some((prefix, suffix)) = arg.split_once('*') else {
+        return vec![arg.to_owned()];
+    };
+    let (folder, start) = prefix.rsplit_once('/').unwrap_or((".", prefix));
+    let mut found: Vec<String> = std::fs::read_dir(dir.join(folder))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(start) && n.ends_with(suffix))
+        .map(|n| format!("{folder}/{n}"))
+        .collect();
+    found.sort();
+    assert!(!found.is_empty(), "{arg} matches nothing");
+    found
+}
+
+/// Starts a server command in the background and waits for its first line, which must start
+/// with `ready`.
+fn background(dir: &std::path::Path, args: &[String], ready: &str) -> std::process::Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_helseid-testbed"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with(ready), "{args:?}: {first}");
+    std::thread::spawn(move || for _ in lines {});
+    child
+}
+
+/// The README's examples keep working. `up` lines and lines ending in `&` are started in the
+/// background and stopped at the end; the others must succeed against them. Every port they
+/// and the bundled scenarios (copied) name is moved to a free one; nothing else changes. The
+/// conformance commands against the reader's own client or IdP (`./my-client`,
+/// `my-idp.yaml`) can only be parsed.
 #[test]
 fn readme_examples_run() {
     let readme = include_str!("../README.md").replace("\\\n", " ");
@@ -286,44 +364,67 @@ fn readme_examples_run() {
         .map(|l| l.split(" #").next().unwrap_or(l).trim())
         .collect();
     assert!(examples.len() >= 5, "{examples:?}");
-    let dir = std::env::temp_dir().join(format!("synthpop-readme-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let ports = Ports::new(&[8099, 9000, 9001, 9002, 9003, 9004, 9005]);
+    let scenarios = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+    std::fs::create_dir_all(dir.join("scenarios")).unwrap();
+    for entry in std::fs::read_dir(scenarios).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(
+            dir.join("scenarios").join(path.file_name().unwrap()),
+            ports.text(&text),
+        )
+        .unwrap();
+    }
+    let mut conformance_runs = 0;
     let mut servers = Vec::new();
     for example in examples {
-        let mut args: Vec<&str> = example.split_whitespace().collect();
+        let in_background = example.ends_with('&');
+        let example = example.trim_end_matches('&').trim();
+        let mut args: Vec<String> = example
+            .split_whitespace()
+            .flat_map(|a| glob(dir, &ports.arg(a)))
+            .collect();
         if args[0] == "up" {
-            if let Some(i) = args.iter().position(|a| *a == "--port") {
-                args[i + 1] = "0";
+            if let Some(i) = args.iter().position(|a| a == "--port") {
+                args[i + 1] = "0".into();
             } else {
-                args.extend(["--port", "0"]);
+                args.extend(["--port".into(), "0".into()]);
             }
-            let mut child = Command::new(env!("CARGO_BIN_EXE_helseid-testbed"))
-                .args(&args)
-                .current_dir(&dir)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-            let first = lines.next().unwrap().unwrap();
-            assert!(
-                first.starts_with("issuer: http://127.0.0.1:"),
-                "{example}: {first}"
-            );
-            std::thread::spawn(move || for _ in lines {});
-            servers.push(child);
+            servers.push(background(dir, &args, "issuer: http://127.0.0.1:"));
+            continue;
+        }
+        if in_background {
+            servers.push(background(dir, &args, "listening: http://127.0.0.1:"));
             continue;
         }
         let o = Command::new(env!("CARGO_BIN_EXE_helseid-testbed"))
             .args(&args)
-            .current_dir(&dir)
+            .current_dir(dir)
+            .env("NO_COLOR", "1")
             .output()
             .unwrap();
-        // Conformance runs need the reader's own API or IdP (and scenario files); here only
-        // their arguments must parse. conformance/tests run the suites themselves.
-        if args[0] == "conformance" && matches!(args.get(1), Some(&"run" | &"api" | &"client")) {
-            assert!(!stderr(&o).contains("Usage:"), "{example}: {}", stderr(&o));
-            assert!(!stderr(&o).contains("panicked"), "{example}");
+        if args[0] == "conformance" && matches!(args[1].as_str(), "run" | "api" | "client") {
+            // The api suites run against the reference APIs started above and must pass;
+            // a command naming the reader's own files or programs can only parse.
+            let own = args
+                .iter()
+                .any(|a| a.starts_with("./my-") || a.starts_with("my-"));
+            if own {
+                assert!(!stderr(&o).contains("Usage:"), "{example}: {}", stderr(&o));
+                assert!(!stderr(&o).contains("panicked"), "{example}");
+            } else {
+                assert!(
+                    o.status.success(),
+                    "{example}: {}{}",
+                    stdout(&o),
+                    stderr(&o)
+                );
+                assert!(stdout(&o).contains("CONFORMANT"), "{example}");
+                conformance_runs += 1;
+            }
             continue;
         }
         let expect_ok = !example.contains("validate") || !example.contains("15038512364");
@@ -334,7 +435,62 @@ fn readme_examples_run() {
         s.kill().unwrap();
         s.wait().unwrap();
     }
-    std::fs::remove_dir_all(&dir).unwrap();
+    // The README's api runs: the one against a stand-in and the bundled scenarios.
+    assert!(conformance_runs >= 2, "{conformance_runs}");
+    assert!(dir.join("junit.xml").exists());
+    assert!(dir.join(".testbed-conformance").is_dir());
+}
+
+/// Two `conformance api` runs in a row against an API that caches the JWKS (the reference
+/// API fetches it again for an unknown kid at most once per 10 s): the embedded STS keeps its
+/// signing key in the data directory, so both runs sign with the same key and both pass.
+/// Another data directory is another key.
+#[test]
+fn two_api_runs_in_a_row_sign_with_the_same_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = Ports::new(&[8099, 9000]);
+    let sts = ports.arg("8099");
+    let target = ports.text("http://127.0.0.1:9000/api/records");
+    let api: Vec<String> = [
+        "--target",
+        &target,
+        "--audience",
+        "nhn:my-api",
+        "--scope",
+        "nhn:my-api/read",
+        "--sts-port",
+        &sts,
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mut args: Vec<String> = vec!["conformance".into(), "reference-api".into()];
+    args.extend(api.iter().cloned());
+    let mut server = background(dir.path(), &args, "listening: http://127.0.0.1:");
+    let run = |data_dir: &str, n: u32| {
+        let json = dir.path().join(format!("run{n}.json"));
+        let o = Command::new(env!("CARGO_BIN_EXE_helseid-testbed"))
+            .args(["conformance", "api"])
+            .args(&api)
+            .args(["--data-dir", data_dir, "--json", json.to_str().unwrap()])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let kid = report["scenarios"][0]["kid"].as_str().unwrap().to_owned();
+        (o, kid)
+    };
+    let (first, kid1) = run("state", 1);
+    assert!(first.status.success(), "{}", stdout(&first));
+    let (second, kid2) = run("state", 2);
+    assert!(second.status.success(), "{}", stdout(&second));
+    assert_eq!(kid1, kid2);
+    assert!(dir.path().join("state").is_dir());
+    // A new directory is a new key (an API that fetched the JWKS a moment ago may refuse it).
+    let (_, kid3) = run("other-state", 3);
+    assert_ne!(kid1, kid3);
+    server.kill().unwrap();
+    server.wait().unwrap();
 }
 
 #[test]
@@ -437,6 +593,8 @@ fn conformance_against_an_unreachable_api_is_not_conformant_and_writes_reports()
             json.to_str().unwrap(),
             "--html",
             html.to_str().unwrap(),
+            "--data-dir",
+            dir.path().join("state").to_str().unwrap(),
         ])
         .env("NO_COLOR", "1")
         .output()
@@ -476,6 +634,8 @@ fn conformance_client_runs_the_client_suite_on_a_command() {
             "client",
             "--json",
             json.to_str().unwrap(),
+            "--data-dir",
+            dir.path().join("state").to_str().unwrap(),
             "--",
             bin,
             "reference-client",
@@ -501,11 +661,14 @@ fn conformance_client_runs_the_client_suite_on_a_command() {
     assert_eq!(outcome("CLIENT-PAR-01"), "skipped");
 
     // A flawed client fails, with exit 1.
+    let state = dir.path().join("state");
     let o = testbed(&[
         "conformance",
         "client",
         "--only",
         "CLIENT-DPOP-01",
+        "--data-dir",
+        state.to_str().unwrap(),
         "--",
         bin,
         "reference-client",
@@ -526,7 +689,18 @@ fn conformance_client_refuses_bad_arguments_and_fails_a_broken_driver() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("NAME=VALUE"), "{}", stderr(&o));
     // A driver that exits 3 without calling the API fails the baseline.
-    let o = testbed(&["conformance", "client", "--", "sh", "-c", "exit 3"]);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let o = testbed(&[
+        "conformance",
+        "client",
+        "--data-dir",
+        state.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("CLIENT-RUN-01"), "{out}");
@@ -538,8 +712,10 @@ fn a_bundled_client_scenario_runs_the_reference_client_of_this_binary() {
     // The scenario's driver is `helseid-testbed reference-client`: the runner starts itself,
     // so the released binary needs neither cargo nor itself on the PATH.
     let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/client-machine.yaml");
+    let state = tempfile::tempdir().unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_helseid-testbed"))
-        .args(["conformance", "run", scenario])
+        .args(["conformance", "run", scenario, "--data-dir"])
+        .arg(state.path())
         .env("NO_COLOR", "1")
         .env("PATH", "/nonexistent")
         .output()

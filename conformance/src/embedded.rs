@@ -1,9 +1,13 @@
-//! The testbed the runner embeds: the STS with its IdPs on 127.0.0.1, in-process, on a
-//! throw-away data directory, with the API under test and a client registered.
+//! The testbed the runner embeds: the STS with its IdPs on 127.0.0.1, in-process, with the API
+//! under test and a client registered. Its state lives in a data directory the caller names
+//! (the command line's `--data-dir`), so its signing key outlives a run: an API that caches
+//! the JWKS, as HelseID advises, still trusts the next run's tokens. Without one (tests), a
+//! throw-away directory.
 
+use std::path::Path;
 use std::sync::Arc;
 
-use helseid_reference::client::{Client, TokenRequest};
+use helseid_reference::client::{Client, TokenOutcome, TokenRequest};
 use helseid_reference::login::{Browser, LoginRequest, UserChoice};
 use mock_sts::clock::SystemClock;
 use mock_sts::registration::{self, NewClient};
@@ -33,13 +37,14 @@ fn sts_err(e: impl std::fmt::Display) -> EmbedError {
     EmbedError::Sts(e.to_string())
 }
 
-/// A running embedded testbed. Dropping it stops the server and removes its data.
+/// A running embedded testbed. Dropping it stops the server (and removes a throw-away data
+/// directory).
 #[derive(Debug)]
 pub struct Embedded {
     pub issuer: String,
     pub sts: Arc<Sts>,
     server: tokio::task::JoinHandle<()>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for Embedded {
@@ -55,8 +60,16 @@ const SEED: SeedOptions = SeedOptions {
 };
 
 impl Embedded {
-    /// Starts the STS and its IdPs on `127.0.0.1:port` (0: any free port).
+    /// Starts the STS and its IdPs on `127.0.0.1:port` (0: any free port) on a throw-away
+    /// data directory: new keys, new everything.
     pub async fn start(port: u16) -> Result<Embedded, EmbedError> {
+        Embedded::start_in(port, None).await
+    }
+
+    /// Starts the STS and its IdPs on `127.0.0.1:port` (0: any free port) with its state in
+    /// `data_dir` (created if missing; `None`: a throw-away directory). The first start in a
+    /// directory makes the signing key and seeds the population; later starts reuse both.
+    pub async fn start_in(port: u16, data_dir: Option<&Path>) -> Result<Embedded, EmbedError> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .map_err(|source| EmbedError::Listen { port, source })?;
@@ -64,11 +77,20 @@ impl Embedded {
             .local_addr()
             .map_err(|source| EmbedError::Listen { port, source })?;
         let issuer = format!("http://{addr}");
-        let dir = tempfile::tempdir().map_err(sts_err)?;
+        let temp = match data_dir {
+            Some(_) => None,
+            None => Some(tempfile::tempdir().map_err(sts_err)?),
+        };
+        let dir = match (&temp, data_dir) {
+            (Some(t), _) => t.path(),
+            (None, Some(d)) => d,
+            (None, None) => return Err(EmbedError::Sts("no data directory".into())),
+        };
         let clock = Arc::new(SystemClock);
         let config = StsConfig::new(&issuer, &protocol::jose::random_id());
-        let sts = Sts::open(config, dir.path(), clock.clone()).map_err(sts_err)?;
-        seed::seed_if_new(&sts.store, SEED, &issuer, dir.path(), sts.now()).map_err(sts_err)?;
+        let sts = Sts::open(config, dir, clock.clone())
+            .map_err(|e| EmbedError::Sts(format!("the data directory {}: {e}", dir.display())))?;
+        seed::seed_if_new(&sts.store, SEED, &issuer, dir, sts.now()).map_err(sts_err)?;
         let (sts, app) = mock_sts::app_with_idps(sts, &issuer).map_err(sts_err)?;
         let server = tokio::spawn(async move {
             // The runner reports what it can reach; a server that stops shows as transport
@@ -79,7 +101,7 @@ impl Embedded {
             issuer,
             sts,
             server,
-            _dir: dir,
+            _dir: temp,
         })
     }
 
@@ -241,27 +263,94 @@ impl Embedded {
     }
 
     /// A token the STS issues for the scenario: client credentials for system APIs; for user
-    /// APIs, a TestIDP login of a health worker at the required level, then the code.
+    /// APIs, a TestIDP login of a health worker at the required level, then the code (with the
+    /// login's ID token).
     pub async fn baseline_token(
         &self,
         scenario: &Scenario,
         client: &Client,
-    ) -> Result<String, EmbedError> {
-        let api = scenario
-            .api
-            .as_ref()
-            .ok_or_else(|| EmbedError::Token("the scenario names no API".into()))?;
+    ) -> Result<Issued, EmbedError> {
+        let api = api_of(scenario)?;
         if !scenario.requirements.user_token() {
-            let outcome = client
-                .token(&TokenRequest {
-                    scope: Some(token_scopes(scenario).join(" ")),
-                    resource: Some(api.audience.clone()),
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| EmbedError::Token(e.to_string()))?;
-            return Ok(outcome.response.access_token);
+            return Ok(Issued {
+                access_token: self.machine_token(scenario, client).await?,
+                id_token: None,
+            });
         }
+        let tokens = self.login(scenario, client).await?;
+        let id_token = tokens.response.id_token.clone();
+        if !scenario.requirements.tillitsrammeverk {
+            return Ok(Issued {
+                access_token: tokens.response.access_token,
+                id_token,
+            });
+        }
+        // The trust framework's attestation goes in the client assertion of a refresh for
+        // the API (reference §7): the STS validates it and enriches it from the session.
+        let refresh_token = tokens.response.refresh_token.ok_or_else(|| {
+            EmbedError::Token("the login gave no refresh token to attest with".into())
+        })?;
+        let refreshed = client
+            .refresh(
+                &refresh_token,
+                Some(&api.audience),
+                Some(attested_details(client)?),
+            )
+            .await
+            .map_err(|e| EmbedError::Token(e.to_string()))?;
+        Ok(Issued {
+            access_token: refreshed.response.access_token,
+            id_token,
+        })
+    }
+
+    /// The ID token of a TestIDP login of a health worker by `client`: an ID token the STS
+    /// issued (`aud` the client id, `typ` `JWT`, signed by its key).
+    pub async fn id_token(
+        &self,
+        scenario: &Scenario,
+        client: &Client,
+    ) -> Result<String, EmbedError> {
+        self.login(scenario, client)
+            .await?
+            .response
+            .id_token
+            .ok_or_else(|| EmbedError::Token("the login gave no ID token".into()))
+    }
+
+    /// A client-credentials token of `client` for the scenario's API: no user. For an API
+    /// that requires the Tillitsrammeverk claim, the client assertion carries the
+    /// attestation as it does for the baseline, so the token lacks only the user.
+    pub async fn machine_token(
+        &self,
+        scenario: &Scenario,
+        client: &Client,
+    ) -> Result<String, EmbedError> {
+        let api = api_of(scenario)?;
+        let details = if scenario.requirements.tillitsrammeverk {
+            Some(attested_details(client)?)
+        } else {
+            None
+        };
+        let outcome = client
+            .token(&TokenRequest {
+                scope: Some(token_scopes(scenario).join(" ")),
+                resource: Some(api.audience.clone()),
+                details,
+            })
+            .await
+            .map_err(|e| EmbedError::Token(e.to_string()))?;
+        Ok(outcome.response.access_token)
+    }
+
+    /// A TestIDP login of a health worker at the scenario's level (4 when it names none),
+    /// the code redeemed for the scenario's API.
+    async fn login(
+        &self,
+        scenario: &Scenario,
+        client: &Client,
+    ) -> Result<TokenOutcome, EmbedError> {
+        let api = api_of(scenario)?;
         let level = scenario.requirements.security_level.unwrap_or(4);
         let (pid, _) = self.practitioner()?;
         let mut scope = vec![
@@ -288,27 +377,35 @@ impl Embedded {
             .login_and_redeem(&browser, &request, &UserChoice::default())
             .await
             .map_err(|e| EmbedError::Token(e.to_string()))?;
-        if !scenario.requirements.tillitsrammeverk {
-            return Ok(tokens.response.access_token);
-        }
-        // The trust framework's attestation goes in the client assertion of a refresh for
-        // the API (reference §7): the STS validates it and enriches it from the session.
-        let refresh_token = tokens.response.refresh_token.ok_or_else(|| {
-            EmbedError::Token("the login gave no refresh token to attest with".into())
-        })?;
-        let attestation = tillitsrammeverk_attestation()?;
-        // Details given to a refresh replace the client's own, so a multi-tenant client
-        // sends its organisation beside the attestation (an array of both, reference §6.2).
-        let details = match client.assertion_details() {
-            Some(org) => serde_json::Value::Array(vec![org.clone(), attestation]),
-            None => attestation,
-        };
-        let refreshed = client
-            .refresh(&refresh_token, Some(&api.audience), Some(details))
-            .await
-            .map_err(|e| EmbedError::Token(e.to_string()))?;
-        Ok(refreshed.response.access_token)
+        Ok(tokens)
     }
+}
+
+/// The scenario's API, which every token is for.
+fn api_of(scenario: &Scenario) -> Result<&crate::scenario::ApiResource, EmbedError> {
+    scenario
+        .api
+        .as_ref()
+        .ok_or_else(|| EmbedError::Token("the scenario names no API".into()))
+}
+
+/// What the STS issued for the baseline: the access token, and the ID token of the login
+/// when there was one.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub access_token: String,
+    pub id_token: Option<String>,
+}
+
+/// The `assertion_details` that attest with the Tillitsrammeverk profile's example. Details
+/// given to a request replace the client's own, so a multi-tenant client sends its
+/// organisation beside the attestation (an array of both, reference §6.2).
+fn attested_details(client: &Client) -> Result<serde_json::Value, EmbedError> {
+    let attestation = tillitsrammeverk_attestation()?;
+    Ok(match client.assertion_details() {
+        Some(org) => serde_json::Value::Array(vec![org.clone(), attestation]),
+        None => attestation,
+    })
 }
 
 /// The attestation of the Tillitsrammeverk profile's example (a GP at a municipal health

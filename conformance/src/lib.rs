@@ -34,6 +34,10 @@ pub struct RunOptions {
     pub method: Option<String>,
     /// Port of the embedded STS (issuer `http://127.0.0.1:PORT`).
     pub sts_port: Option<u16>,
+    /// Where the embedded STS keeps its state, so its signing key outlives the run (an API
+    /// that cached the JWKS still trusts the next run's tokens). `None`: a throw-away
+    /// directory, new keys every run.
+    pub data_dir: Option<std::path::PathBuf>,
     /// Only these checks (IDs, prefixes, groups), on top of each scenario's selection.
     pub only: Vec<String>,
     pub fail_on: FailOn,
@@ -149,7 +153,7 @@ pub async fn run(
             .sts_port
             .or_else(|| loaded.iter().find_map(|l| l.scenario.sts.port))
             .unwrap_or(0);
-        let embedded = Embedded::start(port).await?;
+        let embedded = Embedded::start_in(port, options.data_dir.as_deref()).await?;
         on_start(&embedded);
         Some(embedded)
     } else {

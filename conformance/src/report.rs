@@ -187,6 +187,11 @@ pub struct ScenarioReport {
 }
 
 impl ScenarioReport {
+    /// The result of the check with `id`, if the run has one.
+    pub fn result(&self, id: &str) -> Option<&CheckResult> {
+        self.results.iter().find(|r| r.id == id)
+    }
+
     /// Ends a run whose set-up failed (no registration, no baseline token, no probe): every
     /// one of `checks` is inconclusive with `message`, and reported as it is decided.
     pub fn could_not_start(

@@ -5,19 +5,13 @@
 
 use conformance::embedded::Embedded;
 use conformance::report::{Outcome, Report};
-use conformance::scenario::{self, Binding, ClientTenancy, Scenario};
+use conformance::scenario::{self, ClientTenancy, Scenario};
 use conformance::{Loaded, RunOptions};
-use helseid_reference::api::{ApiConfig, Flaw};
+use helseid_reference::api::Flaw;
 
 /// Starts the reference API configured for what `s` requires, trusting `issuer`.
 async fn reference_api(issuer: &str, s: &Scenario, flaws: &[Flaw]) -> String {
-    let api = s.api.as_ref().unwrap();
-    let mut config = ApiConfig::new(issuer, &api.audience);
-    config.required_scopes = api.scopes.clone();
-    config.require_dpop = s.requirements.token_binding == Binding::Dpop;
-    config.min_security_level = s.requirements.security_level;
-    config.require_tillitsrammeverk = s.requirements.tillitsrammeverk;
-    config.allowed_orgs = s.requirements.organisations.clone();
+    let mut config = conformance::api::reference_api_config(s, issuer).unwrap();
     for f in flaws {
         config = config.with_flaw(*f);
     }
@@ -84,53 +78,112 @@ async fn the_reference_api_passes_every_bundled_scenario() {
     assert!(api_files >= 5);
 }
 
-/// Each check and the reference API's flaw it must find.
-const FLAWS: &[(&str, &[Flaw])] = &[
-    ("API-AUTH-01", &[Flaw::NoWwwAuthenticate]),
-    ("API-EXP-01", &[Flaw::SkipExpiry]),
-    ("API-NBF-01", &[Flaw::SkipNotBefore]),
-    ("API-ISS-01", &[Flaw::SkipIssuer]),
-    ("API-AUD-01", &[Flaw::SkipAudience]),
-    ("API-SCOPE-01", &[Flaw::SkipScope]),
-    ("API-ALG-01", &[Flaw::AcceptAlgNone]),
-    ("API-ALG-02", &[Flaw::AcceptHs256WithPublicKey]),
+/// The scenario a check is shown failing in: the strictest bundled one unless the check
+/// needs another to see its flaw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum On {
+    /// api-tillitsrammeverk.yaml: DPoP, level 4, the attestation, a named organisation.
+    Strict,
+    /// The same with a supplier's multi-tenant client (the only kind API-TENANCY-01 applies
+    /// to).
+    MultiTenant,
+    /// A Bearer API that requires no scope: the only kind of API an ID token could get
+    /// into at all (a DPoP API refuses it unbound, a scope check for its missing scope).
+    PlainBearer,
+    /// An API that needs a logged-in user at no particular level (`requirements.user`).
+    AnyUser,
+}
+
+/// Each check, the reference API's flaws it must find, and where.
+const FLAWS: &[(&str, &[Flaw], On)] = &[
+    ("API-AUTH-01", &[Flaw::NoWwwAuthenticate], On::Strict),
+    ("API-EXP-01", &[Flaw::SkipExpiry], On::Strict),
+    ("API-NBF-01", &[Flaw::SkipNotBefore], On::Strict),
+    ("API-ISS-01", &[Flaw::SkipIssuer], On::Strict),
+    ("API-AUD-01", &[Flaw::SkipAudience], On::Strict),
+    ("API-AUD-02", &[Flaw::AcceptMissingAudience], On::Strict),
+    ("API-AUD-03", &[Flaw::AcceptSeveralAudiences], On::Strict),
+    ("API-SCOPE-01", &[Flaw::SkipScope], On::Strict),
+    ("API-ALG-01", &[Flaw::AcceptAlgNone], On::Strict),
+    ("API-ALG-02", &[Flaw::AcceptHs256WithPublicKey], On::Strict),
     // An API that, for a kid it does not know, verifies nothing.
-    ("API-KID-01", &[Flaw::AcceptUnknownKid, Flaw::SkipSignature]),
-    ("API-SIG-01", &[Flaw::SkipSignature]),
-    ("API-SIG-02", &[Flaw::SkipSignature]),
-    ("API-TYP-01", &[Flaw::AcceptIdToken]),
-    ("API-DPOP-01", &[Flaw::AcceptDpopTokenAsBearer]),
-    ("API-DPOP-02", &[Flaw::SkipDpopProof]),
-    ("API-DPOP-03", &[Flaw::SkipProofHtm]),
-    ("API-DPOP-04", &[Flaw::SkipProofHtu]),
-    ("API-DPOP-05", &[Flaw::SkipProofAth]),
-    ("API-DPOP-06", &[Flaw::SkipProofReplay]),
-    ("API-DPOP-07", &[Flaw::SkipProofKeyBinding]),
-    ("API-DPOP-08", &[Flaw::SkipProofIat]),
-    ("API-LEVEL-01", &[Flaw::SkipSecurityLevel]),
-    ("API-TR-01", &[Flaw::SkipTillitsrammeverk]),
-    ("API-TR-02", &[Flaw::SkipTillitsrammeverkShape]),
-    ("API-ORG-01", &[Flaw::SkipOrganisation]),
-    // Run with the scenario's tokens issued to a multi-tenant client (the only kind it
-    // applies to).
-    ("API-TENANCY-01", &[Flaw::SupplierOrganisation]),
-    ("API-WWW-01", &[Flaw::NoWwwAuthenticate]),
+    (
+        "API-KID-01",
+        &[Flaw::AcceptUnknownKid, Flaw::SkipSignature],
+        On::Strict,
+    ),
+    ("API-SIG-01", &[Flaw::SkipSignature], On::Strict),
+    ("API-SIG-02", &[Flaw::SkipSignature], On::Strict),
+    ("API-TYP-01", &[Flaw::SkipTyp], On::Strict),
+    ("API-TYP-02", &[Flaw::AcceptMissingTyp], On::Strict),
+    // An API that checks no audience and does not need client_id (RFC 9068 §2.2), which an
+    // ID token lacks.
+    (
+        "API-IDT-01",
+        &[Flaw::SkipAudience, Flaw::SkipClientId],
+        On::PlainBearer,
+    ),
+    ("API-DPOP-01", &[Flaw::AcceptDpopTokenAsBearer], On::Strict),
+    ("API-DPOP-02", &[Flaw::SkipDpopProof], On::Strict),
+    ("API-DPOP-03", &[Flaw::SkipProofHtm], On::Strict),
+    ("API-DPOP-04", &[Flaw::SkipProofHtu], On::Strict),
+    ("API-DPOP-05", &[Flaw::SkipProofAth], On::Strict),
+    ("API-DPOP-06", &[Flaw::SkipProofReplay], On::Strict),
+    ("API-DPOP-07", &[Flaw::SkipProofKeyBinding], On::Strict),
+    ("API-DPOP-08", &[Flaw::SkipProofIat], On::Strict),
+    // An API that looks neither at who logged in nor at the level.
+    (
+        "API-USER-01",
+        &[Flaw::SkipUser, Flaw::SkipSecurityLevel],
+        On::AnyUser,
+    ),
+    ("API-LEVEL-01", &[Flaw::SkipSecurityLevel], On::Strict),
+    ("API-TR-01", &[Flaw::SkipTillitsrammeverk], On::Strict),
+    ("API-TR-02", &[Flaw::SkipTillitsrammeverkShape], On::Strict),
+    ("API-ORG-01", &[Flaw::SkipOrganisation], On::Strict),
+    (
+        "API-TENANCY-01",
+        &[Flaw::SupplierOrganisation],
+        On::MultiTenant,
+    ),
+    ("API-WWW-01", &[Flaw::NoWwwAuthenticate], On::Strict),
 ];
+
+fn scenario_for(on: On) -> Scenario {
+    let strict = bundled("api-tillitsrammeverk.yaml");
+    match on {
+        On::Strict => strict,
+        On::MultiTenant => multi_tenant(&strict),
+        On::PlainBearer => {
+            let mut s = bundled("api-bearer.yaml");
+            s.name = "Bearer API without scopes".into();
+            s.api.as_mut().unwrap().scopes.clear();
+            scenario::validate(&s).unwrap();
+            s
+        }
+        On::AnyUser => {
+            let mut s = bundled("api-user-level4.yaml");
+            s.name = "User API at any level".into();
+            s.requirements.security_level = None;
+            s.requirements.user = true;
+            scenario::validate(&s).unwrap();
+            s
+        }
+    }
+}
 
 #[tokio::test]
 async fn every_check_finds_its_flaw_in_the_reference_api() {
     let embedded = Embedded::start(0).await.unwrap();
-    let single = bundled("api-tillitsrammeverk.yaml");
-    let multi = multi_tenant(&single);
-    for (id, flaws) in FLAWS {
-        let flaw = format!("{flaws:?}");
-        let s = if *id == "API-TENANCY-01" {
-            &multi
-        } else {
-            &single
-        };
-        let url = reference_api(&embedded.issuer, s, flaws).await;
-        let report = run(&embedded, s, &url, &[id]).await;
+    for (id, flaws, on) in FLAWS {
+        let flaw = flaws
+            .iter()
+            .map(|f| f.name())
+            .collect::<Vec<_>>()
+            .join(" + ");
+        let s = scenario_for(*on);
+        let url = reference_api(&embedded.issuer, &s, flaws).await;
+        let report = run(&embedded, &s, &url, &[id]).await;
         let results = &report.scenarios[0].results;
         let base = results.iter().find(|r| r.id == "API-BASE-01").unwrap();
         assert_eq!(
@@ -148,14 +201,20 @@ async fn every_check_finds_its_flaw_in_the_reference_api() {
         assert_eq!(r.outcome, expected, "{id} against {flaw}: {}", r.message);
         assert!(!r.evidence.is_empty(), "{id}: evidence");
         assert!(!report.passed || expected == Outcome::Warning, "{id}");
-        // The same check passes against the correct API (the first test shows that for the
-        // whole suite; here the pair is explicit).
+        // The same check passes against the correct API: the first test shows that for the
+        // bundled scenarios, this for the ones made here.
+        if !matches!(on, On::Strict | On::MultiTenant) {
+            let url = reference_api(&embedded.issuer, &s, &[]).await;
+            let report = run(&embedded, &s, &url, &[id]).await;
+            let r = result(&report, id);
+            assert_eq!(r.outcome, Outcome::Passed, "{id} on {on:?}: {}", r.message);
+        }
     }
     // Every api check except the ones with hand-made targets (api_targets.rs) is covered.
     for c in conformance::catalogue::CHECKS {
         if c.id.starts_with("API-") && !["API-BASE-01", "API-5XX-01"].contains(&c.id) {
             assert!(
-                FLAWS.iter().any(|(id, _)| *id == c.id),
+                FLAWS.iter().any(|(id, _, _)| *id == c.id),
                 "{} has no flawed target",
                 c.id
             );
@@ -178,9 +237,7 @@ fn multi_tenant(s: &Scenario) -> Scenario {
 
 fn result<'r>(report: &'r Report, id: &str) -> &'r conformance::report::CheckResult {
     report.scenarios[0]
-        .results
-        .iter()
-        .find(|r| r.id == id)
+        .result(id)
         .unwrap_or_else(|| panic!("no result for {id}"))
 }
 
@@ -337,4 +394,96 @@ async fn an_api_that_refuses_the_valid_token_makes_everything_else_inconclusive(
             .all(|r| matches!(r.outcome, Outcome::Inconclusive | Outcome::Skipped))
     );
     assert!(!report.passed);
+}
+
+/// The tokens of the new checks differ from the baseline in the one way they name, and the
+/// correct API refuses each for that reason (its error_description says which).
+#[tokio::test]
+async fn typ_idt_aud_and_user_checks_send_what_they_say() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let s = bundled("api-tillitsrammeverk.yaml");
+    let url = reference_api(&embedded.issuer, &s, &[]).await;
+    let report = run(&embedded, &s, &url, &[]).await;
+    assert!(report.passed);
+    let base = &result(&report, "API-BASE-01").evidence[0].decoded[0];
+    let client_id = base.claims["client_id"].as_str().unwrap();
+    let refusal = |id: &str, i: usize| {
+        let r = result(&report, id);
+        assert_eq!(r.outcome, Outcome::Passed, "{id}: {}", r.message);
+        let e = &r.evidence[i];
+        assert!(matches!(e.status, Some(401 | 403)), "{id}: {e:?}");
+        (e.decoded[0].clone(), e.response_body.clone())
+    };
+
+    // API-TYP-01: dpop+jwt and id_token+jwt, each refused for its typ.
+    for (i, typ) in conformance::api::REFUSED_TYPS.iter().enumerate() {
+        let (token, body) = refusal("API-TYP-01", i);
+        assert_eq!(token.header["typ"], *typ);
+        assert_eq!(token.claims, base.claims);
+        assert!(body.contains("has typ"), "{body}");
+    }
+    let (token, body) = refusal("API-TYP-02", 0);
+    assert!(token.header.get("typ").is_none());
+    assert!(body.contains("no typ"), "{body}");
+
+    // API-IDT-01: the login's real ID token, for the client; refused for its audience.
+    let (token, body) = refusal("API-IDT-01", 0);
+    assert_eq!(token.header["typ"], "JWT");
+    assert_eq!(token.claims["aud"], client_id);
+    assert_eq!(token.claims["iss"], embedded.issuer.as_str());
+    assert!(token.claims["nonce"].is_string());
+    assert!(body.contains("audience"), "{body}");
+
+    let (token, body) = refusal("API-AUD-02", 0);
+    assert!(token.claims.get("aud").is_none());
+    assert!(body.contains("no aud"), "{body}");
+    let (token, body) = refusal("API-AUD-03", 0);
+    assert_eq!(
+        token.claims["aud"],
+        serde_json::json!([s.api.as_ref().unwrap().audience, "nhn:another-api"])
+    );
+    assert!(body.contains("several audiences"), "{body}");
+
+    // API-USER-01: a client-credentials token the STS issued to the same client, with the
+    // attestation and the binding, but no user.
+    let (token, body) = refusal("API-USER-01", 0);
+    assert_eq!(token.claims["client_id"], client_id);
+    assert_eq!(token.claims["cnf"], base.claims["cnf"]);
+    assert_eq!(token.claims["aud"], base.claims["aud"]);
+    assert!(token.claims[protocol::claims::TILLITSRAMMEVERK].is_object());
+    for user_claim in [
+        "sub",
+        protocol::claims::PID,
+        protocol::claims::HPR_NUMBER,
+        protocol::claims::SECURITY_LEVEL,
+    ] {
+        assert!(base.claims.get(user_claim).is_some(), "{user_claim}");
+        assert!(token.claims.get(user_claim).is_none(), "{user_claim}");
+    }
+    assert!(body.contains("names no user"), "{body}");
+
+    // API-DPOP-08: an hour old.
+    let r = result(&report, "API-DPOP-08");
+    let proof = &r.evidence[0].decoded[1];
+    let iat = proof.claims["iat"].as_i64().unwrap();
+    assert!(conformance::now() - iat >= 3600, "{iat}");
+}
+
+/// An ID token presented at a system API (no login in the baseline) comes from a login made
+/// for the check.
+#[tokio::test]
+async fn api_idt_01_logs_in_for_a_system_api() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let s = bundled("api-system.yaml");
+    let url = reference_api(&embedded.issuer, &s, &[]).await;
+    let report = run(&embedded, &s, &url, &["API-IDT-01", "API-USER-01"]).await;
+    let r = result(&report, "API-IDT-01");
+    assert_eq!(r.outcome, Outcome::Passed, "{}", r.message);
+    let token = &r.evidence[0].decoded[0];
+    assert_eq!(token.header["typ"], "JWT");
+    assert!(token.claims[protocol::claims::PID].is_string());
+    // A system API needs no user: API-USER-01 does not apply.
+    let u = result(&report, "API-USER-01");
+    assert_eq!(u.outcome, Outcome::Skipped);
+    assert!(u.message.contains("logged-in user"), "{}", u.message);
 }

@@ -115,6 +115,9 @@ pub fn sign(sts: &Sts, typ: &str, claims: &Value) -> Result<String, KeysError> {
 pub enum TokenError {
     #[error("the access token {0}")]
     Malformed(String),
+    /// Not an access token by its `typ` (protocol's rule, the one every API applies).
+    #[error("{0}")]
+    Typ(protocol::access_token::ClaimError),
     #[error("the access token is signed with key {0:?}, which this STS does not publish")]
     UnknownKey(String),
     #[error("the access token's signature does not verify")]
@@ -131,10 +134,11 @@ pub enum TokenError {
     Keys(String),
 }
 
-/// Checks a token this STS issued: signature with a published key, issuer, lifetime and
-/// revocation. Returns its claims.
+/// Checks a token this STS issued: an access token by its `typ`, signature with a published
+/// key, issuer, lifetime and revocation. Returns its claims.
 pub fn verify(sts: &Sts, token: &str) -> Result<Map<String, Value>, TokenError> {
     let jws = parse_compact(token).map_err(|e| TokenError::Malformed(e.to_string()))?;
+    protocol::access_token::check_typ(&jws.header).map_err(TokenError::Typ)?;
     let kid = jws.header_str("kid").unwrap_or_default().to_owned();
     let now = sts.now();
     let ring = sts.keys().map_err(|e| TokenError::Keys(e.to_string()))?;

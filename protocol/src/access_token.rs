@@ -15,10 +15,10 @@ use thiserror::Error;
 use crate::claims;
 use crate::tillitsrammeverk::{self, Attestation, AttestationError};
 
-/// The `typ` of a JWT access token (RFC 9068 §2.1).
-pub const TYP: &str = "at+jwt";
-/// The same, as a full media type (RFC 9068 §4 accepts both).
-pub const TYP_MEDIA_TYPE: &str = "application/at+jwt";
+/// The `typ` values an API accepts, as HelseID writes them ("The API must verify that the typ
+/// header value is at+jwt or JWT, and reject tokens carrying any other value"): RFC 9068's
+/// `at+jwt`, and `JWT`, which HelseID's test-token service and older tokens carry.
+pub const TYPS: [&str; 2] = ["at+jwt", "JWT"];
 /// How much of a claim value an error message repeats.
 const SHOWN_CHARS: usize = 64;
 
@@ -106,11 +106,11 @@ fn is_token68(s: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ClaimError {
     #[error(
-        "the access token has typ {0:?}; an access token must have typ at+jwt (RFC 9068 §4), so an ID token or another JWT is not accepted"
+        "the access token has typ \"{0}\"; an access token must have typ at+jwt or JWT (HelseID's rule for APIs), so a DPoP proof, a logout token or another kind of JWT is not accepted"
     )]
     Typ(String),
     #[error(
-        "the access token has no typ header; it must be at+jwt (RFC 9068 §4), so an ID token or another JWT is not accepted"
+        "the access token has no typ header; it must be at+jwt or JWT (HelseID's rule for APIs)"
     )]
     MissingTyp,
     #[error("the access token has no {0} claim")]
@@ -125,29 +125,57 @@ pub enum ClaimError {
     NotYetValid { nbf: i64, now: i64 },
     #[error("the access token was issued in the future, at {iat} (now {now})")]
     IssuedInFuture { iat: i64, now: i64 },
-    #[error(
-        "the access token's audience is {got}; this API accepts only tokens whose one audience is {expected}"
-    )]
+    #[error("the access token's audience is {got}; this API's audience {expected} is not among it")]
     Audience { got: String, expected: String },
+    #[error(
+        "the access token has several audiences ({got}); this API accepts only tokens whose one audience is {expected}"
+    )]
+    SeveralAudiences { got: String, expected: String },
+    #[error(
+        "the access token names no user (no {} or {} claim); this API needs a logged-in user",
+        claims::PID,
+        claims::HPR_NUMBER
+    )]
+    NoUser,
+    #[error(
+        "the access token has no security level ({} or {}); this API needs a logged-in user and the level of the login",
+        claims::SECURITY_LEVEL,
+        claims::ASSURANCE_LEVEL
+    )]
+    NoUserLevel,
     #[error("the access token's cnf claim is not an object with a jkt string (RFC 9449 §6.1)")]
     Cnf,
 }
 
-/// Checks the JOSE `typ` header: `at+jwt` or `application/at+jwt`, case-insensitively as
-/// media types are (RFC 9068 §4: "Resource servers MUST verify that the typ header value is
-/// at+jwt or application/at+jwt and reject tokens carrying any other value"). This is what
-/// keeps an ID token (`typ` `JWT`) from passing as an access token.
+/// Checks the JOSE `typ` header: one of [`TYPS`] (HelseID: "The API must verify that the typ
+/// header value is at+jwt or JWT, and reject tokens carrying any other value"). Media types,
+/// so compared case-insensitively with `application/` implied when there is no `/` (RFC 7515
+/// §4.1.9): `AT+JWT` and `application/at+jwt` are `at+jwt`. A token without `typ` is refused
+/// too: it cannot have been verified to be at+jwt or JWT (the reading is in docs/fidelity.md).
+///
+/// An ID token (`typ` `JWT`) passes this step; what keeps it out is its audience, the
+/// client ([`check_audience`]).
 pub fn check_typ(header: &Map<String, Value>) -> Result<(), ClaimError> {
     match header.get("typ") {
         None => Err(ClaimError::MissingTyp),
-        Some(Value::String(t))
-            if t.eq_ignore_ascii_case(TYP) || t.eq_ignore_ascii_case(TYP_MEDIA_TYPE) =>
-        {
-            Ok(())
-        }
+        Some(Value::String(t)) if is_access_token_typ(t) => Ok(()),
         Some(Value::String(t)) => Err(ClaimError::Typ(shown(t).to_owned())),
         Some(other) => Err(ClaimError::Typ(shown(&other.to_string()).to_owned())),
     }
+}
+
+/// Whether `typ` is one of [`TYPS`], compared as RFC 7515 §4.1.9 compares media types.
+pub fn is_access_token_typ(typ: &str) -> bool {
+    let full = |t: &str| {
+        let t = t.to_ascii_lowercase();
+        if t.contains('/') {
+            t
+        } else {
+            format!("application/{t}")
+        }
+    };
+    let typ = full(typ);
+    TYPS.iter().any(|t| full(t) == typ)
 }
 
 /// `iss` is exactly the configured issuer (RFC 9068 §4 step 2): no case folding, no
@@ -216,20 +244,92 @@ pub fn single_audience(claims: &Map<String, Value>) -> Option<&str> {
     }
 }
 
-/// The token is for this API and only for it (RFC 9068 §4 step 3; reference §3.5 point 2:
-/// HelseID's sample API refuses tokens with several audiences, and HelseID issues one
-/// audience per token, reference §4.4).
+/// The token is for this API: `aud` is present and holds `audience` exactly, as a string or
+/// in an array (HelseID: "The Access token must be rejected if the aud claim is missing" and
+/// "if the aud claim does not contain an audience value that is an exact match to the
+/// audience set up in HelseID Selvbetjening"). Whether it is the only audience is
+/// [`check_sole_audience`].
 pub fn check_audience(claims: &Map<String, Value>, audience: &str) -> Result<(), ClaimError> {
-    if single_audience(claims) == Some(audience) {
+    let contains = match claims.get("aud") {
+        None => return Err(ClaimError::Missing("aud")),
+        Some(Value::String(a)) => a == audience,
+        Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(audience)),
+        Some(_) => return Err(ClaimError::WrongType("aud")),
+    };
+    if contains {
         return Ok(());
     }
-    Err(match claims.get("aud") {
-        None => ClaimError::Missing("aud"),
-        Some(aud) => ClaimError::Audience {
-            got: shown(&aud.to_string()).to_owned(),
-            expected: audience.to_owned(),
-        },
+    Err(ClaimError::Audience {
+        got: audience_text(claims),
+        expected: audience.to_owned(),
     })
+}
+
+/// The token has no audience but this API's (HelseID: "The API should validate that it is the
+/// only audience in the Access Token. Access Tokens with multiple audiences are not
+/// recommended but may be acceptable in some cases."). Run after [`check_audience`]; an API
+/// that accepts several audiences skips it. HelseID issues one audience per token.
+pub fn check_sole_audience(claims: &Map<String, Value>, audience: &str) -> Result<(), ClaimError> {
+    match claims.get("aud") {
+        Some(Value::Array(list)) if list.iter().any(|a| a.as_str() != Some(audience)) => {
+            Err(ClaimError::SeveralAudiences {
+                got: audience_text(claims),
+                expected: audience.to_owned(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `aud` for a message: a string as it is, an array as its entries joined with ", ".
+fn audience_text(claims: &Map<String, Value>) -> String {
+    let text = match claims.get("aud") {
+        Some(Value::String(a)) => a.clone(),
+        Some(Value::Array(list)) => list
+            .iter()
+            .map(|a| {
+                a.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| a.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    shown(&text).to_owned()
+}
+
+/// The token names a logged-in user: `helseid://claims/identity/pid` or
+/// `helseid://claims/hpr/hpr_number`. HelseID: "An API that requires information about a
+/// logged in user must validate both the users identity (PID or HPR-number) and the security
+/// level"; the level is [`check_user_level`]. A client-credentials token names no user.
+pub fn check_user_identity(claims: &Map<String, Value>) -> Result<(), ClaimError> {
+    if present(claims, claims::PID) || present(claims, claims::HPR_NUMBER) {
+        Ok(())
+    } else {
+        Err(ClaimError::NoUser)
+    }
+}
+
+/// The token says at what level the user logged in: `security_level` or `assurance_level`
+/// (the other half of HelseID's rule, see [`check_user_identity`]). Comparing it with the
+/// API's requirement is [`security_level`]'s caller's.
+pub fn check_user_level(claims: &Map<String, Value>) -> Result<(), ClaimError> {
+    if present(claims, claims::SECURITY_LEVEL) || present(claims, claims::ASSURANCE_LEVEL) {
+        Ok(())
+    } else {
+        Err(ClaimError::NoUserLevel)
+    }
+}
+
+/// A claim that is a string that is not blank, or a number (an HPR number may come as one).
+fn present(claims: &Map<String, Value>, name: &str) -> bool {
+    match claims.get(name) {
+        Some(Value::String(v)) => !v.trim().is_empty(),
+        Some(Value::Number(_)) => true,
+        _ => false,
+    }
 }
 
 /// The token's scopes: the JSON array HelseID writes (reference §5.3) or the

@@ -104,15 +104,13 @@ impl Testbed {
     }
 
     /// A token signed with the STS's active key: [`Testbed::claims`] with `changes`
-    /// (null removes), header `typ` `at+jwt` with `header` changes.
+    /// (null removes), header `typ` `at+jwt` with `header` changes (null removes).
     fn token(&self, jkt: &str, header: Value, changes: Value) -> String {
         let mut claims = self.claims(jkt);
         apply(&mut claims, changes);
-        let mut h = Map::new();
-        h.insert("typ".into(), json!("at+jwt"));
-        for (k, v) in header.as_object().unwrap() {
-            h.insert(k.clone(), v.clone());
-        }
+        let mut h = json!({"typ": "at+jwt"});
+        apply(&mut h, header);
+        let h = h.as_object().unwrap().clone();
         self.key().active.sign_jwt(h, &claims).unwrap()
     }
 }
@@ -299,6 +297,7 @@ enum Fault {
     WrongIssuer,
     WrongAudience,
     SeveralAudiences,
+    MissingAudience,
     MissingScope,
     AlgNone,
     Hs256WithPublicKey,
@@ -306,7 +305,9 @@ enum Fault {
     ChangedSignature,
     TamperedPayload,
     OtherKeySameKid,
-    IdToken,
+    OtherTyp,
+    MissingTyp,
+    NoClientId,
     DpopTokenAsBearer,
     MissingProof,
     ProofWrongHtm,
@@ -316,6 +317,7 @@ enum Fault {
     ProofByAnotherKey,
     StaleProof,
     FutureProof,
+    NoUserIdentity,
     LevelTooLow,
     NoLevel,
     NoTillitsrammeverk,
@@ -325,13 +327,14 @@ enum Fault {
 }
 
 impl Fault {
-    const ALL: [Fault; 29] = [
+    const ALL: [Fault; 33] = [
         Fault::NoCredentials,
         Fault::Expired,
         Fault::NotYetValid,
         Fault::WrongIssuer,
         Fault::WrongAudience,
         Fault::SeveralAudiences,
+        Fault::MissingAudience,
         Fault::MissingScope,
         Fault::AlgNone,
         Fault::Hs256WithPublicKey,
@@ -339,7 +342,9 @@ impl Fault {
         Fault::ChangedSignature,
         Fault::TamperedPayload,
         Fault::OtherKeySameKid,
-        Fault::IdToken,
+        Fault::OtherTyp,
+        Fault::MissingTyp,
+        Fault::NoClientId,
         Fault::DpopTokenAsBearer,
         Fault::MissingProof,
         Fault::ProofWrongHtm,
@@ -349,6 +354,7 @@ impl Fault {
         Fault::ProofByAnotherKey,
         Fault::StaleProof,
         Fault::FutureProof,
+        Fault::NoUserIdentity,
         Fault::LevelTooLow,
         Fault::NoLevel,
         Fault::NoTillitsrammeverk,
@@ -364,7 +370,9 @@ impl Fault {
             Fault::Expired => Flaw::SkipExpiry,
             Fault::NotYetValid => Flaw::SkipNotBefore,
             Fault::WrongIssuer => Flaw::SkipIssuer,
-            Fault::WrongAudience | Fault::SeveralAudiences => Flaw::SkipAudience,
+            Fault::WrongAudience => Flaw::SkipAudience,
+            Fault::SeveralAudiences => Flaw::AcceptSeveralAudiences,
+            Fault::MissingAudience => Flaw::AcceptMissingAudience,
             Fault::MissingScope => Flaw::SkipScope,
             Fault::AlgNone => Flaw::AcceptAlgNone,
             Fault::Hs256WithPublicKey => Flaw::AcceptHs256WithPublicKey,
@@ -372,7 +380,9 @@ impl Fault {
             Fault::ChangedSignature | Fault::TamperedPayload | Fault::OtherKeySameKid => {
                 Flaw::SkipSignature
             }
-            Fault::IdToken => Flaw::AcceptIdToken,
+            Fault::OtherTyp => Flaw::SkipTyp,
+            Fault::MissingTyp => Flaw::AcceptMissingTyp,
+            Fault::NoClientId => Flaw::SkipClientId,
             Fault::DpopTokenAsBearer => Flaw::AcceptDpopTokenAsBearer,
             Fault::MissingProof => Flaw::SkipDpopProof,
             Fault::ProofWrongHtm => Flaw::SkipProofHtm,
@@ -381,6 +391,7 @@ impl Fault {
             Fault::ReplayedProof => Flaw::SkipProofReplay,
             Fault::ProofByAnotherKey => Flaw::SkipProofKeyBinding,
             Fault::StaleProof | Fault::FutureProof => Flaw::SkipProofIat,
+            Fault::NoUserIdentity => Flaw::SkipUser,
             Fault::LevelTooLow | Fault::NoLevel => Flaw::SkipSecurityLevel,
             Fault::NoTillitsrammeverk => Flaw::SkipTillitsrammeverk,
             Fault::MalformedTillitsrammeverk => Flaw::SkipTillitsrammeverkShape,
@@ -389,11 +400,15 @@ impl Fault {
         })
     }
 
-    /// Whether `flaw` lets this fault through: its own flaw, and for the supplier fault also
-    /// `skip-organisation`, which checks no organisation at all.
+    /// Whether `flaw` lets this fault through: its own flaw, and the flaws that skip the
+    /// whole step the fault's flaw skips part of (`skip-organisation` checks no organisation
+    /// at all, `skip-audience` no audience, `skip-typ` no typ).
     fn opened_by(self, flaw: Flaw) -> bool {
         self.flaw() == Some(flaw)
             || (self == Fault::SupplierOrganisation && flaw == Flaw::SkipOrganisation)
+            || (matches!(self, Fault::SeveralAudiences | Fault::MissingAudience)
+                && flaw == Flaw::SkipAudience)
+            || (self == Fault::MissingTyp && flaw == Flaw::SkipTyp)
     }
 
     /// Status and the start of the challenge a correct (strict) API answers with.
@@ -410,6 +425,7 @@ impl Fault {
             | Fault::StaleProof
             | Fault::FutureProof => (401, r#"DPoP error="invalid_dpop_proof""#.into()),
             Fault::MissingScope
+            | Fault::NoUserIdentity
             | Fault::LevelTooLow
             | Fault::NoLevel
             | Fault::NoTillitsrammeverk
@@ -445,6 +461,7 @@ impl Fault {
             Fault::WrongIssuer => dpop(&with(json!({"iss": "https://helseid-sts.invalid"}))),
             Fault::WrongAudience => dpop(&with(json!({"aud": "nhn:other-api"}))),
             Fault::SeveralAudiences => dpop(&with(json!({"aud": [AUDIENCE, "nhn:other-api"]}))),
+            Fault::MissingAudience => dpop(&with(json!({ "aud": null }))),
             Fault::MissingScope => dpop(&with(json!({"scope": ["nhn:testbed-api/write"]}))),
             Fault::AlgNone => {
                 let header = b64_encode(br#"{"alg":"none","typ":"at+jwt"}"#);
@@ -491,7 +508,9 @@ impl Fault {
                 h.insert("typ".into(), json!("at+jwt"));
                 dpop(&other.sign_jwt(h, &tb.claims(&jkt)).unwrap())
             }
-            Fault::IdToken => dpop(&tb.token(&jkt, json!({"typ": "JWT"}), json!({}))),
+            Fault::OtherTyp => dpop(&tb.token(&jkt, json!({"typ": "dpop+jwt"}), json!({}))),
+            Fault::MissingTyp => dpop(&tb.token(&jkt, json!({ "typ": null }), json!({}))),
+            Fault::NoClientId => dpop(&with(json!({ "client_id": null }))),
             Fault::DpopTokenAsBearer => {
                 Req::get(vec![("Authorization", format!("Bearer {}", good()))])
             }
@@ -544,6 +563,8 @@ impl Fault {
                     build_proof(&key, "GET", &url, now + 300, None, Some(&token)).unwrap(),
                 )
             }
+            // A level but no pid or HPR number: who logged in is unknown.
+            Fault::NoUserIdentity => dpop(&with(json!({ claims::PID: null }))),
             Fault::LevelTooLow => dpop(&with(json!({ claims::SECURITY_LEVEL: "3" }))),
             Fault::NoLevel => dpop(&with(json!({ claims::SECURITY_LEVEL: null }))),
             Fault::NoTillitsrammeverk => dpop(&with(json!({ claims::TILLITSRAMMEVERK: null }))),
@@ -637,7 +658,11 @@ fault_tests! {
     changed_signature => ChangedSignature,
     tampered_payload => TamperedPayload,
     other_key_under_the_sts_kid => OtherKeySameKid,
-    id_token_as_access_token => IdToken,
+    typ_neither_at_jwt_nor_jwt => OtherTyp,
+    no_typ => MissingTyp,
+    no_audience => MissingAudience,
+    no_client_id => NoClientId,
+    no_user_where_a_user_is_needed => NoUserIdentity,
     dpop_token_as_bearer => DpopTokenAsBearer,
     missing_proof => MissingProof,
     proof_for_another_method => ProofWrongHtm,
@@ -818,6 +843,58 @@ async fn test_token_service_token_passes() {
             "{defect}: {got:?}"
         );
     }
+}
+
+/// HelseID's rule: "The API must verify that the typ header value is at+jwt or JWT". Both
+/// pass, in any case and with the `application/` prefix RFC 7515 §4.1.9 implies; so does a
+/// token the test-token service issues with `typ` `jwt`.
+#[tokio::test]
+async fn access_tokens_with_typ_jwt_pass() {
+    let tb = Testbed::start().await;
+    let api = Api::start(&tb, strict(&tb)).await;
+    let key = dpop_key();
+    let jkt = key.public_jwk().thumbprint();
+    for typ in [
+        "JWT",
+        "jwt",
+        "at+jwt",
+        "AT+JWT",
+        "application/at+jwt",
+        "application/jwt",
+    ] {
+        let token = tb.token(&jkt, json!({ "typ": typ }), json!({}));
+        let got = send(&api, &Req::dpop(&api, &key, &token)).await;
+        assert_eq!(got.status, 200, "typ {typ}: {got:?}");
+    }
+    let mut config = strict(&tb);
+    config.allowed_orgs.clear();
+    let api = Api::start(&tb, config).await;
+    let request = protocol::ttt::TttTokenRequest::from_json(
+        &json!({
+            "audience": AUDIENCE,
+            "createTillitsrammeverkClaims": true,
+            "createDPoPTokenWithDPoPProof": true,
+            "headerParameters": { "typ": "jwt" },
+            "dPoPProofParameters": {
+                "htuClaimValue": format!("{}{PATH}", api.url),
+                "htmClaimValue": "GET",
+            },
+            "clientClaimsParameters": { "scope": [SCOPE] },
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let issued = mock_sts::ttt::issue(&tb.sts, &request).unwrap();
+    let header: Value = serde_json::from_slice(
+        &b64_decode(issued.access_token.split('.').next().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["typ"], "jwt");
+    let req = Req::get(vec![
+        ("Authorization", format!("DPoP {}", issued.access_token)),
+        ("DPoP", issued.dpop_proof.unwrap()),
+    ]);
+    assert_ok(&send(&api, &req).await);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ use protocol::signing::SigningKey;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use helseid_reference::client::Client;
+
 use crate::catalogue::{ApiCheck, Check, CheckId, TargetKind};
 use crate::check_driver::Driver;
 use crate::embedded::{Embedded, dpop_key};
@@ -29,10 +31,21 @@ use forge::Forge;
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// Response bodies kept as evidence.
 const MAX_BODY: usize = 2048;
+/// The `typ` values API-TYP-01 sends: a DPoP proof's and an ID token's media type, neither
+/// of which HelseID's rule (`protocol::access_token::check_typ`) lets through.
+pub const REFUSED_TYPS: [&str; 2] = ["dpop+jwt", "id_token+jwt"];
+/// Another API's audience, for tokens that must not pass for this one.
+const OTHER_AUDIENCE: &str = "nhn:another-api";
 
 /// The state of one api run.
 struct Run<'a> {
     http: reqwest::Client,
+    scenario: &'a Scenario,
+    embedded: &'a Embedded,
+    /// The client the tokens are issued to (more tokens for it come from the STS on demand).
+    client: Client,
+    /// The ID token of the baseline's login (user scenarios).
+    id_token: Option<String>,
     target: &'a Target,
     method: Method,
     binding: Binding,
@@ -107,15 +120,15 @@ pub async fn run(
         let client = embedded
             .client(scenario, &org, client_key)
             .map_err(|e| e.to_string())?;
-        let token = embedded
+        let issued = embedded
             .baseline_token(scenario, &client)
             .await
             .map_err(|e| e.to_string())?;
         let ring = embedded.sts.keys().map_err(|e| e.to_string())?;
-        let forge = Forge::new(&token, ring).map_err(|e| e.to_string())?;
-        Ok::<_, String>((forge, dpop, org, other_org))
+        let forge = Forge::new(&issued.access_token, ring).map_err(|e| e.to_string())?;
+        Ok::<_, String>((forge, dpop, org, other_org, client, issued.id_token))
     };
-    let (forge, dpop, org, other_org) = match setup.await {
+    let (forge, dpop, org, other_org, client, id_token) = match setup.await {
         Ok(v) => v,
         Err(message) => return report.could_not_start(&selected, &message, started, progress),
     };
@@ -127,6 +140,10 @@ pub async fn run(
             .timeout(TIMEOUT)
             .build()
             .unwrap_or_default(),
+        scenario,
+        embedded,
+        client,
+        id_token,
         target,
         method: Method::from_bytes(target.method.as_bytes()).unwrap_or(Method::GET),
         binding: scenario.requirements.token_binding,
@@ -149,6 +166,25 @@ pub async fn run(
         driver.finish(result, t);
     }
     driver.done()
+}
+
+/// The reference API configured as `scenario` describes the API (audience, scopes, binding,
+/// a user and its level, the attestation, the organisations served), trusting `issuer`: the
+/// target that passes the scenario. `None` for a scenario without an api section.
+pub fn reference_api_config(
+    scenario: &Scenario,
+    issuer: &str,
+) -> Option<helseid_reference::api::ApiConfig> {
+    let api = scenario.api.as_ref()?;
+    let r = &scenario.requirements;
+    let mut config = helseid_reference::api::ApiConfig::new(issuer, &api.audience);
+    config.required_scopes = api.scopes.clone();
+    config.require_dpop = r.token_binding == Binding::Dpop;
+    config.require_user = r.user_token();
+    config.min_security_level = r.security_level;
+    config.require_tillitsrammeverk = r.tillitsrammeverk;
+    config.allowed_orgs = r.organisations.clone();
+    Some(config)
 }
 
 fn forge_kid(forge: &Forge) -> String {
@@ -280,6 +316,143 @@ impl Run<'_> {
         judge_refusal(check, vec![e])
     }
 
+    /// Several tokens, each sent with the scenario's scheme (and a correct proof); every one
+    /// must be refused.
+    async fn must_refuse_each(&self, check: &Check, tokens: Vec<(String, String)>) -> CheckResult {
+        let mut evidence = Vec::new();
+        for (label, token) in &tokens {
+            evidence.push(self.send(label, Credentials::Token(token)).await);
+        }
+        judge_refusal(check, evidence)
+    }
+
+    fn audience(&self) -> &str {
+        self.scenario
+            .api
+            .as_ref()
+            .map(|a| a.audience.as_str())
+            .unwrap_or_default()
+    }
+
+    /// Why the valid token was refused, as far as the answer tells: the answer itself, the
+    /// key the token is signed with (an API that cached the JWKS before that key was
+    /// published refuses it), and, when the answer is about `sub`, the RFC 9068 pitfall.
+    fn baseline_refused(&self, e: &Exchange) -> String {
+        let mut answer = challenges_text(&header(e, "www-authenticate"));
+        let body = e.response_body.trim();
+        if !body.is_empty() {
+            answer.push_str(&format!("; body: {}", cut(body, 300)));
+        }
+        let kid = forge_kid(&self.forge);
+        let mut message = format!(
+            "the valid token was answered with {}; expected 2xx. The API's answer: {answer}. Likely causes: the token is signed with key {kid}; an API holding an older JWKS refuses it (fetch the JWKS again when a token names an unknown kid)",
+            e.status.unwrap_or(0)
+        );
+        let about_sub = mentions_word(&answer, "sub");
+        if about_sub && !self.forge.claims().contains_key("sub") {
+            message.push_str(". The answer mentions sub: HelseID's client-credentials tokens, like Duende IdentityServer's, carry no sub (there is no user), and an RFC 9068-strict validator (e.g. oauth4webapi's validateJwtAccessToken, which requires sub) refuses them; accept access tokens without sub");
+        }
+        message
+    }
+
+    /// API-5XX-01: garbage in the Authorization header gets a 4xx. A 5xx fails, and so does a
+    /// connection dropped without an answer, except for the 16 KB token when the API still
+    /// answers afterwards: a server that refuses an oversized header (Node answers 431) may
+    /// close the connection before the client reads the answer, and then resets it.
+    async fn garbage(&self, check: &Check) -> CheckResult {
+        let huge = format!(
+            "{}.{}.{}",
+            "e".repeat(6000),
+            "e".repeat(6000),
+            "e".repeat(4000)
+        );
+        // The 16 KB token last, so a connection it spoils costs no other evidence.
+        let garbage = [
+            ("not a JWT", "not-a-jwt".to_owned(), false),
+            ("three parts of nonsense", "a.b.c".to_owned(), false),
+            (
+                "a header that is a JSON array",
+                format!("{}.{}.", b64("[]"), b64("{}")),
+                false,
+            ),
+            (
+                "a header that is not JSON",
+                format!("{}.{}.c2ln", b64("{alg"), b64("{}")),
+                false,
+            ),
+            ("a 16 KB token", huge, true),
+        ];
+        let mut evidence = Vec::new();
+        let mut failure: Option<String> = None;
+        let mut statuses = Vec::new();
+        let mut closed_on_big = false;
+        for (label, token, oversized) in &garbage {
+            let proof = self.proof(token);
+            let e = self
+                .send(
+                    label,
+                    Credentials::Raw {
+                        scheme: self.scheme(),
+                        token,
+                        proof,
+                    },
+                )
+                .await;
+            let problem = match e.status {
+                Some(s) if (400..500).contains(&s) => {
+                    statuses.push(s.to_string());
+                    None
+                }
+                Some(s) if s >= 500 => Some(format!("{label}: answered {s}, a server error")),
+                Some(s) if (200..300).contains(&s) => Some(format!("{label}: accepted with {s}")),
+                Some(s) => Some(format!(
+                    "{label}: answered {s}; a malformed token gets a 4xx"
+                )),
+                None => None,
+            };
+            let dropped = e.status.is_none();
+            let why = e.error.clone().unwrap_or_else(|| "no response".into());
+            evidence.push(e);
+            if !dropped {
+                failure = failure.or(problem);
+                continue;
+            }
+            // Is the API still up? A request without a token must get an answer.
+            let probe = self
+                .send(
+                    &format!("after {label}: a request without a token, to see whether the API still answers"),
+                    Credentials::None,
+                )
+                .await;
+            let alive = probe.status.is_some();
+            evidence.push(probe);
+            let problem = match (alive, oversized) {
+                (false, _) => Some(format!(
+                    "{label}: the connection was dropped ({why}) and the API stopped answering: it crashed"
+                )),
+                (true, true) => {
+                    closed_on_big = true;
+                    None
+                }
+                (true, false) => Some(format!(
+                    "{label}: the connection was dropped without an answer ({why}); the API still answers, so its handler died on this token"
+                )),
+            };
+            failure = failure.or(problem);
+            if !alive {
+                break;
+            }
+        }
+        if let Some(message) = failure {
+            return fail(check, message, evidence);
+        }
+        let mut message = format!("refused with a 4xx ({})", statuses.join(", "));
+        if closed_on_big {
+            message.push_str("; the 16 KB token's connection was closed without an answer, and the API answered the next request (a header-size limit, not a crash)");
+        }
+        with_evidence(CheckResult::new(check, Outcome::Passed, message), evidence)
+    }
+
     async fn check(&self, id: ApiCheck) -> CheckResult {
         let check = id.check();
         let f = &self.forge;
@@ -307,17 +480,10 @@ impl Run<'_> {
                         ),
                         vec![e],
                     ),
-                    _ => with_evidence(
-                        CheckResult::new(
-                            check,
-                            Outcome::Failed,
-                            format!(
-                                "a valid token was answered with {}; expected 2xx",
-                                e.status.unwrap_or(0)
-                            ),
-                        ),
-                        vec![e],
-                    ),
+                    _ => {
+                        let message = self.baseline_refused(&e);
+                        with_evidence(CheckResult::new(check, Outcome::Failed, message), vec![e])
+                    }
                 };
             }
             ApiCheck::Auth01 => {
@@ -338,7 +504,8 @@ impl Run<'_> {
                     fail(
                         check,
                         format!(
-                            "401 without a WWW-Authenticate challenge for {scheme} (got {challenge:?})"
+                            "401 without a WWW-Authenticate challenge for {scheme} (got {})",
+                            challenges_text(&challenge)
                         ),
                         vec![e],
                     )
@@ -363,8 +530,17 @@ impl Run<'_> {
                 c.insert("iss".into(), json!("https://helseid-sts.example.invalid"));
             })),
             ApiCheck::Aud01 => forged(f.with_claims(|c| {
-                c.insert("aud".into(), json!("nhn:another-api"));
+                c.insert("aud".into(), json!(OTHER_AUDIENCE));
             })),
+            ApiCheck::Aud02 => forged(f.with_claims(|c| {
+                c.remove("aud");
+            })),
+            ApiCheck::Aud03 => {
+                let audience = self.audience().to_owned();
+                forged(f.with_claims(|c| {
+                    c.insert("aud".into(), json!([audience, OTHER_AUDIENCE]));
+                }))
+            }
             ApiCheck::Scope01 => forged(f.with_claims(|c| {
                 let kept: Vec<Value> = scope_list(c.get("scope"))
                     .into_iter()
@@ -375,29 +551,56 @@ impl Run<'_> {
             })),
             ApiCheck::Alg01 => Ok(f.alg_none()),
             ApiCheck::Alg02 => {
-                let mut evidence = Vec::new();
-                for (label, token) in f.hs256_with_public_key() {
-                    let proof = self.proof(&token);
-                    evidence.push(
-                        self.send(
-                            &format!("HS256, secret: the public key as {label}"),
-                            Credentials::Raw {
-                                scheme: self.scheme(),
-                                token: &token,
-                                proof,
-                            },
-                        )
-                        .await,
-                    );
-                }
-                return judge_refusal(check, evidence);
+                let tokens = f
+                    .hs256_with_public_key()
+                    .into_iter()
+                    .map(|(label, token)| {
+                        (format!("HS256, secret: the public key as {label}"), token)
+                    })
+                    .collect();
+                return self.must_refuse_each(check, tokens).await;
             }
             ApiCheck::Kid01 => forged(f.unknown_kid()),
             ApiCheck::Sig01 => Ok(f.bad_signature()),
             ApiCheck::Sig02 => Ok(f.tampered_payload()),
-            ApiCheck::Typ01 => forged(f.with_header(|h| {
-                h.insert("typ".into(), json!("JWT"));
+            ApiCheck::Typ01 => {
+                let mut tokens = Vec::new();
+                for typ in REFUSED_TYPS {
+                    match f.with_header(|h| {
+                        h.insert("typ".into(), json!(typ));
+                    }) {
+                        Ok(t) => tokens.push((format!("a token with typ {typ}"), t)),
+                        Err(e) => {
+                            return inconclusive(
+                                check,
+                                format!("could not make the faulty token: {e}"),
+                            );
+                        }
+                    }
+                }
+                return self.must_refuse_each(check, tokens).await;
+            }
+            ApiCheck::Typ02 => forged(f.with_header(|h| {
+                h.remove("typ");
             })),
+            ApiCheck::Idt01 => {
+                // The baseline's login gave one in a user scenario; otherwise log in now.
+                let id_token = match &self.id_token {
+                    Some(t) => t.clone(),
+                    None => match self.embedded.id_token(self.scenario, &self.client).await {
+                        Ok(t) => t,
+                        Err(e) => {
+                            return inconclusive(
+                                check,
+                                format!("could not get an ID token from a login: {e}"),
+                            );
+                        }
+                    },
+                };
+                return self
+                    .must_refuse(check, faulty_token_label(id), Credentials::Token(&id_token))
+                    .await;
+            }
             ApiCheck::Dpop01 => {
                 return self
                     .must_refuse(
@@ -541,16 +744,18 @@ impl Run<'_> {
                     .await;
             }
             ApiCheck::Dpop08 => {
+                // An hour: RFC 9449 §11.1 asks for a window "on the order of seconds or
+                // minutes", so no reading of it accepts this.
                 let proof = self.proof_with(
                     self.method.as_str(),
                     &self.htu(),
-                    t - 600,
+                    t - 3600,
                     Some(&f.baseline),
                 );
                 return self
                     .must_refuse(
                         check,
-                        "a proof made ten minutes ago",
+                        "a proof made an hour ago",
                         Credentials::Raw {
                             scheme: "DPoP",
                             token: &f.baseline,
@@ -559,6 +764,11 @@ impl Run<'_> {
                     )
                     .await;
             }
+            ApiCheck::User01 => self
+                .embedded
+                .machine_token(self.scenario, &self.client)
+                .await
+                .map_err(|e| e.to_string()),
             ApiCheck::Level01 => forged(f.with_claims(|c| {
                 c.insert(protocol::claims::SECURITY_LEVEL.into(), json!("3"));
                 c.insert(
@@ -632,53 +842,14 @@ impl Run<'_> {
                     _ => fail(
                         check,
                         format!(
-                            "expected WWW-Authenticate: {scheme} error=\"invalid_token\", got {challenges:?}"
+                            "expected WWW-Authenticate: {scheme} error=\"invalid_token\", got {}",
+                            challenges_text(&challenges)
                         ),
                         vec![e],
                     ),
                 };
             }
-            ApiCheck::Err5xx01 => {
-                let huge = format!(
-                    "{}.{}.{}",
-                    "e".repeat(6000),
-                    "e".repeat(6000),
-                    "e".repeat(4000)
-                );
-                let garbage = [
-                    ("not a JWT", "not-a-jwt".to_owned()),
-                    ("three parts of nonsense", "a.b.c".to_owned()),
-                    (
-                        "a header that is a JSON array",
-                        format!("{}.{}.", b64("[]"), b64("{}")),
-                    ),
-                    (
-                        "a header that is not JSON",
-                        format!("{}.{}.c2ln", b64("{alg"), b64("{}")),
-                    ),
-                    ("a 16 KB token", huge),
-                ];
-                let mut evidence = Vec::new();
-                for (label, token) in &garbage {
-                    let proof = self.proof(token);
-                    evidence.push(
-                        self.send(
-                            label,
-                            Credentials::Raw {
-                                scheme: self.scheme(),
-                                token,
-                                proof,
-                            },
-                        )
-                        .await,
-                    );
-                }
-                if let Some(e) = evidence.iter().find(|e| e.status.is_some_and(|s| s >= 500)) {
-                    let message = format!("{}: answered {}", e.label, e.status.unwrap_or(0));
-                    return fail(check, message, evidence);
-                }
-                return judge_refusal(check, evidence);
-            }
+            ApiCheck::Err5xx01 => return self.garbage(check).await,
         };
         match token_result {
             Ok(token) => {
@@ -697,12 +868,18 @@ fn faulty_token_label(id: ApiCheck) -> &'static str {
         ApiCheck::Nbf01 => "a token valid from ten minutes from now",
         ApiCheck::Iss01 => "a token with iss https://helseid-sts.example.invalid",
         ApiCheck::Aud01 => "a token with aud nhn:another-api",
+        ApiCheck::Aud02 => "a token without aud",
+        ApiCheck::Aud03 => "a token whose aud is the API's audience and nhn:another-api",
         ApiCheck::Scope01 => "a token without the API's scopes",
         ApiCheck::Alg01 => "a token with alg none and no signature",
         ApiCheck::Kid01 => "a token signed by an unpublished key (unknown kid, key in the header)",
         ApiCheck::Sig01 => "a token with changed signature bytes",
         ApiCheck::Sig02 => "a token whose exp was moved a day after signing",
-        ApiCheck::Typ01 => "a token with typ JWT (an ID token's)",
+        ApiCheck::Typ02 => "a token without typ",
+        ApiCheck::Idt01 => "an ID token from a login (aud the client id, typ JWT)",
+        ApiCheck::User01 => {
+            "a client-credentials token of the same client (no pid, HPR number or security level)"
+        }
         ApiCheck::Level01 => "a token with security level 3",
         ApiCheck::Tr01 => "a token without nhn:tillitsrammeverk:parameters",
         ApiCheck::Tr02 => "a token with a malformed nhn:tillitsrammeverk:parameters",
@@ -771,6 +948,25 @@ fn header(e: &Exchange, name: &str) -> Vec<String> {
         .collect()
 }
 
+/// WWW-Authenticate values for a message: each as sent, or that there was none.
+fn challenges_text(challenges: &[String]) -> String {
+    if challenges.is_empty() {
+        "no WWW-Authenticate header".into()
+    } else {
+        challenges
+            .iter()
+            .map(|c| format!("WWW-Authenticate: {c}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// Whether `text` has `word` as a word of its own (not inside another, as in "subject").
+fn mentions_word(text: &str, word: &str) -> bool {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|w| w.eq_ignore_ascii_case(word))
+}
+
 /// `challenge` is for `scheme` (auth-scheme is case-insensitive, RFC 9110 §11.1).
 fn starts_with_scheme(challenge: &str, scheme: &str) -> bool {
     challenge
@@ -792,4 +988,35 @@ fn scope_list(v: Option<&Value>) -> Vec<String> {
 
 fn b64(s: &str) -> String {
     protocol::jose::b64_encode(s.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// API-TYP-01 sends only values HelseID's rule refuses, judged by the same function the
+    /// reference API and the STS apply; the values it accepts are not among them.
+    #[test]
+    fn the_typs_sent_are_the_ones_the_rule_refuses() {
+        for typ in REFUSED_TYPS {
+            assert!(!protocol::access_token::is_access_token_typ(typ), "{typ}");
+        }
+        for typ in protocol::access_token::TYPS {
+            assert!(protocol::access_token::is_access_token_typ(typ), "{typ}");
+            assert!(!REFUSED_TYPS.iter().any(|t| t.eq_ignore_ascii_case(typ)));
+        }
+    }
+
+    #[test]
+    fn words_and_challenges_for_messages() {
+        assert!(mentions_word("JWT \"sub\" (subject) claim missing", "sub"));
+        assert!(mentions_word("missing claim: sub", "sub"));
+        assert!(!mentions_word("subject unknown", "sub"));
+        assert!(!mentions_word("no_sub_here", "sub"));
+        assert_eq!(challenges_text(&[]), "no WWW-Authenticate header");
+        assert_eq!(
+            challenges_text(&["Bearer".into(), "DPoP algs=\"ES256\"".into()]),
+            "WWW-Authenticate: Bearer; WWW-Authenticate: DPoP algs=\"ES256\""
+        );
+    }
 }

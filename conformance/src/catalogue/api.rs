@@ -84,6 +84,32 @@ checks! {
         ),
         level_note: None,
     },
+    Aud02 = "API-AUD-02" {
+        group: "claims",
+        severity: Must,
+        applies: Always,
+        title: "A token without aud is refused",
+        requirement: "A token signed by the issuer's key with no aud claim is refused.",
+        source: (
+            "HelseID, Validating Access Tokens, bullet \"aud\"",
+            "The Access token must be rejected if the aud claim is missing.",
+            HELSEID_API
+        ),
+        level_note: None,
+    },
+    Aud03 = "API-AUD-03" {
+        group: "claims",
+        severity: Should,
+        applies: Always,
+        title: "A token with several audiences is refused",
+        requirement: "A token signed by the issuer's key whose aud is an array of the API's audience and another API's is refused. HelseID issues one audience per token.",
+        source: (
+            "HelseID, Validating Access Tokens, bullet \"aud\"",
+            "The API should validate that it is the only audience in the Access Token. Access Tokens with multiple audiences are not recommended but may be acceptable in some cases.",
+            HELSEID_API
+        ),
+        level_note: None,
+    },
     Scope01 = "API-SCOPE-01" {
         group: "claims",
         severity: Must,
@@ -171,6 +197,32 @@ checks! {
         source: (
             "HelseID, Validating Access Tokens, bullet \"typ\"",
             "The API must verify that the typ header value is at+jwt or JWT, and reject tokens carrying any other value.",
+            HELSEID_API
+        ),
+        level_note: None,
+    },
+    Typ02 = "API-TYP-02" {
+        group: "claims",
+        severity: Should,
+        applies: Always,
+        title: "A token without typ is refused",
+        requirement: "A token signed by the issuer's key with no typ header is refused.",
+        source: (
+            "HelseID, Validating Access Tokens, bullet \"typ\"",
+            "The API must verify that the typ header value is at+jwt or JWT, and reject tokens carrying any other value.",
+            HELSEID_API
+        ),
+        level_note: Some("The first half (\"must verify that the typ header value is at+jwt or JWT\") implies that a token without typ fails verification, but the refusal the rule spells out is for tokens \"carrying any other value\", which names only other values; so accepting a token without typ is a warning, not a failure (docs/fidelity.md records the reading)."),
+    },
+    Idt01 = "API-IDT-01" {
+        group: "claims",
+        severity: Must,
+        applies: Always,
+        title: "An ID token is refused as an access token",
+        requirement: "An ID token the embedded STS issued at a real login of the scenario's client (aud the client id, typ JWT, signed by the issuer's key, unexpired), sent as the access token, is refused. Its typ passes HelseID's typ rule; what keeps it out is its audience.",
+        source: (
+            "HelseID, Validating Access Tokens, bullet \"aud\"",
+            "The Access token must be rejected if the aud claim does not contain an audience value that is an exact match to the audience set up in HelseID Selvbetjening.",
             HELSEID_API
         ),
         level_note: None,
@@ -279,6 +331,19 @@ checks! {
         ),
         level_note: None,
     },
+    User01 = "API-USER-01" {
+        group: "helseid",
+        severity: Must,
+        applies: User,
+        title: "A token without a user is refused where a user is needed",
+        requirement: "An API that needs a logged-in user refuses a client-credentials token the embedded STS issued to the same client for the same API (with the same attestation when the API requires one): no pid, no HPR number, no security level.",
+        source: (
+            "HelseID, Validating Access Tokens, the rules for a logged-in user",
+            "An API that requires information about a logged in user must validate both the users identity (PID or HPR-number) and the security level",
+            HELSEID_API
+        ),
+        level_note: None,
+    },
     Level01 = "API-LEVEL-01" {
         group: "helseid",
         severity: Must,
@@ -362,7 +427,7 @@ checks! {
         severity: Must,
         applies: Always,
         title: "Malformed tokens never cause a server error",
-        requirement: "Garbage in the Authorization header (not a JWT, bad base64, JSON that is not an object, a 16 KB token) gets a 4xx (431 Request Header Fields Too Large is a refusal too), never a 5xx or a dropped connection.",
+        requirement: "Garbage in the Authorization header (not a JWT, bad base64, JSON that is not an object, a 16 KB token) gets a 4xx (431 Request Header Fields Too Large is a refusal too), never a 5xx or a dropped connection. A server that refuses an oversized header may close the connection before its answer is read: for the 16 KB token that passes when the API answers the next request, and is a crash when it does not.",
         source: (
             "RFC 6750 §3.1, error code invalid_token",
             "invalid_token: The access token provided is expired, revoked, malformed, or invalid for other reasons. The resource SHOULD respond with the HTTP 401 (Unauthorized) status code.",

@@ -38,15 +38,36 @@ fn authorization_header_gives_scheme_and_token() {
 }
 
 #[test]
-fn typ_must_be_at_jwt() {
+fn typ_is_at_jwt_or_jwt_as_media_types_compare() {
     let header = |t: Value| claims(json!({ "typ": t }));
-    check_typ(&header(json!("at+jwt"))).unwrap();
-    check_typ(&header(json!("AT+JWT"))).unwrap();
-    check_typ(&header(json!("application/at+jwt"))).unwrap();
-    assert_eq!(
-        check_typ(&header(json!("JWT"))),
-        Err(ClaimError::Typ("JWT".into()))
-    );
+    for ok in [
+        "at+jwt",
+        "AT+JWT",
+        "application/at+jwt",
+        "JWT",
+        "jwt",
+        "application/JWT",
+    ] {
+        check_typ(&header(json!(ok))).unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+    for bad in [
+        "dpop+jwt",
+        "id_token+jwt",
+        "logout+jwt",
+        "at+jwt ",
+        "text/at+jwt",
+        "",
+    ] {
+        assert_eq!(
+            check_typ(&header(json!(bad))),
+            Err(ClaimError::Typ(bad.into())),
+            "{bad}"
+        );
+    }
+    assert!(matches!(
+        check_typ(&header(json!(["at+jwt"]))),
+        Err(ClaimError::Typ(_))
+    ));
     assert_eq!(check_typ(&Map::new()), Err(ClaimError::MissingTyp));
 }
 
@@ -104,20 +125,64 @@ fn lifetime_with_leeway() {
 }
 
 #[test]
-fn audience_must_be_the_one_audience() {
+fn audience_must_be_present_and_contain_the_api() {
     let aud = "nhn:testbed-api";
-    check_audience(&claims(json!({ "aud": aud })), aud).unwrap();
-    check_audience(&claims(json!({ "aud": [aud] })), aud).unwrap();
-    for bad in [json!([aud, "other"]), json!("other"), json!([]), json!(7)] {
+    for ok in [json!(aud), json!([aud]), json!([aud, "other"])] {
+        check_audience(&claims(json!({ "aud": ok })), aud).unwrap();
+    }
+    for bad in [
+        json!("other"),
+        json!([]),
+        json!(["other"]),
+        json!("NHN:TESTBED-API"),
+    ] {
         assert!(matches!(
             check_audience(&claims(json!({ "aud": bad })), aud),
             Err(ClaimError::Audience { .. })
         ));
     }
     assert_eq!(
+        check_audience(&claims(json!({ "aud": 7 })), aud),
+        Err(ClaimError::WrongType("aud"))
+    );
+    assert_eq!(
         check_audience(&Map::new(), aud),
         Err(ClaimError::Missing("aud"))
     );
+}
+
+#[test]
+fn the_sole_audience() {
+    let aud = "nhn:testbed-api";
+    check_sole_audience(&claims(json!({ "aud": aud })), aud).unwrap();
+    check_sole_audience(&claims(json!({ "aud": [aud] })), aud).unwrap();
+    assert_eq!(
+        check_sole_audience(&claims(json!({ "aud": [aud, "nhn:other"] })), aud),
+        Err(ClaimError::SeveralAudiences {
+            got: "nhn:testbed-api, nhn:other".into(),
+            expected: aud.into()
+        })
+    );
+}
+
+#[test]
+fn a_user_is_named_with_a_level() {
+    let user = claims(json!({
+        claims::PID: "05757041733",
+        claims::SECURITY_LEVEL: "4",
+    }));
+    check_user_identity(&user).unwrap();
+    check_user_level(&user).unwrap();
+    let hpr = claims(json!({ claims::HPR_NUMBER: 912345678, claims::ASSURANCE_LEVEL: "high" }));
+    check_user_identity(&hpr).unwrap();
+    check_user_level(&hpr).unwrap();
+    // A client-credentials token: no user, no level.
+    let machine = claims(json!({ "client_id": "c", "scope": ["a/read"] }));
+    assert_eq!(check_user_identity(&machine), Err(ClaimError::NoUser));
+    assert_eq!(check_user_level(&machine), Err(ClaimError::NoUserLevel));
+    let blank = claims(json!({ claims::PID: " ", claims::SECURITY_LEVEL: "" }));
+    assert_eq!(check_user_identity(&blank), Err(ClaimError::NoUser));
+    assert_eq!(check_user_level(&blank), Err(ClaimError::NoUserLevel));
 }
 
 #[test]

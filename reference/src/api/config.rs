@@ -47,6 +47,10 @@ pub struct ApiConfig {
     /// tokens are accepted too, but a DPoP-bound token (`cnf.jkt`) must still come with
     /// DPoP and a proof.
     pub require_dpop: bool,
+    /// The API needs a logged-in user: a token must name the user (pid or HPR number) and
+    /// the level of the login, so a machine's (client-credentials) token is refused. Implied
+    /// by [`ApiConfig::min_security_level`].
+    pub require_user: bool,
     /// `helseid://claims/identity/security_level` must be at least this; a token without
     /// the claim (a machine's token) is refused when set.
     pub min_security_level: Option<u8>,
@@ -81,6 +85,7 @@ impl ApiConfig {
             audience: audience.to_owned(),
             required_scopes: Vec::new(),
             require_dpop: false,
+            require_user: false,
             min_security_level: None,
             require_tillitsrammeverk: false,
             allowed_orgs: Vec::new(),
@@ -109,6 +114,11 @@ impl ApiConfig {
     pub fn with_flaw(mut self, flaw: Flaw) -> ApiConfig {
         self.flaws.insert(flaw);
         self
+    }
+
+    /// Whether tokens must be about a logged-in user.
+    pub fn needs_user(&self) -> bool {
+        self.require_user || self.min_security_level.is_some()
     }
 
     /// Whether `flaw` is on.

@@ -24,8 +24,14 @@ pub enum Flaw {
     /// signature must still verify with the configured issuer's keys, so the check needs a
     /// token signed by the real key with another `iss`.
     SkipIssuer,
-    /// Accepts tokens for any audience, or for several (RFC 9068 §4 step 3).
+    /// Accepts tokens for any audience, or for none (RFC 9068 §4 step 3).
     SkipAudience,
+    /// Checks `aud` only when the token has one: a token without `aud` passes (HelseID: "The
+    /// Access token must be rejected if the aud claim is missing").
+    AcceptMissingAudience,
+    /// Accepts a token whose `aud` holds this API's audience and others (HelseID: the API
+    /// "should validate that it is the only audience"; several "may be acceptable").
+    AcceptSeveralAudiences,
     /// Accepts tokens without the required scopes (RFC 6750 §3.1 `insufficient_scope`).
     SkipScope,
     /// Accepts `alg` `none` (any case) without a signature (RFC 8725 §2.1, §3.1).
@@ -43,10 +49,15 @@ pub enum Flaw {
     /// `kid` a published key): changed signatures, changed payloads and tokens signed by
     /// other keys under a published `kid` pass.
     SkipSignature,
-    /// Does not check the `typ` header (RFC 9068 §4: `at+jwt`), so an ID token or any other
-    /// JWT passes for an access token. The check needs an otherwise valid access token (this
-    /// API's audience and scopes) with `typ` `JWT`.
-    AcceptIdToken,
+    /// Does not check the `typ` header (HelseID: at+jwt or JWT, nothing else), so a DPoP
+    /// proof's or any other kind of JWT's `typ` passes. The check needs an otherwise valid
+    /// access token (this API's audience and scopes) with another `typ`.
+    SkipTyp,
+    /// Checks `typ` only when the token has one: a token without `typ` passes.
+    AcceptMissingTyp,
+    /// Does not require `client_id` (RFC 9068 §2.2), which an ID token lacks; the caller's
+    /// client is then unknown (empty).
+    SkipClientId,
     /// Accepts a DPoP-bound token (one with `cnf.jkt`) sent as `Authorization: Bearer`,
     /// without a proof (RFC 9449 §7.2 says to refuse it).
     AcceptDpopTokenAsBearer,
@@ -67,6 +78,11 @@ pub enum Flaw {
     /// Does not check the proof's `iat` window, so stale and future proofs pass (RFC 9449
     /// §4.3 step 11).
     SkipProofIat,
+    /// Does not check that a token for an API that needs a logged-in user names the user
+    /// (pid or HPR number) and the level of the login, so a client-credentials token passes
+    /// (HelseID: such an API "must validate both the users identity (PID or HPR-number) and
+    /// the security level"). A minimum level is still enforced.
+    SkipUser,
     /// Does not check `helseid://claims/identity/security_level` against the minimum
     /// (reference §5.1, §4.8).
     SkipSecurityLevel,
@@ -91,17 +107,21 @@ pub enum Flaw {
 
 impl Flaw {
     /// Every flaw, in declaration order.
-    pub const ALL: [Flaw; 24] = [
+    pub const ALL: [Flaw; 29] = [
         Flaw::SkipExpiry,
         Flaw::SkipNotBefore,
         Flaw::SkipIssuer,
         Flaw::SkipAudience,
+        Flaw::AcceptMissingAudience,
+        Flaw::AcceptSeveralAudiences,
         Flaw::SkipScope,
         Flaw::AcceptAlgNone,
         Flaw::AcceptHs256WithPublicKey,
         Flaw::AcceptUnknownKid,
         Flaw::SkipSignature,
-        Flaw::AcceptIdToken,
+        Flaw::SkipTyp,
+        Flaw::AcceptMissingTyp,
+        Flaw::SkipClientId,
         Flaw::AcceptDpopTokenAsBearer,
         Flaw::SkipDpopProof,
         Flaw::SkipProofHtm,
@@ -110,6 +130,7 @@ impl Flaw {
         Flaw::SkipProofReplay,
         Flaw::SkipProofKeyBinding,
         Flaw::SkipProofIat,
+        Flaw::SkipUser,
         Flaw::SkipSecurityLevel,
         Flaw::SkipTillitsrammeverk,
         Flaw::SkipTillitsrammeverkShape,
@@ -125,12 +146,16 @@ impl Flaw {
             Flaw::SkipNotBefore => "skip-not-before",
             Flaw::SkipIssuer => "skip-issuer",
             Flaw::SkipAudience => "skip-audience",
+            Flaw::AcceptMissingAudience => "accept-missing-audience",
+            Flaw::AcceptSeveralAudiences => "accept-several-audiences",
             Flaw::SkipScope => "skip-scope",
             Flaw::AcceptAlgNone => "accept-alg-none",
             Flaw::AcceptHs256WithPublicKey => "accept-hs256-with-public-key",
             Flaw::AcceptUnknownKid => "accept-unknown-kid",
             Flaw::SkipSignature => "skip-signature",
-            Flaw::AcceptIdToken => "accept-id-token",
+            Flaw::SkipTyp => "skip-typ",
+            Flaw::AcceptMissingTyp => "accept-missing-typ",
+            Flaw::SkipClientId => "skip-client-id",
             Flaw::AcceptDpopTokenAsBearer => "accept-dpop-token-as-bearer",
             Flaw::SkipDpopProof => "skip-dpop-proof",
             Flaw::SkipProofHtm => "skip-proof-htm",
@@ -139,6 +164,7 @@ impl Flaw {
             Flaw::SkipProofReplay => "skip-proof-replay",
             Flaw::SkipProofKeyBinding => "skip-proof-key-binding",
             Flaw::SkipProofIat => "skip-proof-iat",
+            Flaw::SkipUser => "skip-user",
             Flaw::SkipSecurityLevel => "skip-security-level",
             Flaw::SkipTillitsrammeverk => "skip-tillitsrammeverk",
             Flaw::SkipTillitsrammeverkShape => "skip-tillitsrammeverk-shape",

@@ -162,7 +162,9 @@ pub enum TokenError {
     },
     #[error("the access token's signature does not verify with the issuer's key")]
     Signature,
-    #[error("the access token has no client_id claim (RFC 9068 §2.2)")]
+    #[error(
+        "the access token has no client_id claim (RFC 9068 §2.2); an ID token or another kind of token is not an access token"
+    )]
     MissingClientId,
     #[error(
         "this API accepts only DPoP-bound access tokens: send `Authorization: DPoP <token>` and a DPoP proof"
@@ -209,6 +211,9 @@ pub enum ProofError {
 pub enum ScopeError {
     #[error("the access token lacks the scope {}", .missing.join(", "))]
     Scope { missing: Vec<String> },
+    /// No user, or no level of the login, where the API needs a logged-in user.
+    #[error("{0}")]
+    User(ClaimError),
     #[error(
         "this API needs a user logged in at security level {min} or higher; the access token has no {} claim",
         claims::SECURITY_LEVEL
@@ -256,8 +261,8 @@ impl From<ClaimError> for TokenError {
 ///
 /// 1. One `Authorization` header with the Bearer or DPoP scheme and a token (RFC 6750
 ///    §2.1, RFC 9449 §7.1); none, or another scheme, is a request without credentials.
-/// 2. The token is a compact JWS (RFC 7515 §3.1) with `typ` `at+jwt` (RFC 9068 §4;
-///    [`Flaw::AcceptIdToken`]).
+/// 2. The token is a compact JWS (RFC 7515 §3.1) with `typ` `at+jwt` or `JWT` (HelseID;
+///    [`at::check_typ`]; [`Flaw::SkipTyp`], [`Flaw::AcceptMissingTyp`] for a token without).
 /// 3. `alg` is RS/PS/ES 256/384/512, never `none` ([`Flaw::AcceptAlgNone`]) or HS*
 ///    ([`Flaw::AcceptHs256WithPublicKey`]) (RFC 8725 §3.1).
 /// 4. `kid` names a published key ([`Flaw::AcceptUnknownKid`]) whose own `alg`, if any, is
@@ -266,8 +271,10 @@ impl From<ClaimError> for TokenError {
 /// 6. `iss` is the issuer (RFC 9068 §4 step 2; [`Flaw::SkipIssuer`]).
 /// 7. `exp` is present and not past, with leeway (step 6; [`Flaw::SkipExpiry`]).
 /// 8. `nbf` and `iat` are not in the future, with leeway ([`Flaw::SkipNotBefore`]).
-/// 9. `aud` is this API's audience, alone (step 3; [`Flaw::SkipAudience`]).
-/// 10. `client_id` is present (RFC 9068 §2.2).
+/// 9. `aud` is present ([`Flaw::AcceptMissingAudience`]), holds this API's audience (RFC 9068
+///    §4 step 3; [`Flaw::SkipAudience`] for both) and nothing else (HelseID's should;
+///    [`Flaw::AcceptSeveralAudiences`]).
+/// 10. `client_id` is present (RFC 9068 §2.2; [`Flaw::SkipClientId`]): an ID token has none.
 /// 11. Scheme and binding (RFC 9449 §7.1, §7.2): a token with `cnf.jkt` must come as DPoP
 ///     ([`Flaw::AcceptDpopTokenAsBearer`]); a DPoP token must have `cnf.jkt`; with
 ///     `require_dpop` a Bearer token is refused.
@@ -277,10 +284,13 @@ impl From<ClaimError> for TokenError {
 ///     signed by the token's key ([`Flaw::SkipProofKeyBinding`]), never seen before
 ///     ([`Flaw::SkipProofReplay`]). The proof is spent here, before the grant is looked at.
 /// 13. Every required scope ([`Flaw::SkipScope`]).
-/// 14. The user's security level ([`Flaw::SkipSecurityLevel`]).
-/// 15. The Tillitsrammeverk attestation: present ([`Flaw::SkipTillitsrammeverk`]) and well
+/// 14. For an API that needs a logged-in user ([`ApiConfig::needs_user`]): the token names the
+///     user, pid or HPR number ([`Flaw::SkipUser`]).
+/// 15. The user's security level: present when a user is needed, and at least the minimum
+///     ([`Flaw::SkipSecurityLevel`]).
+/// 16. The Tillitsrammeverk attestation: present ([`Flaw::SkipTillitsrammeverk`]) and well
 ///     formed ([`Flaw::SkipTillitsrammeverkShape`]).
-/// 16. The organisation the client acts for, never a multi-tenant client's supplier
+/// 17. The organisation the client acts for, never a multi-tenant client's supplier
 ///     ([`Flaw::SupplierOrganisation`]), is served ([`Flaw::SkipOrganisation`]).
 pub fn validate_request(
     config: &ApiConfig,
@@ -318,8 +328,11 @@ pub fn validate_request(
     // Step 2: a JWT access token.
     let jws = protocol::jose::parse_compact(token)
         .map_err(|e| invalid(scheme, TokenError::Malformed(e)))?;
-    if !flaw(Flaw::AcceptIdToken) {
-        at::check_typ(&jws.header).map_err(|e| invalid(scheme, e))?;
+    match at::check_typ(&jws.header) {
+        Ok(()) => {}
+        Err(_) if flaw(Flaw::SkipTyp) => {}
+        Err(ClaimError::MissingTyp) if flaw(Flaw::AcceptMissingTyp) => {}
+        Err(e) => return Err(invalid(scheme, e)),
     }
 
     // Steps 3-5: algorithm, key and signature.
@@ -336,13 +349,20 @@ pub fn validate_request(
     if !flaw(Flaw::SkipNotBefore) {
         at::check_not_before(claims, now, leeway).map_err(|e| invalid(scheme, e))?;
     }
-    if !flaw(Flaw::SkipAudience) {
+    // The flaws that let a token through without looking at its audience.
+    let unchecked = flaw(Flaw::SkipAudience)
+        || (!claims.contains_key("aud") && flaw(Flaw::AcceptMissingAudience));
+    if !unchecked {
         at::check_audience(claims, &config.audience).map_err(|e| invalid(scheme, e))?;
+        if !flaw(Flaw::AcceptSeveralAudiences) {
+            at::check_sole_audience(claims, &config.audience).map_err(|e| invalid(scheme, e))?;
+        }
     }
-    let client_id = at::string_claim(claims, "client_id")
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| invalid(scheme, TokenError::MissingClientId))?
-        .to_owned();
+    let client_id = match at::string_claim(claims, "client_id").filter(|c| !c.is_empty()) {
+        Some(c) => c.to_owned(),
+        None if flaw(Flaw::SkipClientId) => String::new(),
+        None => return Err(invalid(scheme, TokenError::MissingClientId)),
+    };
 
     // Steps 11-12: scheme, binding and proof.
     let jkt = at::cnf_jkt(claims).map_err(|e| invalid(scheme, e))?;
@@ -366,7 +386,7 @@ pub fn validate_request(
         }
     }
 
-    // Steps 13-16: what the token grants.
+    // Steps 13-17: what the token grants.
     let forbidden = |error| ApiRefusal::InsufficientScope { scheme, error };
     if !flaw(Flaw::SkipScope) {
         let missing = at::missing_scopes(claims, &config.required_scopes);
@@ -375,6 +395,12 @@ pub fn validate_request(
                 missing: missing.into_iter().map(str::to_owned).collect(),
             }));
         }
+    }
+    if config.needs_user() && !flaw(Flaw::SkipUser) {
+        at::check_user_identity(claims).map_err(|e| forbidden(ScopeError::User(e)))?;
+    }
+    if config.needs_user() && !flaw(Flaw::SkipSecurityLevel) {
+        at::check_user_level(claims).map_err(|e| forbidden(ScopeError::User(e)))?;
     }
     let security_level = match at::security_level(claims) {
         Some(Ok(level)) => Some(level),

@@ -35,6 +35,10 @@ struct Args {
     /// DPoP-bound token must still come with a proof).
     #[arg(long)]
     dpop: bool,
+    /// Require a logged-in user: tokens must name the user (pid or HPR number) and the level
+    /// of the login; client-credentials tokens are refused. Implied by --level.
+    #[arg(long)]
+    user: bool,
     /// The lowest helseid://claims/identity/security_level accepted (tokens without a user
     /// are then refused).
     #[arg(long, value_name = "LEVEL", value_parser = clap::value_parser!(u8).range(1..=4))]
@@ -86,6 +90,7 @@ async fn main() -> ExitCode {
     let mut config = ApiConfig::new(issuer, audience);
     config.required_scopes = args.scopes.clone();
     config.require_dpop = args.dpop;
+    config.require_user = args.user;
     config.min_security_level = args.level;
     config.require_tillitsrammeverk = args.tillitsrammeverk;
     config.allowed_orgs = args.orgs.clone();
