@@ -56,7 +56,7 @@ use serde_json::{Value, json};
 use thiserror::Error;
 
 pub use crate::bundled::bundled;
-pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use crate::clock::{Clock, ManualClock, OffsetClock, SystemClock};
 pub use crate::descriptor::{IdpDescriptor, LoginMethod, Look, SecurityLevel};
 pub use crate::flaws::IdpFlaw;
 pub use crate::locale::{Locale, Text};

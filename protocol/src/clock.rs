@@ -29,6 +29,35 @@ impl Clock for SystemClock {
     }
 }
 
+/// The machine's clock moved by an offset a test sets and advances: time runs on as it does
+/// for the code under test that reads the system clock (a client signing its assertions with
+/// the time of day), so a slow, loaded machine does not open a gap between the two the way a
+/// frozen [`ManualClock`] does.
+#[derive(Debug, Default)]
+pub struct OffsetClock(AtomicI64);
+
+impl OffsetClock {
+    /// The system clock as it is.
+    pub fn new() -> OffsetClock {
+        OffsetClock(AtomicI64::new(0))
+    }
+
+    pub fn advance(&self, secs: i64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+
+    /// From now on, `now` is this moment (and time runs on from it).
+    pub fn set(&self, now: i64) {
+        self.0.store(now - SystemClock.now(), Ordering::SeqCst);
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> i64 {
+        SystemClock.now() + self.0.load(Ordering::SeqCst)
+    }
+}
+
 /// A clock tests set and advance by hand.
 #[derive(Debug)]
 pub struct ManualClock(AtomicI64);
@@ -88,6 +117,17 @@ mod tests {
         manual.set(5);
         assert_eq!(manual.now(), 5);
         assert!(SystemClock.now() > 1_700_000_000);
+    }
+
+    #[test]
+    fn an_offset_clock_runs_with_the_system_clock() {
+        let c = OffsetClock::new();
+        let now = SystemClock.now();
+        assert!((c.now() - now).abs() <= 1);
+        c.advance(3600);
+        assert!((c.now() - now - 3600).abs() <= 1);
+        c.set(100);
+        assert!((c.now() - 100).abs() <= 1);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use helseid_reference::api::{self, ApiConfig, ApiState, Flaw, hs256_confusion_secret};
-use mock_sts::clock::{Clock as _, ManualClock, SystemClock};
+use mock_sts::clock::{Clock as _, OffsetClock, SystemClock};
 use mock_sts::registration::{self, NewClient};
 use mock_sts::store::{Tenancy, TokenBinding};
 use mock_sts::{Sts, StsConfig};
@@ -35,7 +35,7 @@ const PATH: &str = "/fhir/Patient";
 struct Testbed {
     issuer: String,
     sts: Arc<Sts>,
-    clock: Arc<ManualClock>,
+    clock: Arc<OffsetClock>,
     _dir: tempfile::TempDir,
     server: tokio::task::JoinHandle<()>,
 }
@@ -51,7 +51,7 @@ impl Testbed {
         let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let issuer = format!("http://{}", listener.local_addr().unwrap());
-        let clock = Arc::new(ManualClock::new(SystemClock.now()));
+        let clock = Arc::new(OffsetClock::new());
         let sts = Sts::open(
             StsConfig::new(&issuer, "test-api-key"),
             dir.path(),

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use mock_idp::{Clock, IdpSettings, ManualClock, MockIdps, RegisteredRp, SystemClock};
+use mock_idp::{IdpSettings, MockIdps, OffsetClock, RegisteredRp};
 use serde_json::Value;
 use synthpop::Population;
 
@@ -31,7 +31,7 @@ pub fn population() -> Arc<Population> {
 
 pub struct Idps {
     pub base: String,
-    pub clock: Arc<ManualClock>,
+    pub clock: Arc<OffsetClock>,
     pub idps: MockIdps,
     /// Follows no redirects: the test reads `Location` as a relying party would.
     pub http: reqwest::Client,
@@ -48,7 +48,7 @@ impl Idps {
     pub async fn start() -> Idps {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let clock = Arc::new(ManualClock::new(SystemClock.now()));
+        let clock = Arc::new(OffsetClock::new());
         let settings = IdpSettings::new(&base, population())
             .with_client(RegisteredRp {
                 client_id: CLIENT_ID.into(),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use helseid_reference::client::{Client, TokenRequest};
 pub use mock_sts::clock::Clock;
-use mock_sts::clock::{ManualClock, SystemClock};
+use mock_sts::clock::OffsetClock;
 use mock_sts::registration::{self, NewClient};
 use mock_sts::seed::{self, SeedOptions};
 use mock_sts::store::{Tenancy, TokenBinding};
@@ -19,7 +19,7 @@ pub const API_KEY: &str = "test-api-key";
 pub struct Testbed {
     pub issuer: String,
     pub sts: Arc<Sts>,
-    pub clock: Arc<ManualClock>,
+    pub clock: Arc<OffsetClock>,
     pub dir: tempfile::TempDir,
     pub http: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
@@ -58,7 +58,7 @@ impl Testbed {
     async fn start_in_with(dir: tempfile::TempDir, adjust: impl FnOnce(&mut StsConfig)) -> Testbed {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let issuer = format!("http://{}", listener.local_addr().unwrap());
-        let clock = Arc::new(ManualClock::new(SystemClock.now()));
+        let clock = Arc::new(OffsetClock::new());
         let mut config = StsConfig::new(&issuer, API_KEY);
         adjust(&mut config);
         let issuer = config.issuer.clone();
