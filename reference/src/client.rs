@@ -273,11 +273,7 @@ impl Client {
             }
             let response = http.send().await?;
             let status = response.status().as_u16();
-            let header_nonce = response
-                .headers()
-                .get("DPoP-Nonce")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
+            let header_nonce = dpop_nonce(response.headers());
             let body = response.bytes().await?;
             if status == 200 {
                 // The serde message names what is missing or wrong; the body is not
@@ -332,4 +328,12 @@ impl Client {
             },
         )
     }
+}
+
+/// The `DPoP-Nonce` header of a response (RFC 9449 §8), if it has one.
+pub fn dpop_nonce(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get("DPoP-Nonce")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }

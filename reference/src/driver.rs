@@ -693,11 +693,7 @@ async fn raw_client_credentials(
             .await
             .map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
-        let header_nonce = response
-            .headers()
-            .get("DPoP-Nonce")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let header_nonce = crate::client::dpop_nonce(response.headers());
         let body = response.text().await.map_err(|e| e.to_string())?;
         if status == 200 {
             let t: Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;

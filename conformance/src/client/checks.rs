@@ -416,6 +416,35 @@ impl<'a> Judge<'a> {
         )
     }
 
+    fn no_authorization_request(&self, c: &Check) -> CheckResult {
+        fail(
+            c,
+            "the client sent no authorization request".into(),
+            vec![self.driver_evidence()],
+        )
+    }
+
+    /// Two authorization requests (run and request each) share `what`.
+    fn repeated(
+        &self,
+        c: &Check,
+        what: &str,
+        rule: &str,
+        (earlier_run, earlier): (usize, &FlowRecord),
+        (run, r): (usize, &FlowRecord),
+    ) -> CheckResult {
+        fail(
+            c,
+            format!(
+                "two authorization requests (runs {earlier_run} and {run}) share {what}: {rule}"
+            ),
+            vec![
+                self.evidence("authorization request", earlier),
+                self.evidence("authorization request", r),
+            ],
+        )
+    }
+
     /// Every DPoP proof of every run, with where it was sent: the STS's records (token, PAR,
     /// userinfo, ...) and the probe API's calls.
     fn proofs_of_all_runs(&self) -> Vec<SentProof<'a>> {
@@ -749,13 +778,9 @@ impl<'a> Judge<'a> {
     pub(crate) fn pkce_01(&self, c: &Check) -> CheckResult {
         let auth = self.authorization_params_of_all_runs();
         if auth.is_empty() {
-            return fail(
-                c,
-                "the client sent no authorization request".into(),
-                vec![self.driver_evidence()],
-            );
+            return self.no_authorization_request(c);
         }
-        let mut challenges: HashMap<&str, (usize, &FlowRecord)> = HashMap::new();
+        let mut challenges = Seen::default();
         for (run, r, p) in &auth {
             let challenge = param(p, "code_challenge").unwrap_or_default();
             let method = param(p, "code_challenge_method");
@@ -773,19 +798,15 @@ impl<'a> Judge<'a> {
                     vec![self.evidence("authorization request", r)],
                 );
             }
-            if let Some((earlier, first)) = challenges.get(challenge) {
-                return fail(
+            if let Some(earlier) = challenges.first_use(challenge, *run, r) {
+                return self.repeated(
                     c,
-                    format!(
-                        "two authorization requests (runs {earlier} and {run}) share the code_challenge {challenge}: the verifier must be new for every authorization request"
-                    ),
-                    vec![
-                        self.evidence("authorization request", first),
-                        self.evidence("authorization request", r),
-                    ],
+                    &format!("the code_challenge {challenge}"),
+                    "the verifier must be new for every authorization request",
+                    earlier,
+                    (*run, r),
                 );
             }
-            challenges.insert(challenge, (*run, r));
         }
         let mut redemptions = 0;
         for run in self.all_runs() {
@@ -824,13 +845,9 @@ impl<'a> Judge<'a> {
     pub(crate) fn state_01(&self, c: &Check) -> CheckResult {
         let auth = self.authorization_params_of_all_runs();
         if auth.is_empty() {
-            return fail(
-                c,
-                "the client sent no authorization request".into(),
-                vec![self.driver_evidence()],
-            );
+            return self.no_authorization_request(c);
         }
-        let mut seen: HashMap<String, (usize, &FlowRecord)> = HashMap::new();
+        let mut seen = Seen::default();
         for (run, r, p) in &auth {
             for name in ["state", "nonce"] {
                 let value = param(p, name).unwrap_or_default();
@@ -848,19 +865,15 @@ impl<'a> Judge<'a> {
                         vec![self.evidence("authorization request", r)],
                     );
                 }
-                if let Some((earlier, first)) = seen.get(&format!("{name}={value}")) {
-                    return fail(
+                if let Some(earlier) = seen.first_use(&format!("{name}={value}"), *run, r) {
+                    return self.repeated(
                         c,
-                        format!(
-                            "two authorization requests (runs {earlier} and {run}) share the {name} \"{value}\": it must be new for every request"
-                        ),
-                        vec![
-                            self.evidence("authorization request", first),
-                            self.evidence("authorization request", r),
-                        ],
+                        &format!("the {name} \"{value}\""),
+                        "it must be new for every request",
+                        earlier,
+                        (*run, r),
                     );
                 }
-                seen.insert(format!("{name}={value}"), (*run, r));
             }
         }
         pass(
@@ -1108,6 +1121,28 @@ impl<'a> Judge<'a> {
 /// An authorization request of some run: the run's number (1 is the baseline), the request,
 /// its parameters.
 type RunRequest<'a> = (usize, &'a FlowRecord, Vec<(String, String)>);
+
+/// Values seen so far, each with the run and request it was first seen in.
+#[derive(Default)]
+struct Seen<'r>(HashMap<String, (usize, &'r FlowRecord)>);
+
+impl<'r> Seen<'r> {
+    /// Where `value` was seen before, if it was; else records it as seen here.
+    fn first_use(
+        &mut self,
+        value: &str,
+        run: usize,
+        r: &'r FlowRecord,
+    ) -> Option<(usize, &'r FlowRecord)> {
+        match self.0.get(value) {
+            Some(earlier) => Some(*earlier),
+            None => {
+                self.0.insert(value.to_owned(), (run, r));
+                None
+            }
+        }
+    }
+}
 
 /// One DPoP proof the client sent, and where.
 struct SentProof<'a> {

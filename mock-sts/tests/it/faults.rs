@@ -159,23 +159,7 @@ async fn the_retired_key_fault_signs_the_id_token_with_a_key_gone_from_the_jwks(
     let before = kids(get("/.well-known/openid-configuration/jwks").await);
 
     tb.sts.set_fault(Some(Fault::RotatedOutKey)).unwrap();
-    let login = client
-        .login(&browser, &req, &UserChoice::default())
-        .await
-        .unwrap();
-    let tokens = client
-        .redeem_code(&login.code, REDIRECT, &login.verifier, None)
-        .await
-        .unwrap()
-        .response;
-    let id_kid = header_of(tokens.id_token.as_deref().unwrap())["kid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let at_kid = header_of(&tokens.access_token)["kid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (login, tokens, id_kid, at_kid) = login_with_kids(&client, &browser, &req).await;
     let published = kids(get("/.well-known/openid-configuration/jwks").await);
     let expired = kids(get("/connect/expiredjwks").await);
     assert!(before.contains(&id_kid), "signed by the key active before");
@@ -230,23 +214,7 @@ async fn the_expired_key_fault_retires_the_key_before_the_login() {
     assert_eq!(retired.len(), 1, "{active_before:?} -> {published:?}");
     assert!(expired.contains(retired[0]), "{expired:?}");
 
-    let login = client
-        .login(&browser, &req, &UserChoice::default())
-        .await
-        .unwrap();
-    let tokens = client
-        .redeem_code(&login.code, REDIRECT, &login.verifier, None)
-        .await
-        .unwrap()
-        .response;
-    let id_kid = header_of(tokens.id_token.as_deref().unwrap())["kid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let at_kid = header_of(&tokens.access_token)["kid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (login, tokens, id_kid, at_kid) = login_with_kids(&client, &browser, &req).await;
     assert_eq!(&id_kid, retired[0], "signed by the retired key");
     assert!(published.contains(&at_kid), "the access token stays valid");
     assert_eq!(tb.sts.faults.pending(), None, "used once");
@@ -275,4 +243,31 @@ async fn the_expired_key_fault_retires_the_key_before_the_login() {
         .validate_id_token(tokens.id_token.as_deref().unwrap(), &login.nonce)
         .await
         .unwrap();
+}
+
+/// A login and its code redeemed: the login, the token response, and the `kid`s the ID
+/// token and the access token are signed with.
+async fn login_with_kids(
+    client: &helseid_reference::client::Client,
+    browser: &Browser,
+    req: &LoginRequest,
+) -> (
+    helseid_reference::login::Login,
+    protocol::oauth::TokenResponse,
+    String,
+    String,
+) {
+    let login = client
+        .login(browser, req, &UserChoice::default())
+        .await
+        .unwrap();
+    let tokens = client
+        .redeem_code(&login.code, REDIRECT, &login.verifier, None)
+        .await
+        .unwrap()
+        .response;
+    let kid = |token: &str| header_of(token)["kid"].as_str().unwrap().to_owned();
+    let id_kid = kid(tokens.id_token.as_deref().unwrap());
+    let at_kid = kid(&tokens.access_token);
+    (login, tokens, id_kid, at_kid)
 }
