@@ -64,13 +64,7 @@ pub fn authenticate(
         )));
     }
     let keys = registered_keys(&client);
-    let config = &sts.config;
-    let audiences = [
-        config.issuer.clone(),
-        config.token_endpoint(),
-        config.endpoint(protocol::endpoints::PAR),
-        endpoint.to_owned(),
-    ];
+    let audiences = client_assertion::accepted_audiences(&sts.config.issuer, endpoint);
     let now = sts.now();
     let rules = Rules {
         client_id: form.get("client_id"),
@@ -124,22 +118,13 @@ pub fn registered_keys(client: &Client) -> Vec<RegisteredKey> {
 }
 
 fn refuse_other_methods(headers: &HeaderMap, form: &Form) -> Result<(), OAuthError> {
-    if let Some(auth) = headers
+    let authorization = headers
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        && auth.len() >= 6
-        && auth[..6].eq_ignore_ascii_case("basic ")
-    {
-        return Err(OAuthError::invalid_client(
-            "client_secret_basic is not accepted; HelseID authenticates clients only with private_key_jwt",
-        ));
+        .and_then(|v| v.to_str().ok());
+    match client_assertion::other_method(form.get("client_secret"), authorization) {
+        Some(why) => Err(OAuthError::invalid_client(why)),
+        None => Ok(()),
     }
-    if form.get("client_secret").is_some() {
-        return Err(OAuthError::invalid_client(
-            "client_secret is not accepted; HelseID authenticates clients only with private_key_jwt",
-        ));
-    }
-    Ok(())
 }
 
 pub(crate) fn replay_full() -> OAuthError {

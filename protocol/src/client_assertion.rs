@@ -96,6 +96,41 @@ pub enum AssertionError {
     NoKeys,
 }
 
+/// Why a request that authenticates its client some other way than `private_key_jwt` is
+/// refused (HelseID: "HelseID will not authenticate clients by means of any other
+/// authentication method, such as Mutual TLS, or Client Secret"), or `None` when it uses
+/// none: the form's `client_secret` and the `Authorization` header are what it reads.
+pub fn other_method(
+    client_secret: Option<&str>,
+    authorization: Option<&str>,
+) -> Option<&'static str> {
+    let basic =
+        authorization.is_some_and(|a| a.len() >= 6 && a[..6].eq_ignore_ascii_case("basic "));
+    if basic {
+        Some(
+            "client_secret_basic is not accepted; HelseID authenticates clients only with private_key_jwt",
+        )
+    } else if client_secret.is_some_and(|s| !s.is_empty()) {
+        Some(
+            "client_secret is not accepted; HelseID authenticates clients only with private_key_jwt",
+        )
+    } else {
+        None
+    }
+}
+
+/// The `aud` values an assertion sent to `endpoint` may carry: the issuer, the token and PAR
+/// endpoints, and the endpoint itself (HelseID's libraries use the issuer, older clients the
+/// token endpoint; reference §2.3).
+pub fn accepted_audiences(issuer: &str, endpoint: &str) -> Vec<String> {
+    vec![
+        issuer.to_owned(),
+        format!("{issuer}{}", crate::endpoints::TOKEN),
+        format!("{issuer}{}", crate::endpoints::PAR),
+        endpoint.to_owned(),
+    ]
+}
+
 /// Reads the client the assertion claims to be, before its keys are looked up. Only `sub`
 /// is read; nothing is trusted until [`validate`] has run.
 pub fn claimed_client(assertion: &str) -> Result<String, AssertionError> {

@@ -5,19 +5,17 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use mock_sts::flow_log::FlowRecord;
+use protocol::client_assertion;
 use protocol::dpop::{self, Policy, Rules};
 use protocol::endpoints;
 use serde_json::Value;
 
 use super::driver::Observed;
 use super::probe::ProbeCall;
-use super::{
-    MAX_ASSERTION_LIFETIME, MAX_BODY, MIN_STATE_LEN, ORGNR_PARENT_CLAIM, issuer_path, origin,
-};
+use super::{MAX_BODY, MIN_STATE_LEN, ORGNR_PARENT_CLAIM, origin};
 use crate::catalogue::Check;
 use crate::report::{
     CheckResult, DecodedToken, Exchange, Outcome, cut, decode_jwt, fail, inconclusive, pass, shown,
-    shown_json,
 };
 
 /// Judges one run's records.
@@ -30,6 +28,8 @@ pub struct Judge<'a> {
     /// The client's registered redirect URIs.
     pub redirect_uris: &'a [String],
     pub argv: &'a [String],
+    /// The keys the client registered (its assertions are verified with them).
+    pub keys: &'a [client_assertion::RegisteredKey],
     /// The run being judged (the baseline run, or a fault check's run).
     pub observed: &'a Observed,
     /// Every driver run of the scenario, the baseline first, for the checks that compare
@@ -233,6 +233,9 @@ impl<'a> Judge<'a> {
         )
     }
 
+    /// CLIENT-AUTH-01: every PAR and token request authenticates with a client assertion the
+    /// STS's own validator (`protocol::client_assertion`, with the client's registered keys,
+    /// at the time the request came) accepts, and no assertion `jti` comes twice.
     pub(crate) fn auth_01(&self, c: &Check) -> CheckResult {
         let requests: Vec<(&str, &FlowRecord)> = self
             .par_requests()
@@ -255,86 +258,55 @@ impl<'a> Judge<'a> {
         for (label, r) in &requests {
             let form = r.form();
             let ev = || vec![self.evidence(label, r)];
-            if param(&form, "client_secret").is_some()
-                || r.header("authorization")
-                    .is_some_and(|a| a.to_ascii_lowercase().starts_with("basic "))
-            {
-                return fail(c, format!("a {label} carries a client secret"), ev());
+            if let Some(why) = client_assertion::other_method(
+                param(&form, "client_secret"),
+                r.header("authorization"),
+            ) {
+                return fail(c, format!("a {label}: {why}"), ev());
             }
-            if param(&form, "client_assertion_type")
-                != Some(protocol::client_assertion::ASSERTION_TYPE)
-            {
-                return fail(
-                    c,
-                    format!("a {label} has no client_assertion_type jwt-bearer (private_key_jwt)"),
-                    ev(),
-                );
-            }
-            let Some((_, claims)) = param(&form, "client_assertion").and_then(decode_jwt) else {
-                return fail(
-                    c,
-                    format!("a {label} has no readable client_assertion"),
-                    ev(),
-                );
-            };
-            let iss = claims["iss"].as_str();
-            let sub = claims["sub"].as_str();
-            if iss != Some(self.client_id) || sub != Some(self.client_id) {
+            if param(&form, "client_assertion_type") != Some(client_assertion::ASSERTION_TYPE) {
                 return fail(
                     c,
                     format!(
-                        "the assertion of a {label} has iss {} and sub {}; both must be the client_id {}",
-                        shown(iss),
-                        shown(sub),
+                        "a {label} has client_assertion_type {}; it must be {} (private_key_jwt)",
+                        shown(param(&form, "client_assertion_type")),
+                        client_assertion::ASSERTION_TYPE
+                    ),
+                    ev(),
+                );
+            }
+            let Some(assertion) = param(&form, "client_assertion") else {
+                return fail(c, format!("a {label} has no client_assertion"), ev());
+            };
+            let endpoint = format!("{}{}", origin(self.issuer), r.path);
+            let audiences = client_assertion::accepted_audiences(self.issuer, &endpoint);
+            let rules = client_assertion::Rules {
+                client_id: param(&form, "client_id"),
+                audiences: &audiences,
+                now: r.at,
+            };
+            let verified = match client_assertion::validate(assertion, &rules, self.keys) {
+                Ok(v) => v,
+                Err(e) => return fail(c, format!("a {label}'s {e}"), ev()),
+            };
+            if verified.client_id != self.client_id {
+                return fail(
+                    c,
+                    format!(
+                        "a {label}'s assertion names client {}; it must be the client_id {}",
+                        shown(Some(&verified.client_id)),
                         self.client_id
                     ),
                     ev(),
                 );
             }
-            let allowed = [
-                self.issuer.to_owned(),
-                self.endpoint(endpoints::TOKEN),
-                self.endpoint(&r.path.replacen(&issuer_path(self.issuer), "", 1)),
-            ];
-            let auds: Vec<&str> = match &claims["aud"] {
-                Value::String(s) => vec![s.as_str()],
-                Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-                _ => vec![],
-            };
-            if auds.is_empty() || !auds.iter().all(|a| allowed.iter().any(|x| x == a)) {
+            if !seen.insert(verified.jti.clone()) {
                 return fail(
                     c,
                     format!(
-                        "the assertion of a {label} has aud {}; it must be the issuer or the endpoint",
-                        shown_json(&claims["aud"])
+                        "the assertion jti \"{}\" was used twice (a {label})",
+                        verified.jti
                     ),
-                    ev(),
-                );
-            }
-            let (Some(iat), Some(exp)) = (claims["iat"].as_i64(), claims["exp"].as_i64()) else {
-                return fail(
-                    c,
-                    format!("the assertion of a {label} lacks iat or exp"),
-                    ev(),
-                );
-            };
-            if exp - iat > MAX_ASSERTION_LIFETIME {
-                return fail(
-                    c,
-                    format!(
-                        "the assertion of a {label} lives {} s (iat {iat}, exp {exp}); at most {MAX_ASSERTION_LIFETIME} s",
-                        exp - iat
-                    ),
-                    ev(),
-                );
-            }
-            let Some(jti) = claims["jti"].as_str().filter(|j| !j.is_empty()) else {
-                return fail(c, format!("the assertion of a {label} has no jti"), ev());
-            };
-            if !seen.insert(jti.to_owned()) {
-                return fail(
-                    c,
-                    format!("the assertion jti \"{jti}\" was used twice"),
                     ev(),
                 );
             }
@@ -342,8 +314,9 @@ impl<'a> Judge<'a> {
         pass(
             c,
             format!(
-                "{} assertion(s), each private_key_jwt with iss = sub = client_id, a good aud, at most {MAX_ASSERTION_LIFETIME} s and a new jti",
-                requests.len()
+                "{} assertion(s), each private_key_jwt with iss = sub = client_id, a good aud, at most {} s ahead and a new jti",
+                requests.len(),
+                client_assertion::MAX_LIFETIME_SECS
             ),
             requests
                 .iter()

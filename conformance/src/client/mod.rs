@@ -42,8 +42,6 @@ pub use registration::{Registered, register};
 pub const PROBE_AUDIENCE: &str = "nhn:conformance-probe";
 /// The probe API's scope; the client is registered with it.
 pub const PROBE_SCOPE: &str = "nhn:conformance-probe/read";
-/// The longest client assertion lifetime accepted (seconds).
-pub const MAX_ASSERTION_LIFETIME: i64 = 60;
 /// The shortest `state` and `nonce` accepted.
 pub const MIN_STATE_LEN: usize = 16;
 /// The access token claim with the organisation a multi-tenant client acts for.
@@ -141,9 +139,14 @@ pub async fn run(
         CheckId::Client(ClientCheck::Run01),
         "the client did not pass CLIENT-RUN-01 against a correct STS, so a refusal proves nothing",
     );
+    let keys = match embedded.sts.store.client(&registered.client_id) {
+        Ok(Some(client)) => mock_sts::client_auth::registered_keys(&client),
+        _ => Vec::new(),
+    };
     let judge = Judge {
         issuer: &embedded.issuer,
         client_id: &registered.client_id,
+        keys: &keys,
         orgnr: registered.orgnr.as_deref(),
         redirect_uris: &registered.redirect_uris,
         argv: &argv,
@@ -223,11 +226,6 @@ pub(crate) fn origin(url: &str) -> String {
     url[..scheme_len + host_len].to_owned()
 }
 
-/// The issuer's path (empty for an issuer at the root).
-pub(crate) fn issuer_path(issuer: &str) -> String {
-    issuer[origin(issuer).len()..].to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,7 +234,5 @@ mod tests {
     fn origins_and_paths() {
         assert_eq!(origin("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
         assert_eq!(origin("http://127.0.0.1:8080/sts"), "http://127.0.0.1:8080");
-        assert_eq!(issuer_path("http://127.0.0.1:8080/sts"), "/sts");
-        assert_eq!(issuer_path("http://127.0.0.1:8080"), "");
     }
 }
