@@ -8,6 +8,7 @@ use mock_sts::flow_log::FlowRecord;
 use protocol::client_assertion;
 use protocol::dpop::{self, Policy, Rules};
 use protocol::endpoints;
+use protocol::pkce;
 use serde_json::Value;
 
 use super::driver::Observed;
@@ -757,13 +758,15 @@ impl<'a> Judge<'a> {
         for (run, r, p) in &auth {
             let challenge = param(p, "code_challenge").unwrap_or_default();
             let method = param(p, "code_challenge_method");
-            if challenge.is_empty() || method != Some("S256") {
+            // The STS's rule (protocol::pkce): S256, and a challenge of its shape.
+            if !pkce::valid_challenge(challenge) || method != Some("S256") {
                 return fail(
                     c,
                     format!(
-                        "an authorization request (run {run}) has {}; it must carry a code_challenge with code_challenge_method S256",
+                        "an authorization request (run {run}) has {}; it must carry a code_challenge (base64url of a SHA-256 hash) with code_challenge_method S256",
                         match (challenge.is_empty(), method) {
                             (true, _) => "no code_challenge".to_owned(),
+                            (false, Some("S256")) => format!("the code_challenge \"{challenge}\""),
                             (false, Some(m)) => format!("code_challenge_method {m}"),
                             (false, None) => "no code_challenge_method".to_owned(),
                         }
@@ -789,12 +792,13 @@ impl<'a> Judge<'a> {
                     continue;
                 }
                 redemptions += 1;
-                let len = param(&form, "code_verifier").map_or(0, str::len);
-                if !(43..=128).contains(&len) {
+                let verifier = param(&form, "code_verifier").unwrap_or_default();
+                if !pkce::valid_verifier(verifier) {
                     return fail(
                         c,
                         format!(
-                            "a code was redeemed with a verifier of {len} characters; it must be 43 to 128"
+                            "a code was redeemed with a verifier of {} characters; it must be 43 to 128 of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1)",
+                            verifier.len()
                         ),
                         vec![self.evidence("token request", r)],
                     );
