@@ -25,7 +25,7 @@ checks! {
         severity: Must,
         applies: Always,
         title: "private_key_jwt client assertions, short-lived and never reused",
-        requirement: "Every request to the token and PAR endpoints authenticates with a client assertion (private_key_jwt) and no client secret; the assertion's iss and sub are the client_id, aud is the issuer or the endpoint, it lives at most 60 seconds, and its jti is never used twice.",
+        requirement: "Every request to the token and PAR endpoints authenticates with a client assertion (private_key_jwt) and no client secret, which the STS's own validator accepts at the time the request came: signed by the client's registered key, iss and sub the client_id, aud the issuer or the endpoint, exp at most 60 seconds ahead; and no jti is used twice.",
         source: (
             "HelseID, Client assertions; RFC 7523 §3",
             "HelseID will not authenticate clients by means of any other authentication method, such as Mutual TLS or Client Secret. The JWT MUST contain an iss and a sub claim (the client_id) and an aud claim identifying the authorization server; exp must be no more than 60 seconds in the future; a client assertion should only be used once, and HelseID enforces it with the jti.",
