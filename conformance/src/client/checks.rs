@@ -390,6 +390,22 @@ impl<'a> Judge<'a> {
         )
     }
 
+    /// A check over every run's authorization requests passed: how many, and `what` held.
+    fn passed_over_runs(&self, c: &Check, auth: &[RunRequest<'_>], what: &str) -> CheckResult {
+        pass(
+            c,
+            format!(
+                "{} authorization request(s) over {} run(s), {what}",
+                auth.len(),
+                self.all_runs().len()
+            ),
+            auth.iter()
+                .take(1)
+                .map(|(_, r, _)| self.evidence("authorization request", r))
+                .collect(),
+        )
+    }
+
     fn no_authorization_request(&self, c: &Check) -> CheckResult {
         fail(
             c,
@@ -805,17 +821,12 @@ impl<'a> Judge<'a> {
                 }
             }
         }
-        pass(
+        self.passed_over_runs(
             c,
-            format!(
-                "{} authorization request(s) over {} run(s), each with its own S256 challenge; {redemptions} redemption(s) with a verifier of 43 to 128 characters",
-                auth.len(),
-                self.all_runs().len()
+            &auth,
+            &format!(
+                "each with its own S256 challenge; {redemptions} redemption(s) with a verifier of 43 to 128 characters"
             ),
-            auth.iter()
-                .take(1)
-                .map(|(_, r, _)| self.evidence("authorization request", r))
-                .collect(),
         )
     }
 
@@ -853,18 +864,7 @@ impl<'a> Judge<'a> {
                 }
             }
         }
-        pass(
-            c,
-            format!(
-                "{} authorization request(s) over {} run(s), each with a new state and nonce",
-                auth.len(),
-                self.all_runs().len()
-            ),
-            auth.iter()
-                .take(1)
-                .map(|(_, r, _)| self.evidence("authorization request", r))
-                .collect(),
-        )
+        self.passed_over_runs(c, &auth, "each with a new state and nonce")
     }
 
     pub(crate) fn refresh_01(&self, c: &Check) -> CheckResult {
