@@ -147,3 +147,49 @@ async fn callers_must_authenticate_and_hints_must_be_known() {
     let (status, body) = call(&tb, "/connect/revocation", &demo, &[]).await;
     assert_error(&(status, body), 400, "invalid_request", "token is missing");
 }
+
+/// The STS applies HelseID's access-token `typ` rule (`protocol::access_token::check_typ`) to
+/// tokens presented to it: the same claims and signature under `typ` `dpop+jwt` are not an
+/// access token, while `JWT` is one.
+#[tokio::test]
+async fn introspection_refuses_a_token_whose_typ_is_not_an_access_tokens() {
+    let tb = Testbed::start().await;
+    let demo = tb.demo();
+    let token = tb
+        .token(&demo, TokenRequest::default())
+        .await
+        .unwrap()
+        .response
+        .access_token;
+    let claims = protocol::jose::decode_unverified(&token).unwrap().1;
+    let ring = tb.sts.keys().unwrap();
+    let resign = |typ: &str| {
+        let mut header = Map::new();
+        header.insert("typ".into(), json!(typ));
+        ring.active.sign_jwt(header, &claims).unwrap()
+    };
+    let (status, body) = call(
+        &tb,
+        "/connect/introspect",
+        &demo,
+        &[("token", &resign("JWT"))],
+    )
+    .await;
+    assert_eq!(
+        (status, body["active"].clone()),
+        (200, json!(true)),
+        "{body}"
+    );
+    let (status, body) = call(
+        &tb,
+        "/connect/introspect",
+        &demo,
+        &[("token", &resign("dpop+jwt"))],
+    )
+    .await;
+    assert_eq!(
+        (status, body["active"].clone()),
+        (200, json!(false)),
+        "{body}"
+    );
+}
