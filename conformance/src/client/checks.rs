@@ -1157,13 +1157,13 @@ fn proof_key_thumbprint(proof: &str) -> Option<String> {
         .map(|k| k.thumbprint())
 }
 
-/// The APIs (audiences) a space-separated `scope` names: the part of each API scope before
-/// its first `/` (HelseID's scopes are `<audience>/<name>`); identity scopes (`openid`,
+/// The APIs (audiences) a space-separated `scope` names ([`protocol::claims::resource_of`]:
+/// HelseID's scopes are `<audience>/<name>`); identity scopes (`openid`,
 /// `helseid://scopes/...`, ...) name none.
 fn apis_of_scope(scope: &str) -> BTreeSet<String> {
     scope
         .split_whitespace()
         .filter(|s| !s.contains("://"))
-        .filter_map(|s| s.split_once('/').map(|(api, _)| api.to_owned()))
+        .filter_map(|s| protocol::claims::resource_of(s).map(str::to_owned))
         .collect()
 }

@@ -139,14 +139,10 @@ pub async fn run(
         CheckId::Client(ClientCheck::Run01),
         "the client did not pass CLIENT-RUN-01 against a correct STS, so a refusal proves nothing",
     );
-    let keys = match embedded.sts.store.client(&registered.client_id) {
-        Ok(Some(client)) => mock_sts::client_auth::registered_keys(&client),
-        _ => Vec::new(),
-    };
     let judge = Judge {
         issuer: &embedded.issuer,
         client_id: &registered.client_id,
-        keys: &keys,
+        keys: &registered.keys,
         orgnr: registered.orgnr.as_deref(),
         redirect_uris: &registered.redirect_uris,
         argv: &argv,

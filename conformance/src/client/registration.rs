@@ -17,6 +17,8 @@ pub struct Registered {
     pub orgnr: Option<String>,
     /// Where the STS sends the user back (the authorization responses).
     pub redirect_uris: Vec<String>,
+    /// The client's registered keys, as the STS verifies its assertions with them.
+    pub keys: Vec<protocol::client_assertion::RegisteredKey>,
     _dir: tempfile::TempDir,
 }
 
@@ -100,10 +102,12 @@ pub fn register(embedded: &Embedded, c: &ClientTarget) -> Result<Registered, Str
     let file =
         registration::config_file(&client, &key, &embedded.issuer).map_err(|e| e.to_string())?;
     registration::write_config_file(&config_path, &file).map_err(|e| e.to_string())?;
+    let keys = mock_sts::client_auth::registered_keys(&client);
     Ok(Registered {
         client_id: client.client_id,
         config_path,
         orgnr,
+        keys,
         redirect_uris: client.redirect_uris,
         _dir: dir,
     })

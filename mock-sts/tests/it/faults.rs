@@ -135,33 +135,12 @@ async fn the_retired_key_fault_signs_the_id_token_with_a_key_gone_from_the_jwks(
     let client = tb.client(&c);
     let req = login_request(&tb);
     let browser = Browser::new().unwrap();
-    let kids = |v: serde_json::Value| -> Vec<String> {
-        v["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k["kid"].as_str().unwrap().to_owned())
-            .collect()
-    };
-    let get = |path: &str| {
-        let url = tb.url(path);
-        let http = tb.http.clone();
-        async move {
-            http.get(url)
-                .send()
-                .await
-                .unwrap()
-                .json::<serde_json::Value>()
-                .await
-                .unwrap()
-        }
-    };
-    let before = kids(get("/.well-known/openid-configuration/jwks").await);
+    let before = kids(&tb, protocol::endpoints::JWKS).await;
 
     tb.sts.set_fault(Some(Fault::RotatedOutKey)).unwrap();
     let (login, tokens, id_kid, at_kid) = login_with_kids(&client, &browser, &req).await;
-    let published = kids(get("/.well-known/openid-configuration/jwks").await);
-    let expired = kids(get("/connect/expiredjwks").await);
+    let published = kids(&tb, protocol::endpoints::JWKS).await;
+    let expired = kids(&tb, protocol::endpoints::EXPIRED_JWKS).await;
     assert!(before.contains(&id_kid), "signed by the key active before");
     assert!(!published.contains(&id_kid), "{published:?}");
     assert!(expired.contains(&id_kid), "{expired:?}");
@@ -188,25 +167,12 @@ async fn the_expired_key_fault_retires_the_key_before_the_login() {
     let client = tb.client(&c);
     let req = login_request(&tb);
     let browser = Browser::new().unwrap();
-    let kids = |path: &'static str| {
-        let url = tb.url(path);
-        let http = tb.http.clone();
-        async move {
-            let v: serde_json::Value = http.get(url).send().await.unwrap().json().await.unwrap();
-            v["keys"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|k| k["kid"].as_str().unwrap().to_owned())
-                .collect::<Vec<_>>()
-        }
-    };
-    let active_before = kids("/.well-known/openid-configuration/jwks").await;
+    let active_before = kids(&tb, protocol::endpoints::JWKS).await;
 
     // Setting the fault retires the key at once: before the client fetches anything.
     tb.sts.set_fault(Some(Fault::ExpiredKey)).unwrap();
-    let published = kids("/.well-known/openid-configuration/jwks").await;
-    let expired = kids("/connect/expiredjwks").await;
+    let published = kids(&tb, protocol::endpoints::JWKS).await;
+    let expired = kids(&tb, protocol::endpoints::EXPIRED_JWKS).await;
     let retired: Vec<&String> = active_before
         .iter()
         .filter(|k| !published.contains(k))
@@ -270,4 +236,23 @@ async fn login_with_kids(
     let id_kid = kid(tokens.id_token.as_deref().unwrap());
     let at_kid = kid(&tokens.access_token);
     (login, tokens, id_kid, at_kid)
+}
+
+/// The `kid`s of the JWK Set the STS serves at `path`.
+async fn kids(tb: &Testbed, path: &str) -> Vec<String> {
+    let v: serde_json::Value = tb
+        .http
+        .get(tb.url(path))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
 }
