@@ -87,7 +87,10 @@ impl Embedded {
             (None, None) => return Err(EmbedError::Sts("no data directory".into())),
         };
         let clock = Arc::new(SystemClock);
-        let config = StsConfig::new(&issuer, &protocol::jose::random_id());
+        // The api-key guards the embedded STS's admin endpoints: a secret, from the CSPRNG.
+        let api_key = protocol::jose::random_hex::<16>()
+            .map_err(|e| EmbedError::Sts(format!("cannot make its api-key: {e}")))?;
+        let config = StsConfig::new(&issuer, &api_key);
         let sts = Sts::open(config, dir, clock.clone())
             .map_err(|e| EmbedError::Sts(format!("the data directory {}: {e}", dir.display())))?;
         seed::seed_if_new(&sts.store, SEED, &issuer, dir, sts.now()).map_err(sts_err)?;
