@@ -33,14 +33,19 @@ pub(crate) fn run(args: KeysArgs) -> Result<ExitCode, String> {
         KeysCommand::Rotate(d) => {
             let store = open(&d)?;
             // Make sure a first key exists so the rotation has something to overlap with.
-            keys::load(&store, now, 0).map_err(|e| e.to_string())?;
-            let kid = keys::rotate(&store, now).map_err(|e| e.to_string())?;
+            keys::load(&store, keys::MAIN_RING, now, 0).map_err(|e| e.to_string())?;
+            let kid = keys::rotate(&store, keys::MAIN_RING, now).map_err(|e| e.to_string())?;
             println!("new signing key: {kid}");
         }
         KeysCommand::List(d) => {
             let store = open(&d)?;
-            let ring = keys::load(&store, now, mock_sts::StsConfig::new("", "").key_overlap)
-                .map_err(|e| e.to_string())?;
+            let ring = keys::load(
+                &store,
+                keys::MAIN_RING,
+                now,
+                mock_sts::StsConfig::new("", "").key_overlap,
+            )
+            .map_err(|e| e.to_string())?;
             for k in &ring.keys {
                 let state = match k.replaced_at {
                     None => "active".to_owned(),

@@ -43,6 +43,8 @@ fn sts_err(e: impl std::fmt::Display) -> EmbedError {
 pub struct Embedded {
     pub issuer: String,
     pub sts: Arc<Sts>,
+    /// Conformance sessions at this STS (`<issuer>/s/<id>`, [`crate::session`]).
+    pub sessions: Arc<crate::session::Sessions>,
     server: tokio::task::JoinHandle<()>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -95,6 +97,10 @@ impl Embedded {
             .map_err(|e| EmbedError::Sts(format!("the data directory {}: {e}", dir.display())))?;
         seed::seed_if_new(&sts.store, SEED, &issuer, dir, sts.now()).map_err(sts_err)?;
         let (sts, app) = mock_sts::app_with_idps(sts, &issuer).map_err(sts_err)?;
+        let sessions =
+            crate::session::Sessions::new(sts.clone(), crate::session::SessionSettings::default())
+                .map_err(sts_err)?;
+        let app = crate::session::http::app(sessions.clone(), app);
         let server = tokio::spawn(async move {
             // The runner reports what it can reach; a server that stops shows as transport
             // errors in the checks' evidence.
@@ -103,6 +109,7 @@ impl Embedded {
         Ok(Embedded {
             issuer,
             sts,
+            sessions,
             server,
             _dir: temp,
         })

@@ -17,6 +17,7 @@ pub mod idp;
 pub mod junit;
 pub mod report;
 pub mod scenario;
+pub mod session;
 pub mod terminal;
 
 use catalogue::Check;

@@ -2,13 +2,13 @@
 //! published as `schemas/report.schema.json`.
 
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::catalogue::{Check, Severity};
 
 /// How a check ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Passed,
@@ -35,7 +35,7 @@ impl Outcome {
 }
 
 /// One HTTP exchange, as evidence.
-#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Exchange {
     /// What this request was for, e.g. "expired token".
     pub label: String,
@@ -59,7 +59,7 @@ pub struct Exchange {
 }
 
 /// A JWT shown as its parts.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct DecodedToken {
     /// "access token", "DPoP proof", ...
     pub what: String,
@@ -127,7 +127,7 @@ pub(crate) fn with_evidence(mut r: CheckResult, evidence: Vec<Exchange>) -> Chec
 }
 
 /// The result of one check.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct CheckResult {
     pub id: String,
     pub title: String,
@@ -170,7 +170,7 @@ impl CheckResult {
 }
 
 /// One scenario's run.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ScenarioReport {
     pub name: String,
     /// The scenario file, or "(command line)".
@@ -216,7 +216,7 @@ impl ScenarioReport {
 }
 
 /// Counts by outcome.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Totals {
     pub passed: usize,
     pub failed: usize,
@@ -238,7 +238,7 @@ impl Totals {
 }
 
 /// A whole run: every scenario.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Report {
     /// `helseid-testbed conformance` report format version.
     pub format: u32,

@@ -446,3 +446,353 @@ async fn a_client_that_uses_a_token_before_validating_fails_whatever_its_exit_co
         assert!(!message.contains("refused it"), "{message}");
     }
 }
+
+// --- conformance sessions (conformance::session) ------------------------------------------
+
+/// A session for `registered`'s client through the JSON API: its view (authority, probe).
+async fn start_session(embedded: &Embedded, client_id: &str) -> serde_json::Value {
+    let http = reqwest::Client::new();
+    let response = http
+        .post(format!("{}/testbed/sessions", embedded.issuer))
+        .header("api-key", &embedded.sts.config.api_key)
+        .json(&serde_json::json!({ "clientId": client_id }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+async fn session_post(
+    embedded: &Embedded,
+    id: &str,
+    what: &str,
+    body: serde_json::Value,
+) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}/testbed/sessions/{id}/{what}", embedded.issuer))
+        .header("api-key", &embedded.sts.config.api_key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Runs the reference client (with `flaws`) as an application would run: only its authority
+/// is the session's; the client, its key and its configuration file are as registered.
+async fn run_app(
+    registered: &conformance::client::Registered,
+    session: &serde_json::Value,
+    login: bool,
+    flaws: &[&str],
+    pid: &str,
+) -> conformance::client::DriverRun {
+    let mut argv = vec![reference_client().display().to_string()];
+    for f in flaws {
+        argv.push("--flaw".into());
+        argv.push((*f).into());
+    }
+    let mut env = std::collections::BTreeMap::new();
+    env.insert(
+        "HELSEID_ISSUER".to_owned(),
+        session["authority"].as_str().unwrap().to_owned(),
+    );
+    env.insert(
+        "HELSEID_CLIENT_CONFIG".to_owned(),
+        registered.config_path.display().to_string(),
+    );
+    env.insert(
+        "HELSEID_PROBE_API".to_owned(),
+        session["probe"].as_str().unwrap().to_owned(),
+    );
+    env.insert(
+        "HELSEID_PROBE_AUDIENCE".to_owned(),
+        conformance::client::PROBE_AUDIENCE.to_owned(),
+    );
+    env.insert(
+        "HELSEID_PROBE_SCOPE".to_owned(),
+        conformance::client::PROBE_SCOPE.to_owned(),
+    );
+    env.insert(
+        "HELSEID_FLOW".to_owned(),
+        if login { "login" } else { "machine" }.to_owned(),
+    );
+    env.insert("HELSEID_TEST_PID".to_owned(), pid.to_owned());
+    conformance::client::run_driver(&argv, &env, std::time::Duration::from_secs(60)).await
+}
+
+fn registered_for(embedded: &Embedded, login: bool) -> conformance::client::Registered {
+    let s = scenario(login, &[]);
+    conformance::client::register(embedded, s.client.as_ref().unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reference_client_passes_a_session_with_only_its_authority_changed() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let (pid, _) = embedded.practitioner().unwrap();
+    let registered = registered_for(&embedded, true);
+    let session = start_session(&embedded, &registered.client_id).await;
+    let id = session["id"].as_str().unwrap().to_owned();
+    let authority = session["authority"].as_str().unwrap();
+    assert_eq!(authority, format!("{}/s/{id}", embedded.issuer));
+    // A complete issuer of its own.
+    let discovery: serde_json::Value =
+        reqwest::get(format!("{authority}/.well-known/openid-configuration"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(discovery["issuer"], authority);
+    assert_eq!(
+        discovery["token_endpoint"],
+        format!("{authority}/connect/token")
+    );
+
+    let run = run_app(&registered, &session, true, &[], &pid).await;
+    assert!(run.succeeded(), "{}: {}", run.describe(), run.output);
+    // A fault step: the next ID token comes from another issuer; the reference client
+    // refuses it.
+    let armed = session_post(
+        &embedded,
+        &id,
+        "fault",
+        serde_json::json!({"fault": "wrong-iss"}),
+    )
+    .await;
+    assert_eq!(armed.status(), 200);
+    let run = run_app(&registered, &session, true, &[], &pid).await;
+    assert!(
+        !run.succeeded(),
+        "the spoiled ID token was accepted: {}",
+        run.output
+    );
+
+    let ended = session_post(&embedded, &id, "end", serde_json::json!({})).await;
+    assert_eq!(ended.status(), 200);
+    let report: serde_json::Value = ended.json().await.unwrap();
+    let results = report["scenarios"][0]["results"].as_array().unwrap();
+    let outcome_of = |id: &str| {
+        let r = results.iter().find(|r| r["id"] == id).unwrap();
+        (
+            r["outcome"].as_str().unwrap().to_owned(),
+            r["message"].as_str().unwrap().to_owned(),
+        )
+    };
+    for r in results {
+        assert!(
+            matches!(r["outcome"].as_str(), Some("passed" | "skipped")),
+            "{}: {} {}",
+            r["id"],
+            r["outcome"],
+            r["message"]
+        );
+    }
+    for id in [
+        "CLIENT-RUN-01",
+        "CLIENT-AUTH-01",
+        "CLIENT-DPOP-01",
+        "CLIENT-PAR-01",
+        "CLIENT-PKCE-01",
+        "CLIENT-STATE-01",
+        "CLIENT-REFRESH-01",
+        "CLIENT-PROBE-01",
+        "CLIENT-IDT-01",
+    ] {
+        let (got, message) = outcome_of(id);
+        assert_eq!(got, "passed", "{id}: {message}");
+    }
+    // What the application never did is skipped, saying so.
+    let (got, message) = outcome_of("CLIENT-IDT-02");
+    assert_eq!(got, "skipped");
+    assert!(message.contains("no fault step wrong-aud"), "{message}");
+    assert!(report["passed"].as_bool().unwrap());
+
+    // The report is kept, as JSON, HTML and JUnit; the authority stops until a reset.
+    for (suffix, kind) in [
+        ("report", "json"),
+        ("report.html", "html"),
+        ("report.xml", "xml"),
+    ] {
+        let r = reqwest::get(format!(
+            "{}/testbed/sessions/{id}/{suffix}",
+            embedded.issuer
+        ))
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 200, "{suffix}");
+        let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(ct.contains(kind), "{suffix}: {ct}");
+    }
+    let gone = reqwest::get(format!("{authority}/.well-known/openid-configuration"))
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
+    let reset = session_post(&embedded, &id, "reset", serde_json::json!({})).await;
+    assert_eq!(reset.status(), 200);
+    let reset: serde_json::Value = reset.json().await.unwrap();
+    assert_eq!(reset["records"], 0);
+    assert_eq!(reset["status"], "active");
+    let back = reqwest::get(format!("{authority}/.well-known/openid-configuration"))
+        .await
+        .unwrap();
+    assert_eq!(back.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_finds_the_flaws_its_recording_checks_cover() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let (pid, _) = embedded.practitioner().unwrap();
+    let cases: [(bool, &str, &str); 10] = [
+        (false, "reuse-jti", "CLIENT-AUTH-01"),
+        (false, "long-assertion", "CLIENT-AUTH-01"),
+        (false, "no-dpop", "CLIENT-DPOP-01"),
+        (false, "no-nonce-retry", "CLIENT-DPOP-01"),
+        (false, "reuse-dpop-jti", "CLIENT-DPOP-02"),
+        (false, "bearer-probe", "CLIENT-PROBE-01"),
+        (true, "no-par", "CLIENT-PAR-01"),
+        (true, "plain-pkce", "CLIENT-PKCE-01"),
+        (true, "hybrid", "CLIENT-CODE-01"),
+        (true, "reuse-refresh-token", "CLIENT-REFRESH-01"),
+    ];
+    for (login, flaw, check) in cases {
+        let registered = registered_for(&embedded, login);
+        let session = start_session(&embedded, &registered.client_id).await;
+        let id = session["id"].as_str().unwrap();
+        run_app(&registered, &session, login, &[flaw], &pid).await;
+        let report: serde_json::Value = session_post(&embedded, id, "end", serde_json::json!({}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let r = report["scenarios"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == check)
+            .unwrap()
+            .clone();
+        let should = conformance::catalogue::find(check).unwrap().severity == Severity::Should;
+        let expected = if should { "warning" } else { "failed" };
+        assert_eq!(r["outcome"], expected, "{flaw}: {check}: {}", r["message"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_fault_step_finds_a_client_that_skips_validation_and_stays_in_its_session() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let (pid, _) = embedded.practitioner().unwrap();
+    let registered = registered_for(&embedded, true);
+    let flawed = start_session(&embedded, &registered.client_id).await;
+    let other = start_session(&embedded, &registered.client_id).await;
+    let id = flawed["id"].as_str().unwrap();
+    run_app(
+        &registered,
+        &flawed,
+        true,
+        &["skip-id-token-validation"],
+        &pid,
+    )
+    .await;
+    for fault in ["wrong-aud", "expired-key"] {
+        let armed = session_post(
+            &embedded,
+            id,
+            "fault",
+            serde_json::json!({ "fault": fault }),
+        )
+        .await;
+        assert_eq!(armed.status(), 200);
+        run_app(
+            &registered,
+            &flawed,
+            true,
+            &["skip-id-token-validation"],
+            &pid,
+        )
+        .await;
+    }
+    // The faults and the key rotation stayed in their session: the other one's tokens are
+    // unspoiled and its keys unchanged.
+    let run = run_app(&registered, &other, true, &[], &pid).await;
+    assert!(run.succeeded(), "{}", run.output);
+    let unknown = session_post(
+        &embedded,
+        id,
+        "fault",
+        serde_json::json!({ "fault": "nosuch" }),
+    )
+    .await;
+    assert_eq!(unknown.status(), 400);
+    let text = unknown.text().await.unwrap();
+    assert!(text.contains("wrong-iss"), "{text}");
+
+    let report: serde_json::Value = session_post(&embedded, id, "end", serde_json::json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let results = report["scenarios"][0]["results"].as_array().unwrap();
+    let of = |check: &str| results.iter().find(|r| r["id"] == check).unwrap().clone();
+    assert_eq!(
+        of("CLIENT-IDT-02")["outcome"],
+        "failed",
+        "{}",
+        of("CLIENT-IDT-02")["message"]
+    );
+    assert!(
+        of("CLIENT-IDT-02")["message"]
+            .as_str()
+            .unwrap()
+            .contains("the probe accepted it")
+    );
+    assert_eq!(
+        of("CLIENT-IDT-14")["outcome"],
+        "failed",
+        "{}",
+        of("CLIENT-IDT-14")["message"]
+    );
+    assert!(!report["passed"].as_bool().unwrap());
+    // Ending twice is a conflict; an unknown session is a 404; no api-key is a 401.
+    assert_eq!(
+        session_post(&embedded, id, "end", serde_json::json!({}))
+            .await
+            .status(),
+        409
+    );
+    assert_eq!(
+        session_post(&embedded, "nosuch", "end", serde_json::json!({}))
+            .await
+            .status(),
+        404
+    );
+    let anonymous = reqwest::Client::new()
+        .post(format!("{}/testbed/sessions", embedded.issuer))
+        .json(&serde_json::json!({ "clientId": registered.client_id }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let unknown_client = reqwest::Client::new()
+        .post(format!("{}/testbed/sessions", embedded.issuer))
+        .header("api-key", &embedded.sts.config.api_key)
+        .json(&serde_json::json!({ "clientId": "nosuch" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown_client.status(), 400);
+    let other_report: serde_json::Value = session_post(
+        &embedded,
+        other["id"].as_str().unwrap(),
+        "end",
+        serde_json::json!({}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert!(
+        other_report["passed"].as_bool().unwrap(),
+        "{other_report:#}"
+    );
+}

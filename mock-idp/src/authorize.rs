@@ -376,7 +376,9 @@ fn validate(
             ),
         )
     })?;
-    if !registered(shared, &client.redirect_uris, redirect_uri) {
+    if !registered(shared, &client.redirect_uris, redirect_uri)
+        && !shared.added_redirect_uri(client_id, redirect_uri)
+    {
         return Err(PageError::bad_request(
             locale,
             match locale {

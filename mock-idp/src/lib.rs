@@ -62,6 +62,9 @@ pub use crate::flaws::IdpFlaw;
 pub use crate::locale::{Locale, Text};
 pub use crate::state::{CODE_LIFETIME, PENDING_LIFETIME};
 
+/// Redirect URIs [`MockIdps::allow_redirect_uri`] keeps.
+pub const MAX_ADDED_REDIRECT_URIS: usize = 10_000;
+
 /// The path all IdPs are served under: `<base_url>/idp/<name>`.
 pub const PATH_PREFIX: &str = "/idp";
 
@@ -232,6 +235,9 @@ impl Idp {
 /// What the handlers share.
 pub(crate) struct Shared {
     pub clients: Vec<RegisteredRp>,
+    /// Redirect URIs registered after start ([`MockIdps::allow_redirect_uri`]): client id and
+    /// URI, each still compared exactly.
+    pub added_redirect_uris: std::sync::RwLock<Vec<(String, String)>>,
     pub population: Arc<synthpop::Population>,
     pub clock: Arc<dyn Clock>,
     pub idps: Vec<Idp>,
@@ -265,6 +271,15 @@ impl Shared {
 
     pub fn client(&self, client_id: &str) -> Option<&RegisteredRp> {
         self.clients.iter().find(|c| c.client_id == client_id)
+    }
+
+    /// Whether `uri` was registered for `client_id` after start (compared exactly).
+    pub fn added_redirect_uri(&self, client_id: &str, uri: &str) -> bool {
+        self.added_redirect_uris
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|(c, u)| c == client_id && u == uri)
     }
 
     /// Whether the IdPs have `flaw` (test only).
@@ -315,6 +330,7 @@ impl MockIdps {
         }
         let shared = Arc::new(Shared {
             clients: settings.clients,
+            added_redirect_uris: Default::default(),
             population: settings.population,
             clock: settings.clock,
             idps,
@@ -333,6 +349,27 @@ impl MockIdps {
             }
         });
         Ok(MockIdps { shared })
+    }
+
+    /// Registers one more exact redirect URI for `client_id` (the testbed's conformance
+    /// sessions: each session issuer has its own federation callback). Returns false when no
+    /// such client is registered. At most [`MAX_ADDED_REDIRECT_URIS`] are kept; the oldest go.
+    pub fn allow_redirect_uri(&self, client_id: &str, uri: &str) -> bool {
+        if self.shared.client(client_id).is_none() {
+            return false;
+        }
+        let mut added = self
+            .shared
+            .added_redirect_uris
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        if !added.iter().any(|(c, u)| c == client_id && u == uri) {
+            if added.len() >= MAX_ADDED_REDIRECT_URIS {
+                added.remove(0);
+            }
+            added.push((client_id.to_owned(), uri.to_owned()));
+        }
+        true
     }
 
     /// The routes of every IdP (no fallback, no state left to fill in).

@@ -109,7 +109,7 @@ pub fn identity_providers(sts: &Sts) -> Vec<Value> {
                     "name": u.display_nb,
                     "name_en": u.display_en,
                     "security_levels": u.levels,
-                    "issuer": f.public_issuer(&sts.config.issuer, u),
+                    "issuer": f.public_issuer(u),
                     "test_pid_automation": u.test_automation,
                 })
             })

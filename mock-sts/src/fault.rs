@@ -118,6 +118,38 @@ impl Fault {
         }
     }
 
+    /// The fault's name in URLs, forms and the session API (`wrong-iss`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::WrongIss => "wrong-iss",
+            Fault::WrongAud => "wrong-aud",
+            Fault::WrongNonce => "wrong-nonce",
+            Fault::Expired => "expired",
+            Fault::BadSignature => "bad-signature",
+            Fault::UnknownKid => "unknown-kid",
+            Fault::TamperedPayload => "tampered-payload",
+            Fault::RotatedKey => "rotated-key",
+            Fault::StateChanged => "state-changed",
+            Fault::WrongIssParameter => "wrong-iss-parameter",
+            Fault::MissingIssParameter => "missing-iss-parameter",
+            Fault::ErrorResponse => "error-response",
+            Fault::MissingAccessToken => "missing-access-token",
+            Fault::OtherTokenType => "other-token-type",
+            Fault::AlgNone => "alg-none",
+            Fault::RotatedOutKey => "rotated-out-key",
+            Fault::WrongAzp => "wrong-azp",
+            Fault::MissingSub => "missing-sub",
+            Fault::IatInFuture => "iat-in-future",
+            Fault::WrongAtHash => "wrong-at-hash",
+            Fault::ExpiredKey => "expired-key",
+        }
+    }
+
+    /// The fault named `name` ([`Fault::name`]).
+    pub fn parse(name: &str) -> Option<Fault> {
+        Fault::ALL.into_iter().find(|f| f.name() == name)
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Fault::WrongIss => "an ID token from another issuer",

@@ -40,6 +40,13 @@ pub struct Federation {
     pub client_secret: String,
     /// Base URL for back-channel calls to the IdPs (`http://<listen address><issuer path>`).
     pub internal_base: String,
+    /// The issuer the IdPs are published under (`<public_base>/idp/<name>`): the STS's own,
+    /// also for a conformance session's issuer (`<issuer>/s/<id>`), which federates to the
+    /// same IdPs.
+    pub public_base: String,
+    /// The bundled IdPs, to register a session issuer's callback with; `None` when the IdPs
+    /// are not this process's.
+    pub idps: Option<mock_idp::MockIdps>,
     http: reqwest::Client,
 }
 
@@ -77,6 +84,7 @@ impl fmt::Debug for Federation {
             .field("client_id", &self.client_id)
             .field("client_secret", &"[redacted]")
             .field("internal_base", &self.internal_base)
+            .field("public_base", &self.public_base)
             .finish_non_exhaustive()
     }
 }
@@ -86,12 +94,15 @@ impl Federation {
         upstreams: Vec<Upstream>,
         client_secret: String,
         internal_base: String,
+        public_base: &str,
     ) -> Federation {
         Federation {
             upstreams,
             client_id: RP_CLIENT_ID.into(),
             client_secret,
             internal_base: internal_base.trim_end_matches('/').to_owned(),
+            public_base: public_base.trim_end_matches('/').to_owned(),
+            idps: None,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(std::time::Duration::from_secs(10))
@@ -115,8 +126,8 @@ impl Federation {
     }
 
     /// The IdP's issuer as browsers and ID tokens know it.
-    pub fn public_issuer(&self, sts_issuer: &str, idp: &Upstream) -> String {
-        format!("{sts_issuer}/idp/{}", idp.name)
+    pub fn public_issuer(&self, idp: &Upstream) -> String {
+        format!("{}/idp/{}", self.public_base, idp.name)
     }
 
     fn internal(&self, idp: &Upstream) -> String {
@@ -127,7 +138,6 @@ impl Federation {
     pub async fn redeem(
         &self,
         idp: &Upstream,
-        sts_issuer: &str,
         answer: &IdpAnswer<'_>,
         now: i64,
     ) -> Result<Assertion, FederationError> {
@@ -181,7 +191,7 @@ impl Federation {
             .json()
             .await
             .map_err(unreachable)?;
-        let issuer = self.public_issuer(sts_issuer, idp);
+        let issuer = self.public_issuer(idp);
         let expected = Expected {
             issuer: &issuer,
             client_id: &self.client_id,
@@ -291,7 +301,12 @@ mod tests {
 
     #[test]
     fn debug_leaves_out_the_client_secret() {
-        let f = Federation::new(Vec::new(), "s3cr3t".into(), "http://127.0.0.1:1".into());
+        let f = Federation::new(
+            Vec::new(),
+            "s3cr3t".into(),
+            "http://127.0.0.1:1".into(),
+            "http://127.0.0.1:1",
+        );
         let text = format!("{f:?}");
         assert!(!text.contains("s3cr3t"), "{text}");
         assert!(text.contains("[redacted]"), "{text}");

@@ -42,20 +42,46 @@ struct Exchange {
     response_body: Bytes,
 }
 
-#[derive(Debug, Default)]
+/// Where every recorded exchange is also handed, unmasked (a conformance session keeps its
+/// recording in the state database).
+pub type Sink = Box<dyn Fn(FlowRecord) + Send + Sync>;
+
+#[derive(Default)]
 pub struct FlowLog {
     entries: Mutex<(u64, VecDeque<Exchange>)>,
+    sink: std::sync::OnceLock<Sink>,
+}
+
+impl std::fmt::Debug for FlowLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowLog")
+            .field("sink", &self.sink.get().is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl FlowLog {
     fn record(&self, mut e: Exchange) {
-        let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        guard.0 += 1;
-        e.id = guard.0;
-        if guard.1.len() >= CAPACITY {
-            guard.1.pop_front();
+        let copy = {
+            let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            guard.0 += 1;
+            e.id = guard.0;
+            if guard.1.len() >= CAPACITY {
+                guard.1.pop_front();
+            }
+            let copy = self.sink.get().map(|_| FlowRecord::of(&e));
+            guard.1.push_back(e);
+            copy
+        };
+        if let (Some(sink), Some(record)) = (self.sink.get(), copy) {
+            sink(record);
         }
-        guard.1.push_back(e);
+    }
+
+    /// Hands every exchange recorded from now on to `sink` as well (set once; a second call
+    /// is refused and returns false).
+    pub fn set_sink(&self, sink: Sink) -> bool {
+        self.sink.set(sink).is_ok()
     }
 
     fn snapshot(&self) -> Vec<Exchange> {
@@ -77,18 +103,7 @@ impl FlowLog {
             .1
             .iter()
             .filter(|e| e.id >= first)
-            .map(|e| FlowRecord {
-                id: e.id,
-                at: e.at,
-                method: e.method.clone(),
-                path: e.path.clone(),
-                query: e.query.clone(),
-                request_headers: e.request_headers.clone(),
-                request_body: String::from_utf8_lossy(&e.request_body).into_owned(),
-                status: e.status,
-                location: e.location.clone(),
-                response_body: String::from_utf8_lossy(&e.response_body).into_owned(),
-            })
+            .map(FlowRecord::of)
             .collect()
     }
 }
@@ -96,7 +111,7 @@ impl FlowLog {
 /// One recorded exchange as an in-process reader sees it: nothing masked or decoded. Request
 /// headers are those of [`SHOWN_HEADERS`] (lower case); an HTML response body is replaced by
 /// "(an HTML page)"; bodies are cut at 64 KiB.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct FlowRecord {
     pub id: u64,
     pub at: i64,
@@ -113,6 +128,21 @@ pub struct FlowRecord {
 }
 
 impl FlowRecord {
+    fn of(e: &Exchange) -> FlowRecord {
+        FlowRecord {
+            id: e.id,
+            at: e.at,
+            method: e.method.clone(),
+            path: e.path.clone(),
+            query: e.query.clone(),
+            request_headers: e.request_headers.clone(),
+            request_body: String::from_utf8_lossy(&e.request_body).into_owned(),
+            status: e.status,
+            location: e.location.clone(),
+            response_body: String::from_utf8_lossy(&e.response_body).into_owned(),
+        }
+    }
+
     /// The first value of request header `name` (lower case).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.request_headers
@@ -154,7 +184,12 @@ pub const SHOWN_HEADERS: [&str; 4] = ["dpop", "authorization", "content-type", "
 
 /// Middleware that records the exchange (not for `/testbed/...` itself).
 pub async fn record(State(sts): State<Arc<Sts>>, request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
+    // The path as sent: under a nested router (an issuer with a path) the URI is shortened.
+    let path = request
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| request.uri().path(), |o| o.0.path())
+        .to_owned();
     if path.contains("/testbed/") {
         return next.run(request).await;
     }

@@ -82,8 +82,11 @@ pub fn new_kid() -> String {
     protocol::jose::random_id()
 }
 
-/// Creates a signing key and makes it the active one; returns its `kid`.
-pub fn rotate(store: &Store, now: i64) -> Result<String, KeysError> {
+/// The STS's own key ring (a conformance session's is `s/<id>`).
+pub const MAIN_RING: &str = "";
+
+/// Creates a signing key and makes it the active one of `ring`; returns its `kid`.
+pub fn rotate(store: &Store, ring: &str, now: i64) -> Result<String, KeysError> {
     let kid = new_kid();
     let key = SigningKey::generate_rsa(KEY_BITS, Alg::RS256, kid.clone()).map_err(|source| {
         KeysError::Key {
@@ -96,6 +99,7 @@ pub fn rotate(store: &Store, now: i64) -> Result<String, KeysError> {
         source,
     })?;
     store.add_signing_key(
+        ring,
         &StoredKey {
             kid: kid.clone(),
             alg: Alg::RS256.as_str().into(),
@@ -108,12 +112,12 @@ pub fn rotate(store: &Store, now: i64) -> Result<String, KeysError> {
     Ok(kid)
 }
 
-/// Reads the key ring, creating the first key if there is none.
-pub fn load(store: &Store, now: i64, overlap: i64) -> Result<KeyRing, KeysError> {
-    let mut stored = store.signing_keys()?;
+/// Reads the key ring `ring`, creating its first key if there is none.
+pub fn load(store: &Store, ring: &str, now: i64, overlap: i64) -> Result<KeyRing, KeysError> {
+    let mut stored = store.signing_keys(ring)?;
     if stored.is_empty() {
-        rotate(store, now)?;
-        stored = store.signing_keys()?;
+        rotate(store, ring, now)?;
+        stored = store.signing_keys(ring)?;
     }
     let mut keys = Vec::with_capacity(stored.len());
     let mut active = None;
@@ -144,14 +148,17 @@ pub fn load(store: &Store, now: i64, overlap: i64) -> Result<KeyRing, KeysError>
 /// The key ring of a running server, reloaded when another process changed the database.
 #[derive(Debug)]
 pub struct KeyCache {
+    ring: String,
     current: RwLock<(i64, Arc<KeyRing>)>,
 }
 
 impl KeyCache {
-    pub fn new(store: &Store, now: i64, overlap: i64) -> Result<KeyCache, KeysError> {
-        let ring = load(store, now, overlap)?;
+    pub fn new(store: &Store, ring: &str, now: i64, overlap: i64) -> Result<KeyCache, KeysError> {
+        let name = ring.to_owned();
+        let ring = load(store, ring, now, overlap)?;
         let version = store.data_version()?;
         Ok(KeyCache {
+            ring: name,
             current: RwLock::new((version, Arc::new(ring))),
         })
     }
@@ -171,7 +178,7 @@ impl KeyCache {
             .unwrap_or_else(|p| p.into_inner())
             .1
             .overlap;
-        let ring = Arc::new(load(store, now, overlap)?);
+        let ring = Arc::new(load(store, &self.ring, now, overlap)?);
         let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
         *current = (version, ring.clone());
         Ok(ring)
@@ -185,7 +192,7 @@ impl KeyCache {
             .unwrap_or_else(|p| p.into_inner())
             .1
             .overlap;
-        let ring = Arc::new(load(store, now, overlap)?);
+        let ring = Arc::new(load(store, &self.ring, now, overlap)?);
         let version = store.data_version()?;
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = (version, ring);
         Ok(())

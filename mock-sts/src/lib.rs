@@ -166,12 +166,15 @@ pub enum StsError {
 #[derive(Debug)]
 pub struct Sts {
     pub config: StsConfig,
-    pub store: Store,
+    /// The state database; shared with the conformance sessions' issuers ([`Sts::child`]).
+    pub store: Arc<Store>,
     pub clock: Arc<dyn Clock>,
     pub nonces: NonceIssuer,
     pub assertion_replay: ReplayCache,
     pub dpop_replay: ReplayCache,
     keys: KeyCache,
+    /// The signing-key ring ([`keys::MAIN_RING`], or a session's own).
+    ring: String,
     /// Pushed authorization requests by `request_uri`.
     pub par_requests: ephemeral::Ephemeral<authorization_request::AuthorizationRequest>,
     /// Logins between `/connect/authorize` and the IdP's answer.
@@ -192,10 +195,20 @@ pub struct Sts {
 impl Sts {
     /// An STS over `store`; creates the first signing key if there is none.
     pub fn new(config: StsConfig, store: Store, clock: Arc<dyn Clock>) -> Result<Sts, StsError> {
-        let keys = KeyCache::new(&store, clock.now(), config.key_overlap)?;
+        Sts::with_ring(config, Arc::new(store), clock, keys::MAIN_RING)
+    }
+
+    fn with_ring(
+        config: StsConfig,
+        store: Arc<Store>,
+        clock: Arc<dyn Clock>,
+        ring: &str,
+    ) -> Result<Sts, StsError> {
+        let keys = KeyCache::new(&store, ring, clock.now(), config.key_overlap)?;
         Ok(Sts {
             config,
             store,
+            ring: ring.to_owned(),
             clock,
             nonces: NonceIssuer::new()?,
             assertion_replay: ReplayCache::new(REPLAY_CAPACITY),
@@ -223,6 +236,35 @@ impl Sts {
 
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// A second issuer, `<issuer><suffix>` (a conformance session: `/s/<id>`), over this
+    /// one's registrations: it shares the store (clients, APIs, organisations, delegations),
+    /// the population and the identity providers, and has its own signing keys (the ring
+    /// named `suffix` without its leading `/`), flow log, faults, replay caches, nonces,
+    /// pushed requests, logins and codes, so nothing done at one issuer (a fault, a key
+    /// rotation, a replayed proof) touches another's tokens. Its federation callback is
+    /// registered with the bundled IdPs.
+    pub fn child(&self, suffix: &str) -> Result<Sts, StsError> {
+        let mut config = self.config.clone();
+        config.issuer = format!("{}{suffix}", self.config.issuer);
+        let ring = suffix.trim_start_matches('/');
+        let mut child = Sts::with_ring(config, self.store.clone(), self.clock.clone(), ring)?;
+        if let Some(p) = self.population.get() {
+            let _ = child.population.set(p.clone());
+        }
+        if let Some(federation) = &self.federation {
+            if let Some(idps) = &federation.idps {
+                idps.allow_redirect_uri(&federation.client_id, &login::callback_uri(&child));
+            }
+            child.federation = Some(federation.clone());
+        }
+        Ok(child)
+    }
+
+    /// The name of this issuer's signing-key ring.
+    pub fn key_ring(&self) -> &str {
+        &self.ring
     }
 
     pub fn keys(&self) -> Result<Arc<KeyRing>, KeysError> {
@@ -256,7 +298,7 @@ impl Sts {
 
     /// Rotates the signing key now (what `helseid-testbed keys rotate` does from outside).
     pub fn rotate_keys(&self) -> Result<String, KeysError> {
-        let kid = keys::rotate(&self.store, self.now())?;
+        let kid = keys::rotate(&self.store, &self.ring, self.now())?;
         self.keys.reload(&self.store, self.now())?;
         Ok(kid)
     }
@@ -267,7 +309,7 @@ impl Sts {
     pub fn rotate_keys_retiring_old(&self) -> Result<Arc<KeyRing>, KeysError> {
         let old = self.keys()?;
         let now = self.now();
-        keys::rotate(&self.store, now)?;
+        keys::rotate(&self.store, &self.ring, now)?;
         self.store
             .set_key_replaced_at(&old.active.kid, now - old.overlap - 1)?;
         self.keys.reload(&self.store, now)?;
@@ -275,7 +317,8 @@ impl Sts {
     }
 }
 
-/// The router of every endpoint, nested under the issuer's path when it has one.
+/// The router of every endpoint, nested under the issuer's path when it has one (for a
+/// [`Sts::child`], `<parent path>/s/<id>`; its IdPs are the parent's).
 pub fn app(sts: Arc<Sts>) -> Router {
     build(sts, None)
 }
@@ -325,7 +368,10 @@ pub fn app_with_idps(mut sts: Sts, listen_base: &str) -> Result<(Arc<Sts>, Route
         listen_base.trim_end_matches('/'),
         issuer_path(&sts.config.issuer)
     );
-    sts.federation = Some(federation::Federation::new(upstreams, secret, internal));
+    let mut federation =
+        federation::Federation::new(upstreams, secret, internal, &sts.config.issuer);
+    federation.idps = Some(idps.clone());
+    sts.federation = Some(federation);
     let sts = Arc::new(sts);
     let router = build(sts.clone(), Some(idps.router()));
     Ok((sts, router))

@@ -330,10 +330,7 @@ pub async fn start(State(sts): State<Arc<Sts>>, Query(q): Query<StartQuery>) -> 
         ));
     }
     let url = with_query(
-        &format!(
-            "{}/authorize",
-            federation.public_issuer(&sts.config.issuer, upstream)
-        ),
+        &format!("{}/authorize", federation.public_issuer(upstream)),
         &params,
     );
     Redirect::to(&url).into_response()
@@ -408,7 +405,6 @@ pub async fn callback(State(sts): State<Arc<Sts>>, Query(q): Query<CallbackQuery
     let assertion = match federation
         .redeem(
             &upstream,
-            &sts.config.issuer,
             &IdpAnswer {
                 code: &code,
                 redirect_uri: &callback_uri(&sts),

@@ -16,7 +16,9 @@ use serde_json::Value;
 use thiserror::Error;
 
 pub const DB_FILE: &str = "testbed.sqlite";
-const SCHEMA_VERSION: i64 = 1;
+/// 2: `signing_keys.ring` (a conformance session's own keys beside the STS's) and the
+/// `conformance_sessions` tables.
+const SCHEMA_VERSION: i64 = 2;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -185,6 +187,24 @@ pub struct AuditEntry {
     pub detail: Value,
 }
 
+/// A conformance session as stored: the conformance crate writes and reads `doc` (JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub id: String,
+    pub client_id: String,
+    pub created_at: i64,
+    pub doc: String,
+}
+
+fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
+    Ok(SessionRow {
+        id: r.get(0)?,
+        client_id: r.get(1)?,
+        created_at: r.get(2)?,
+        doc: r.get(3)?,
+    })
+}
+
 #[derive(Debug)]
 pub struct Store {
     conn: Mutex<Connection>,
@@ -233,8 +253,25 @@ impl Store {
              CREATE TABLE IF NOT EXISTS users (subject TEXT PRIMARY KEY, doc TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS audit (
                 id INTEGER PRIMARY KEY, at INTEGER NOT NULL, event TEXT NOT NULL,
-                client_id TEXT, detail TEXT NOT NULL);",
+                client_id TEXT, detail TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS conformance_sessions (
+                id TEXT PRIMARY KEY, client_id TEXT NOT NULL, created_at INTEGER NOT NULL,
+                doc TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS conformance_session_records (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL,
+                doc TEXT NOT NULL);
+             CREATE INDEX IF NOT EXISTS conformance_session_records_by_session
+                ON conformance_session_records (session_id, seq);",
         )?;
+        // Schema 1 had one key ring; its keys are the STS's own (ring "").
+        let has_ring: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('signing_keys') WHERE name = 'ring'")?
+            .exists([])?;
+        if !has_ring {
+            conn.execute_batch(
+                "ALTER TABLE signing_keys ADD COLUMN ring TEXT NOT NULL DEFAULT ''",
+            )?;
+        }
         let store = Store {
             conn: Mutex::new(conn),
         };
@@ -281,12 +318,14 @@ impl Store {
 
     // --- signing keys -------------------------------------------------------------------
 
-    pub fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+    /// The keys of `ring` (`""` is the STS's own; a conformance session has its own ring so
+    /// its key faults never touch another issuer's tokens).
+    pub fn signing_keys(&self, ring: &str) -> Result<Vec<StoredKey>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT kid, alg, pkcs8, created_at, replaced_at FROM signing_keys ORDER BY created_at, rowid",
+            "SELECT kid, alg, pkcs8, created_at, replaced_at FROM signing_keys WHERE ring = ?1 ORDER BY created_at, rowid",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map([ring], |r| {
             Ok(StoredKey {
                 kid: r.get(0)?,
                 alg: r.get(1)?,
@@ -298,19 +337,29 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Adds `key` as the signing key; the current one is marked replaced at `now`.
-    pub fn add_signing_key(&self, key: &StoredKey, now: i64) -> Result<(), StoreError> {
+    /// Adds `key` as the signing key of `ring`; its current one is marked replaced at `now`.
+    pub fn add_signing_key(&self, ring: &str, key: &StoredKey, now: i64) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute_cached(
-            "UPDATE signing_keys SET replaced_at = ?1 WHERE replaced_at IS NULL",
-            [now],
+            "UPDATE signing_keys SET replaced_at = ?1 WHERE replaced_at IS NULL AND ring = ?2",
+            params![now, ring],
         )?;
         tx.execute_cached(
-            "INSERT INTO signing_keys (kid, alg, pkcs8, created_at, replaced_at) VALUES (?1, ?2, ?3, ?4, NULL)",
-            params![key.kid, key.alg, key.pkcs8, key.created_at],
+            "INSERT INTO signing_keys (kid, alg, pkcs8, created_at, replaced_at, ring) VALUES (?1, ?2, ?3, ?4, NULL, ?5)",
+            params![key.kid, key.alg, key.pkcs8, key.created_at, ring],
         )?;
         tx.commit()?;
+        Ok(())
+    }
+
+    /// Deletes the keys of `ring` (a conformance session that is gone).
+    pub fn delete_signing_keys(&self, ring: &str) -> Result<(), StoreError> {
+        if ring.is_empty() {
+            return Ok(());
+        }
+        self.conn()
+            .execute_cached("DELETE FROM signing_keys WHERE ring = ?1", [ring])?;
         Ok(())
     }
 
@@ -588,6 +637,111 @@ impl Store {
         self.conn().execute_cached(
             "INSERT INTO audit (at, event, client_id, detail) VALUES (?1, ?2, ?3, ?4)",
             params![at, event, client_id, detail.to_string()],
+        )?;
+        Ok(())
+    }
+
+    // --- conformance sessions (their meaning is the conformance crate's) ---------------
+
+    /// Inserts or replaces a session's row.
+    pub fn put_session(&self, row: &SessionRow) -> Result<(), StoreError> {
+        self.conn().execute_cached(
+            "INSERT INTO conformance_sessions (id, client_id, created_at, doc) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
+            params![row.id, row.client_id, row.created_at, row.doc],
+        )?;
+        Ok(())
+    }
+
+    pub fn session(&self, id: &str) -> Result<Option<SessionRow>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row_cached(
+                "SELECT id, client_id, created_at, doc FROM conformance_sessions WHERE id = ?1",
+                [id],
+                session_row,
+            )
+            .optional()?)
+    }
+
+    /// A page of sessions, newest first, and how many there are in all.
+    pub fn sessions(
+        &self,
+        limit: usize,
+        offset: usize,
+    ) -> Result<(Vec<SessionRow>, usize), StoreError> {
+        let conn = self.conn();
+        let total: i64 =
+            conn.query_row_cached("SELECT COUNT(*) FROM conformance_sessions", [], |r| {
+                r.get(0)
+            })?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, client_id, created_at, doc FROM conformance_sessions
+             ORDER BY created_at DESC, rowid DESC LIMIT ?1 OFFSET ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![limit as i64, offset as i64], session_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((rows, total as usize))
+    }
+
+    /// Deletes a session, its recording and its signing keys (ring `ring`).
+    pub fn delete_session(&self, id: &str, ring: &str) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute_cached(
+            "DELETE FROM conformance_session_records WHERE session_id = ?1",
+            [id],
+        )?;
+        tx.execute_cached("DELETE FROM conformance_sessions WHERE id = ?1", [id])?;
+        if !ring.is_empty() {
+            tx.execute_cached("DELETE FROM signing_keys WHERE ring = ?1", [ring])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Appends one record (JSON) to a session's recording; returns how many it now has.
+    pub fn append_session_record(&self, id: &str, doc: &str) -> Result<usize, StoreError> {
+        let conn = self.conn();
+        conn.execute_cached(
+            "INSERT INTO conformance_session_records (session_id, doc) VALUES (?1, ?2)",
+            params![id, doc],
+        )?;
+        let n: i64 = conn.query_row_cached(
+            "SELECT COUNT(*) FROM conformance_session_records WHERE session_id = ?1",
+            [id],
+            |r| r.get(0),
+        )?;
+        Ok(n as usize)
+    }
+
+    /// How many records a session's recording has.
+    pub fn session_record_count(&self, id: &str) -> Result<usize, StoreError> {
+        let n: i64 = self.conn().query_row_cached(
+            "SELECT COUNT(*) FROM conformance_session_records WHERE session_id = ?1",
+            [id],
+            |r| r.get(0),
+        )?;
+        Ok(n as usize)
+    }
+
+    /// A session's recording, oldest first.
+    pub fn session_records(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT doc FROM conformance_session_records WHERE session_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt
+            .query_map([id], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(rows)
+    }
+
+    pub fn clear_session_records(&self, id: &str) -> Result<(), StoreError> {
+        self.conn().execute_cached(
+            "DELETE FROM conformance_session_records WHERE session_id = ?1",
+            [id],
         )?;
         Ok(())
     }

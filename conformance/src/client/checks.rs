@@ -167,7 +167,7 @@ impl<'a> Judge<'a> {
         }
     }
 
-    fn authorize_requests(&self) -> Vec<&'a FlowRecord> {
+    pub(crate) fn authorize_requests(&self) -> Vec<&'a FlowRecord> {
         self.requests("GET", endpoints::AUTHORIZE)
     }
 

@@ -23,14 +23,36 @@ pub struct DriverRun {
     pub elapsed_ms: u64,
     /// When it ended (Unix milliseconds).
     pub ended_at_ms: i64,
+    /// Set (to the session's id) when this is a part of a conformance session's recording
+    /// ([`crate::session`]) instead of a driver run: nothing was started, nothing exited, and
+    /// the application's own report of an error is for the tester to see.
+    pub session: Option<String>,
 }
 
 impl DriverRun {
+    /// A part of session `id`'s recording that ended at `ended_at_ms`.
+    pub fn session(id: &str, ended_at_ms: i64) -> DriverRun {
+        DriverRun {
+            code: None,
+            timed_out: false,
+            spawn_error: None,
+            output: String::new(),
+            elapsed_ms: 0,
+            ended_at_ms,
+            session: Some(id.to_owned()),
+        }
+    }
+
+    /// Whether the driver exited 0 in time. A session's recording has no exit: it counts as
+    /// having gone on (the application kept running), so only what it sent decides.
     pub fn succeeded(&self) -> bool {
-        self.code == Some(0) && !self.timed_out
+        self.session.is_some() || (self.code == Some(0) && !self.timed_out)
     }
 
     pub fn describe(&self) -> String {
+        if let Some(id) = &self.session {
+            return format!("session {id} recorded what the application sent");
+        }
         if let Some(e) = &self.spawn_error {
             return format!("the driver could not start: {e}");
         }
@@ -44,6 +66,16 @@ impl DriverRun {
     }
 
     pub fn evidence(&self, argv: &[String]) -> Exchange {
+        if let Some(id) = &self.session {
+            return Exchange {
+                label: "session".into(),
+                method: "SESSION".into(),
+                url: id.clone(),
+                status: None,
+                error: Some(self.describe()),
+                ..Default::default()
+            };
+        }
         Exchange {
             label: "driver".into(),
             method: "EXEC".into(),
@@ -98,6 +130,7 @@ pub async fn run_driver(
                 output: String::new(),
                 elapsed_ms: 0,
                 ended_at_ms: crate::now_ms(),
+                session: None,
             };
         }
     };
@@ -114,6 +147,7 @@ pub async fn run_driver(
                 output: tail(&text, MAX_OUTPUT),
                 elapsed_ms,
                 ended_at_ms: crate::now_ms(),
+                session: None,
             }
         }
         Ok(Err(e)) => DriverRun {
@@ -123,6 +157,7 @@ pub async fn run_driver(
             output: String::new(),
             elapsed_ms,
             ended_at_ms: crate::now_ms(),
+            session: None,
         },
         // Dropping the future kills the child (kill_on_drop).
         Err(_) => DriverRun {
@@ -132,6 +167,7 @@ pub async fn run_driver(
             output: String::new(),
             elapsed_ms,
             ended_at_ms: crate::now_ms(),
+            session: None,
         },
     }
 }

@@ -246,7 +246,9 @@ impl Judge<'_> {
                     "given {}, the client called the API with that response's access token and the probe accepted it at {}; {}",
                     fault.describe(),
                     crate::clock_time(first.at_ms),
-                    if d.succeeded() {
+                    if d.session.is_some() {
+                        "the application went on with it".to_owned()
+                    } else if d.succeeded() {
                         "the client then exited 0".to_owned()
                     } else {
                         format!(
@@ -258,7 +260,9 @@ impl Judge<'_> {
                 evidence,
             );
         }
-        let how = if !d.succeeded() {
+        let how = if d.session.is_some() {
+            "it never called the API with that response's access token".to_owned()
+        } else if !d.succeeded() {
             format!(
                 "it never called the API with that response's access token; {}",
                 self.ending()
@@ -384,6 +388,17 @@ impl Judge<'_> {
         evidence: Vec<Exchange>,
     ) -> CheckResult {
         let d = &self.observed.driver;
+        if d.session.is_some() && !recovered {
+            // No exit code: whether the application told its user is for the tester to see.
+            return inconclusive(
+                c,
+                format!(
+                    "given {}, the application did not ask again and call the API with a good token; whether it reported the failure to its user is for the tester to judge",
+                    fault.describe()
+                ),
+                evidence,
+            );
+        }
         if d.succeeded() && !recovered {
             return fail(
                 c,

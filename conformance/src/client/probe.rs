@@ -12,7 +12,7 @@ use helseid_reference::api::{ApiConfig, ApiState, router};
 use crate::report::{DecodedToken, Exchange};
 
 /// One call to the probe.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ProbeCall {
     pub method: String,
     pub url: String,
@@ -103,6 +103,14 @@ impl Probe {
 }
 
 async fn record(State(calls): State<Calls>, request: Request, next: Next) -> Response {
+    let (response, call) = recorded(request, next).await;
+    calls.lock().unwrap_or_else(|p| p.into_inner()).push(call);
+    response
+}
+
+/// Runs the probe on `request` and says what was called and answered (the runner's probe
+/// and a session's, [`crate::session`]).
+pub(crate) async fn recorded(request: Request, next: Next) -> (Response, ProbeCall) {
     let headers = request.headers();
     let header = |name: &str| {
         headers
@@ -118,16 +126,13 @@ async fn record(State(calls): State<Calls>, request: Request, next: Next) -> Res
     let method = request.method().to_string();
     let url = format!("http://{host}{}", request.uri());
     let response = next.run(request).await;
-    calls
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(ProbeCall {
-            method,
-            url,
-            authorization,
-            dpop,
-            status: response.status().as_u16(),
-            at_ms: crate::now_ms(),
-        });
-    response
+    let call = ProbeCall {
+        method,
+        url,
+        authorization,
+        dpop,
+        status: response.status().as_u16(),
+        at_ms: crate::now_ms(),
+    };
+    (response, call)
 }

@@ -132,7 +132,7 @@ async fn rotation_keeps_the_old_key_published_then_moves_it_to_expired_jwks() {
 async fn a_rotation_by_another_process_is_picked_up() {
     let tb = Testbed::start().await;
     let other = mock_sts::store::Store::open(&tb.data_dir()).unwrap();
-    let kid = mock_sts::keys::rotate(&other, tb.clock.now()).unwrap();
+    let kid = mock_sts::keys::rotate(&other, mock_sts::keys::MAIN_RING, tb.clock.now()).unwrap();
     let out = tb.token(&tb.demo(), TokenRequest::default()).await.unwrap();
     assert_eq!(header_of(&out.response.access_token)["kid"], kid.as_str());
 }
