@@ -40,6 +40,10 @@ pub(crate) struct UpArgs {
     /// else one generated on first start and kept in the data directory).
     #[arg(long, value_name = "KEY", env = API_KEY_ENV, hide_env_values = true)]
     api_key: Option<String>,
+    /// Conformance sessions kept (the oldest go first).
+    #[arg(long, value_name = "N", default_value_t = conformance::session::DEFAULT_MAX_KEPT,
+          value_parser = clap::value_parser!(usize))]
+    max_sessions: usize,
 }
 
 /// `--data-dir`, shared by every command that opens the testbed's state.
@@ -176,6 +180,7 @@ async fn serve(args: UpArgs) -> Result<ExitCode, UpError> {
     if args.api_key.is_none() {
         println!("api key (Selvbetjening api-key, TTT X-Auth-Key): {api_key}");
     }
+    println!("pages: {}/", sts.config.issuer);
     println!("environment: {}/testbed/environment", sts.config.issuer);
     println!("data directory: {}", args.data.data_dir.display());
 
@@ -192,8 +197,27 @@ async fn serve(args: UpArgs) -> Result<ExitCode, UpError> {
     } else {
         local
     };
-    let (_, app) = mock_sts::app_with_idps(sts, &format!("http://{reach}"))
+    let (sts, app) = mock_sts::app_with_idps(sts, &format!("http://{reach}"))
         .map_err(|e| UpError::Start(e.to_string()))?;
+    if args.max_sessions == 0 {
+        return Err(UpError::Config("--max-sessions must be at least 1".into()));
+    }
+    let sessions = conformance::session::Sessions::new(
+        sts.clone(),
+        conformance::session::SessionSettings {
+            max_kept: args.max_sessions,
+        },
+    )
+    .map_err(|e| UpError::Start(format!("the conformance sessions: {e}")))?;
+    let web = helseid_web::Web::new(
+        sts,
+        sessions,
+        helseid_web::WebSettings {
+            public: !ip.is_loopback(),
+            demo_config: Some(demo_file),
+        },
+    );
+    let app = helseid_web::app(web, app);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -72,6 +72,19 @@ impl Embedded {
     /// `data_dir` (created if missing; `None`: a throw-away directory). The first start in a
     /// directory makes the signing key and seeds the population; later starts reuse both.
     pub async fn start_in(port: u16, data_dir: Option<&Path>) -> Result<Embedded, EmbedError> {
+        Embedded::start_serving(port, data_dir, |_, sessions, app| {
+            crate::session::http::app(sessions, app)
+        })
+        .await
+    }
+
+    /// As [`Embedded::start_in`], serving what `serve` makes of the STS's router (the
+    /// testbed's pages around it, say), given the STS and its sessions.
+    pub async fn start_serving(
+        port: u16,
+        data_dir: Option<&Path>,
+        serve: impl FnOnce(Arc<Sts>, Arc<crate::session::Sessions>, axum::Router) -> axum::Router,
+    ) -> Result<Embedded, EmbedError> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .map_err(|source| EmbedError::Listen { port, source })?;
@@ -100,7 +113,7 @@ impl Embedded {
         let sessions =
             crate::session::Sessions::new(sts.clone(), crate::session::SessionSettings::default())
                 .map_err(sts_err)?;
-        let app = crate::session::http::app(sessions.clone(), app);
+        let app = serve(sts.clone(), sessions.clone(), app);
         let server = tokio::spawn(async move {
             // The runner reports what it can reach; a server that stops shows as transport
             // errors in the checks' evidence.

@@ -390,6 +390,28 @@ impl Store {
         self.docs("SELECT client_id, doc FROM clients ORDER BY client_id")
     }
 
+    /// A page of clients by client id, and how many there are in all.
+    pub fn clients_page(
+        &self,
+        limit: usize,
+        offset: usize,
+    ) -> Result<(Vec<Client>, usize), StoreError> {
+        let conn = self.conn();
+        let total: i64 = conn.query_row_cached("SELECT COUNT(*) FROM clients", [], |r| r.get(0))?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT client_id, doc FROM clients ORDER BY client_id LIMIT ?1 OFFSET ?2",
+        )?;
+        let rows = stmt.query_map(params![limit as i64, offset as i64], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, doc) = row?;
+            out.push(parse_doc(&doc, &id)?);
+        }
+        Ok((out, total as usize))
+    }
+
     /// Inserts or replaces a client.
     pub fn put_client(&self, client: &Client) -> Result<(), StoreError> {
         let doc = to_doc(client)?;
@@ -465,6 +487,29 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A page of organisations by number, and how many there are in all.
+    pub fn organisations_page(
+        &self,
+        limit: usize,
+        offset: usize,
+    ) -> Result<(Vec<Organisation>, usize), StoreError> {
+        let conn = self.conn();
+        let total: i64 =
+            conn.query_row_cached("SELECT COUNT(*) FROM organisations", [], |r| r.get(0))?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT orgnr, name, kind, parent FROM organisations ORDER BY orgnr LIMIT ?1 OFFSET ?2",
+        )?;
+        let rows = stmt.query_map(params![limit as i64, offset as i64], |r| {
+            Ok(Organisation {
+                orgnr: r.get(0)?,
+                name: r.get(1)?,
+                kind: r.get(2)?,
+                parent: r.get(3)?,
+            })
+        })?;
+        Ok((rows.collect::<Result<_, _>>()?, total as usize))
     }
 
     pub fn organisation(&self, orgnr: &str) -> Result<Option<Organisation>, StoreError> {

@@ -1,0 +1,159 @@
+//! The pages in a real browser (headless Chromium): a conformance session started on the
+//! page, the reference client run against its authority with nothing else changed, the
+//! session ended and its HTML report downloaded; the start page's links, the locale switch
+//! and the configuration download. Screenshots land in `target/browser-artifacts/`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use support::{Browser, reference_client, testbed};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_from_the_pages_judges_the_reference_client() {
+    let (tb, _dir) = testbed().await;
+    let scenario = conformance::scenario::parse(
+        "name: app\nkind: client\nclient:\n  driver: [x]\n  login: true\n",
+        "browser.yaml",
+    )
+    .unwrap();
+    let registered = conformance::client::register(&tb, scenario.client.as_ref().unwrap()).unwrap();
+    let (pid, _) = tb.practitioner().unwrap();
+    let b = Browser::open("session").await;
+
+    // Start the session from the list of clients.
+    b.goto(&format!("{}/sessions", tb.issuer)).await;
+    b.screenshot("sessions-empty").await;
+    let start = format!(
+        "button[aria-label='Start sesjon for {}']",
+        registered.client_id
+    );
+    b.click(&start).await;
+    assert!(b.url().await.contains("/sessions/"), "{}", b.url().await);
+    let authority = b.value("#authority").await;
+    let probe = b.value("#probe").await;
+    assert!(
+        authority.starts_with(&format!("{}/s/", tb.issuer)),
+        "{authority}"
+    );
+    assert_eq!(probe, format!("{authority}/probe"));
+
+    // The application, with only its authority changed.
+    let mut env = BTreeMap::new();
+    env.insert("HELSEID_ISSUER".to_owned(), authority.clone());
+    env.insert(
+        "HELSEID_CLIENT_CONFIG".to_owned(),
+        registered.config_path.display().to_string(),
+    );
+    env.insert("HELSEID_PROBE_API".to_owned(), probe.clone());
+    env.insert(
+        "HELSEID_PROBE_AUDIENCE".to_owned(),
+        conformance::client::PROBE_AUDIENCE.to_owned(),
+    );
+    env.insert(
+        "HELSEID_PROBE_SCOPE".to_owned(),
+        conformance::client::PROBE_SCOPE.to_owned(),
+    );
+    env.insert("HELSEID_FLOW".to_owned(), "login".to_owned());
+    env.insert("HELSEID_TEST_PID".to_owned(), pid);
+    let argv = vec![reference_client().display().to_string()];
+    let run = conformance::client::run_driver(&argv, &env, Duration::from_secs(60)).await;
+    assert!(run.succeeded(), "{}: {}", run.describe(), run.output);
+
+    // The page shows what was recorded; a fault step is armed with a button.
+    b.client.refresh().await.unwrap();
+    let summary = b.text("#recorded-summary").await;
+    assert!(summary.contains("1 kall til probe-API-et"), "{summary}");
+    b.click("#fault-wrong-aud").await;
+    assert!(b.text("#armed").await.contains("another client"));
+    let spoiled = conformance::client::run_driver(&argv, &env, Duration::from_secs(60)).await;
+    assert!(
+        !spoiled.succeeded(),
+        "the reference client took a spoiled ID token"
+    );
+    b.client.refresh().await.unwrap();
+    b.screenshot("session").await;
+
+    // End: the verdicts, with evidence, and the downloads.
+    b.click("#end").await;
+    assert!(b.url().await.ends_with("/results"), "{}", b.url().await);
+    assert_eq!(b.text("#verdict").await, "Bestått");
+    let idt02 = b.text("#r-CLIENT-IDT-02").await;
+    assert!(idt02.contains("bestått"), "{idt02}");
+    let skipped = b.text("#r-CLIENT-IDT-01").await;
+    assert!(skipped.contains("hoppet over"), "{skipped}");
+    b.screenshot("results").await;
+    b.click("#download-html").await;
+    let report = std::fs::read_to_string(b.downloaded(".html").await).unwrap();
+    assert!(report.contains("CLIENT-RUN-01"), "the downloaded report");
+    for link in ["#download-junit", "#download-json"] {
+        let href = b.attr(link, "href").await.unwrap();
+        let got = reqwest::get(&href).await.unwrap();
+        assert_eq!(got.status(), 200, "{href}");
+    }
+    // The authority stopped answering when the session ended.
+    let ended = reqwest::get(format!("{authority}/.well-known/openid-configuration"))
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 404);
+
+    // Every control has a name, the text has contrast, and the keyboard reaches the links.
+    for page in ["/", "/sessions"] {
+        b.goto(&format!("{}{page}", tb.issuer)).await;
+        assert_eq!(
+            b.unlabelled_controls().await,
+            Vec::<String>::new(),
+            "{page}"
+        );
+        assert_eq!(b.low_contrast(4.5).await, Vec::<String>::new(), "{page}");
+    }
+    b.goto(&format!("{}/", tb.issuer)).await;
+    assert_eq!(b.tab_to(1).await, "Hopp til innholdet");
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_start_page_links_work_and_switch_language_and_download_the_configuration() {
+    let (tb, _dir) = testbed().await;
+    let b = Browser::open("start").await;
+    b.goto(&format!("{}/", tb.issuer)).await;
+    assert_eq!(b.text("#issuer").await, tb.issuer);
+    b.screenshot("start").await;
+
+    // Every link on the page answers.
+    let links = b
+        .client
+        .find_all(fantoccini::Locator::Css("main a[href]"))
+        .await
+        .unwrap();
+    let mut hrefs = Vec::new();
+    for l in links {
+        hrefs.push(l.attr("href").await.unwrap().unwrap());
+    }
+    assert!(hrefs.len() >= 10, "{hrefs:?}");
+    for href in &hrefs {
+        let url = if href.starts_with('/') {
+            format!("{}{href}", tb.issuer)
+        } else {
+            href.clone()
+        };
+        let status = reqwest::get(&url).await.unwrap().status();
+        assert_eq!(status, 200, "{url}");
+    }
+
+    // The configuration file of the demo client.
+    b.click("#demo-download").await;
+    let file = std::fs::read_to_string(b.downloaded("demo-client.json").await).unwrap();
+    let config: serde_json::Value = serde_json::from_str(&file).unwrap();
+    assert_eq!(config["authority"], tb.issuer);
+
+    // English on request, remembered.
+    b.click("#lang-switch").await;
+    assert!(b.text("h1").await.contains("HelseID testbed"));
+    b.click("#sessions-link").await;
+    assert_eq!(b.text("h1").await, "Conformance sessions");
+    b.screenshot("sessions-en").await;
+    b.close().await;
+}
