@@ -584,6 +584,21 @@ fn check_writable(path: &Path) -> Result<(), String> {
 }
 
 fn write_reports(report: &Report, a: &ReportArgs) -> Result<(), String> {
+    write_report_files(
+        report,
+        a.junit.as_deref(),
+        a.json.as_deref(),
+        a.html.as_deref(),
+    )
+}
+
+/// Writes the report as JUnit, JSON and HTML to the paths given.
+pub(crate) fn write_report_files(
+    report: &Report,
+    junit: Option<&Path>,
+    json: Option<&Path>,
+    html: Option<&Path>,
+) -> Result<(), String> {
     let write = |path: &Path, text: &str| -> Result<(), String> {
         let mut f = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
         f.write_all(text.as_bytes())
@@ -592,13 +607,13 @@ fn write_reports(report: &Report, a: &ReportArgs) -> Result<(), String> {
         println!("wrote {}", path.display());
         Ok(())
     };
-    if let Some(p) = &a.junit {
+    if let Some(p) = junit {
         write(p, &conformance::junit::render(report)?)?;
     }
-    if let Some(p) = &a.json {
+    if let Some(p) = json {
         write(p, &report.to_json())?;
     }
-    if let Some(p) = &a.html {
+    if let Some(p) = html {
         write(p, &conformance::html::render(report)?)?;
     }
     Ok(())

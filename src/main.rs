@@ -10,6 +10,7 @@ mod client_cmd;
 mod conformance_cmd;
 mod keys_cmd;
 mod login_cmd;
+mod session_cmd;
 mod synthpop_cmd;
 mod token_cmd;
 mod up_cmd;
@@ -39,6 +40,9 @@ enum Command {
     Synthpop(synthpop_cmd::SynthpopArgs),
     /// Check a vendor's API against HelseID's acceptance requirements, with evidence.
     Conformance(conformance_cmd::ConformanceArgs),
+    /// Conformance sessions at a running testbed: start one for a client, use the
+    /// application against its authority, end it for the verdict.
+    Session(session_cmd::SessionArgs),
     /// The reference client as a conformance driver (the bundled client scenarios run it);
     /// reads HELSEID_ISSUER, HELSEID_CLIENT_CONFIG, HELSEID_PROBE_API, ... from the runner.
     ReferenceClient(helseid_reference::driver::Args),
@@ -54,6 +58,7 @@ fn main() -> ExitCode {
         Command::Keys(args) => keys_cmd::run(args).map_err(|e| (e, 1)),
         Command::Conformance(args) => conformance_cmd::run(args),
         Command::ReferenceClient(args) => Ok(helseid_reference::driver::main(args)),
+        Command::Session(args) => session_cmd::run(args),
         Command::Synthpop(args) => {
             synthpop_cmd::run(args).map_err(|e| (e.to_string(), e.exit_code()))
         }

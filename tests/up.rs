@@ -421,3 +421,116 @@ fn bad_configuration_is_named_and_exits_non_zero() {
     assert!(!o.status.success());
     assert!(text(&o.stderr).contains("missing.json"));
 }
+
+#[test]
+fn a_session_from_the_command_line_judges_the_demo_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let tb = up(dir.path(), &[]);
+    let data = dir.path().to_str().unwrap();
+    let listed = run(&["session", "list", "--data-dir", data]);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    assert!(text(&listed.stdout).contains("0 of 0 session(s)"));
+    let demo: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("demo-client.json")).unwrap(),
+    )
+    .unwrap();
+    let client_id = demo["clientId"].as_str().unwrap();
+    let started = run(&[
+        "session",
+        "start",
+        "--client-id",
+        client_id,
+        "--data-dir",
+        data,
+    ]);
+    assert!(started.status.success(), "{}", text(&started.stderr));
+    let out = text(&started.stdout);
+    let field = |name: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .unwrap_or_else(|| panic!("no {name} in {out}"))
+            .to_owned()
+    };
+    let (id, authority) = (field("session"), field("authority"));
+    assert_eq!(authority, format!("{}/s/{id}", tb.issuer));
+    // The demo client with only its issuer changed.
+    let token = run(&[
+        "token",
+        "--client",
+        dir.path().join("demo-client.json").to_str().unwrap(),
+        "--issuer",
+        &authority,
+        "--raw",
+    ]);
+    assert!(token.status.success(), "{}", text(&token.stderr));
+    let report = dir.path().join("session.json");
+    let ended = run(&[
+        "session",
+        "end",
+        &id,
+        "--data-dir",
+        data,
+        "--json",
+        report.to_str().unwrap(),
+    ]);
+    assert!(
+        ended.status.success(),
+        "{}{}",
+        text(&ended.stdout),
+        text(&ended.stderr)
+    );
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(report["passed"], true);
+    assert!(text(&ended.stdout).contains("CLIENT-AUTH-01"));
+
+    // A session where nothing happened does not pass; bad names are named, exit 2.
+    let empty = run(&[
+        "session",
+        "start",
+        "--client-id",
+        client_id,
+        "--data-dir",
+        data,
+    ]);
+    let empty_id = text(&empty.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("session: ").map(str::to_owned))
+        .unwrap();
+    let ended = run(&["session", "end", &empty_id, "--data-dir", data]);
+    assert_eq!(ended.status.code(), Some(1), "{}", text(&ended.stdout));
+    let nosuch = run(&["session", "end", "nosuch", "--data-dir", data]);
+    assert_eq!(nosuch.status.code(), Some(2));
+    assert!(
+        text(&nosuch.stderr).contains("no session \"nosuch\""),
+        "{}",
+        text(&nosuch.stderr)
+    );
+    let unknown = run(&[
+        "session",
+        "start",
+        "--client-id",
+        "nosuch",
+        "--data-dir",
+        data,
+    ]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(text(&unknown.stderr).contains("no client \"nosuch\""));
+    let fault = run(&[
+        "session",
+        "fault",
+        &empty_id,
+        "wrong-iss",
+        "--data-dir",
+        data,
+    ]);
+    assert_eq!(
+        fault.status.code(),
+        Some(2),
+        "an ended session takes no fault"
+    );
+    assert!(
+        text(&fault.stderr).contains("has ended"),
+        "{}",
+        text(&fault.stderr)
+    );
+}

@@ -796,3 +796,70 @@ async fn a_session_fault_step_finds_a_client_that_skips_validation_and_stays_in_
         "{other_report:#}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_and_their_recordings_survive_a_restart_and_only_the_newest_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Embedded::start_in(0, Some(dir.path())).await.unwrap();
+    let port: u16 = first.issuer.rsplit(':').next().unwrap().parse().unwrap();
+    let registered = registered_for(&first, false);
+    let used = start_session(&first, &registered.client_id).await;
+    let run = run_app(&registered, &used, false, &[], "").await;
+    assert!(run.succeeded(), "{}", run.output);
+    let ended = start_session(&first, &registered.client_id).await;
+    let ended_id = ended["id"].as_str().unwrap().to_owned();
+    session_post(&first, &ended_id, "end", serde_json::json!({})).await;
+    drop(first);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    // The same data directory and port: the sessions, their recordings and reports are back,
+    // and the active one's authority answers again.
+    let second = Embedded::start_in(port, Some(dir.path())).await.unwrap();
+    let id = used["id"].as_str().unwrap();
+    let authority = used["authority"].as_str().unwrap();
+    let back = reqwest::get(format!("{authority}/.well-known/openid-configuration"))
+        .await
+        .unwrap();
+    assert_eq!(back.status(), 200);
+    let kept = second.sessions.get(&ended_id).unwrap();
+    assert!(kept.report.is_some(), "the ended session's report was kept");
+    let report: serde_json::Value = session_post(&second, id, "end", serde_json::json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let auth = report["scenarios"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "CLIENT-AUTH-01")
+        .unwrap()
+        .clone();
+    assert_eq!(auth["outcome"], "passed", "{}", auth["message"]);
+    assert!(report["passed"].as_bool().unwrap(), "{report:#}");
+
+    // At most max_kept sessions: the oldest go, with their recordings and keys.
+    let sessions = conformance::session::Sessions::new(
+        second.sts.clone(),
+        conformance::session::SessionSettings { max_kept: 2 },
+    )
+    .unwrap();
+    let request = conformance::session::StartRequest {
+        client_id: registered.client_id.clone(),
+        orgnr: None,
+    };
+    let newest = sessions.start(&request).await.unwrap();
+    let (docs, total) = sessions.list(10, 0).unwrap();
+    assert_eq!(total, 2);
+    assert_eq!(docs[0].id, newest.id);
+    assert!(sessions.get(id).is_err(), "the oldest was dropped");
+    assert!(second.sts.store.session_records(id).unwrap().is_empty());
+    assert!(
+        second
+            .sts
+            .store
+            .signing_keys(&format!("s/{id}"))
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -453,4 +453,51 @@ mod tests {
         .unwrap();
         assert!(!format!("{sts:?}").contains("s3cr3t-api-key"));
     }
+
+    #[test]
+    fn a_child_issuer_has_its_own_keys_and_faults_over_the_same_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(protocol::clock::ManualClock::new(1_800_000_000));
+        let parent = Sts::open(
+            StsConfig::new("http://127.0.0.1:8080", "k"),
+            dir.path(),
+            clock,
+        )
+        .unwrap();
+        let child = parent.child("/s/abc").unwrap();
+        assert_eq!(child.config.issuer, "http://127.0.0.1:8080/s/abc");
+        assert_eq!(child.key_ring(), "s/abc");
+        let (p, c) = (parent.keys().unwrap(), child.keys().unwrap());
+        assert_ne!(p.active.kid, c.active.kid);
+        // A key fault at the child rotates the child's ring only.
+        child.set_fault(Some(fault::Fault::ExpiredKey)).unwrap();
+        assert_eq!(parent.faults.pending(), None);
+        assert_eq!(parent.keys().unwrap().active.kid, p.active.kid);
+        assert_ne!(child.keys().unwrap().active.kid, c.active.kid);
+        assert_eq!(parent.keys().unwrap().keys.len(), 1);
+        // The registrations are shared.
+        parent.store.set_meta("probe", "1").unwrap();
+        assert_eq!(child.store.meta("probe").unwrap().as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn a_schema_1_database_keeps_its_keys_as_the_main_ring() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let conn = rusqlite::Connection::open(dir.path().join(store::DB_FILE)).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 INSERT INTO meta VALUES ('schema_version', '1');
+                 CREATE TABLE signing_keys (kid TEXT PRIMARY KEY, alg TEXT NOT NULL,
+                    pkcs8 BLOB NOT NULL, created_at INTEGER NOT NULL, replaced_at INTEGER);
+                 INSERT INTO signing_keys VALUES ('OLD', 'RS256', x'00', 1, NULL);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let keys = store.signing_keys(keys::MAIN_RING).unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].kid, "OLD");
+        assert!(store.signing_keys("s/x").unwrap().is_empty());
+    }
 }

@@ -132,8 +132,10 @@ fn missing_input(id: ClientCheck, judge: &Judge<'_>, probe_called: bool) -> Opti
         }
         ClientCheck::Refresh01 => (!refreshed)
             .then_some("the application refreshed no token at the session before its first fault step"),
-        ClientCheck::Probe01 | ClientCheck::Run01 => (!probe_called)
+        ClientCheck::Probe01 => (!probe_called)
             .then_some("the application never called the session's probe API"),
+        // Decided in run_01: a session where the application got no token is not skipped.
+        ClientCheck::Run01 => None,
         _ => None,
     }
 }
@@ -258,15 +260,45 @@ pub fn judge(input: &Input<'_>) -> Report {
     Report::new(vec![report], FailOn::Must)
 }
 
+fn judge_on<'a>(judge: &Judge<'a>, run: &'a Observed) -> Judge<'a> {
+    Judge {
+        observed: run,
+        ..*judge
+    }
+}
+
 fn skipped(check: &Check, why: &str) -> CheckResult {
     CheckResult::new(check, Outcome::Skipped, why)
 }
 
 /// CLIENT-RUN-01 without a driver: the session issued the client a token and its probe API
-/// accepted a call with one.
+/// accepted a call with one. No token at all leaves nothing to judge (inconclusive, so the
+/// session does not pass); tokens without probe calls skip it (the application may call
+/// only its own APIs).
 fn run_01(judge: &Judge<'_>, check: &Check) -> CheckResult {
+    let issued = judge
+        .runs
+        .iter()
+        .flat_map(|run| judge_on(judge, run).token_requests())
+        .filter(|r| r.status == 200)
+        .count();
     let all: Vec<&crate::client::probe::ProbeCall> =
         judge.runs.iter().flat_map(|r| &r.probe_calls).collect();
+    if issued == 0 {
+        return CheckResult::new(
+            check,
+            Outcome::Inconclusive,
+            "the session issued the application no token: there is nothing to judge (point the application's authority at the session and use it)",
+        );
+    }
+    if all.is_empty() {
+        return skipped(
+            check,
+            &format!(
+                "the session issued {issued} token(s), but the application never called the session's probe API"
+            ),
+        );
+    }
     let accepted = all.iter().filter(|p| p.status == 200).count();
     let evidence = all.iter().map(|p| p.evidence()).collect();
     if accepted == 0 {

@@ -571,3 +571,31 @@ async fn unknown_idp_and_broken_requests_are_4xx() {
         .unwrap();
     assert_eq!(resp.status(), 400);
 }
+
+#[tokio::test]
+async fn a_redirect_uri_registered_after_start_is_matched_exactly() {
+    let idps = Idps::start().await;
+    let login = Login::new();
+    let added = "http://sts.test/s/abc/connect/federation/callback";
+    let status_for = |uri: &'static str| {
+        let url = login.authorize_url(&idps, "testidp", &[("redirect_uri", uri)]);
+        let http = idps.http.clone();
+        async move { http.get(url).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status_for(added).await, 400, "not registered yet");
+    assert!(idps.idps.allow_redirect_uri(CLIENT_ID, added));
+    assert!(
+        !idps.idps.allow_redirect_uri("nosuch", added),
+        "an unknown client"
+    );
+    assert_eq!(status_for(added).await, 200, "the login page");
+    // Exactly: a longer path or another query is still refused.
+    assert_eq!(
+        status_for("http://sts.test/s/abc/connect/federation/callback/x").await,
+        400
+    );
+    assert_eq!(
+        status_for("http://sts.test/s/abc/connect/federation/callback?x=1").await,
+        400
+    );
+}
