@@ -380,6 +380,8 @@ fn readme_examples_run() {
     }
     let mut conformance_runs = 0;
     let mut servers = Vec::new();
+    // The last session started (id, authority).
+    let mut session = (String::new(), String::new());
     for example in examples {
         let in_background = example.ends_with('&');
         let example = example.trim_end_matches('&').trim();
@@ -399,6 +401,17 @@ fn readme_examples_run() {
         if in_background {
             servers.push(background(dir, &args, "listening: http://127.0.0.1:"));
             continue;
+        }
+        // A session example names the client and the session: the demo client `up` seeded
+        // and the session the example before started.
+        for a in args.iter_mut() {
+            if a == "<CLIENT_ID>" {
+                let demo = std::fs::read_to_string(dir.join(".testbed/demo-client.json")).unwrap();
+                let demo: serde_json::Value = serde_json::from_str(&demo).unwrap();
+                *a = demo["clientId"].as_str().unwrap().to_owned();
+            } else if a == "<id>" {
+                *a = session.0.clone();
+            }
         }
         let o = Command::new(env!("CARGO_BIN_EXE_helseid-testbed"))
             .args(&args)
@@ -426,6 +439,29 @@ fn readme_examples_run() {
                 conformance_runs += 1;
             }
             continue;
+        }
+        if args[0] == "session" && args[1] == "start" {
+            // The application: the demo client, with the session's authority as its issuer.
+            let out = stdout(&o);
+            let field = |name: &str| {
+                out.lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .unwrap_or_else(|| panic!("{example}: no {name} in {out}"))
+                    .to_owned()
+            };
+            session = (field("session: "), field("authority: "));
+            let used = Command::new(env!("CARGO_BIN_EXE_helseid-testbed"))
+                .args([
+                    "token",
+                    "--client",
+                    ".testbed/demo-client.json",
+                    "--issuer",
+                    &session.1,
+                ])
+                .current_dir(dir)
+                .output()
+                .unwrap();
+            assert!(used.status.success(), "{}", stderr(&used));
         }
         let expect_ok = !example.contains("validate") || !example.contains("15038512364");
         assert_eq!(o.status.success(), expect_ok, "{example}: {}", stderr(&o));

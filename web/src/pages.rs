@@ -30,10 +30,8 @@ pub fn routes(web: Arc<Web>) -> Router {
         .route("/", get(start_page))
         .route("/sessions", get(sessions_page).post(start_session))
         .route("/sessions/{id}", get(session_page))
-        .route("/sessions/{id}/fault", post(fault_step))
-        .route("/sessions/{id}/end", post(end_session))
-        .route("/sessions/{id}/reset", post(reset_session))
         .route("/sessions/{id}/results", get(results_page))
+        .route("/sessions/{id}/{action}", post(session_action))
         .route("/downloads/demo-client.json", get(demo_config))
         .with_state(web)
 }
@@ -161,7 +159,11 @@ async fn start_page(State(web): State<Arc<Web>>, headers: HeaderMap, Query(q): Q
             "curl -s -X POST {issuer}/ttt/v2/create-test-token-with-key \\\n  -H \"X-Auth-Key: $HELSEID_TESTBED_API_KEY\" -H 'Content-Type: application/json' \\\n  -d '{{\"audience\": \"nhn:testbed-api\"}}'"
         ),
         cli_token: format!(
-            "helseid-testbed token --client .testbed/demo-client.json --issuer {issuer}"
+            "helseid-testbed token --client {} --issuer {issuer}",
+            web.settings
+                .demo_config
+                .as_ref()
+                .map_or_else(|| "demo-client.json".into(), |p| p.display().to_string())
         ),
         discovery,
         jwks: format!("{issuer}{}", endpoints::JWKS),
@@ -446,6 +448,36 @@ struct SessionPage {
 /// Shown records at most (the newest).
 const SHOWN_RECORDS: usize = 100;
 
+/// A fault in the page's language (English: [`Fault::describe`]).
+fn fault_label(l: Locale, f: Fault) -> String {
+    let nb = match f {
+        Fault::WrongIss => "et ID-token fra en annen utsteder",
+        Fault::WrongAud => "et ID-token til en annen klient",
+        Fault::WrongNonce => "et ID-token med en annen nonce",
+        Fault::Expired => "et utløpt ID-token",
+        Fault::BadSignature => "et ID-token med en signatur som ikke stemmer",
+        Fault::UnknownKid => "et ID-token signert med en nøkkel JWKS ikke har",
+        Fault::TamperedPayload => "et ID-token med claims endret etter signering",
+        Fault::RotatedKey => "et ID-token signert med en nøkkel STS-et nettopp roterte inn",
+        Fault::StateChanged => "et autorisasjonssvar med en annen state",
+        Fault::WrongIssParameter => "et autorisasjonssvar med iss fra en annen utsteder",
+        Fault::MissingIssParameter => "et autorisasjonssvar uten iss",
+        Fault::ErrorResponse => "et feilsvar (access_denied) i stedet for en kode",
+        Fault::MissingAccessToken => "et tokensvar uten access_token",
+        Fault::OtherTokenType => "et tokensvar med en annen token_type enn den som ble bedt om",
+        Fault::AlgNone => "et usignert ID-token (alg none)",
+        Fault::RotatedOutKey => "et ID-token signert med en nøkkel STS-et har tatt ut av JWKS",
+        Fault::WrongAzp => "et ID-token til to mottakere der azp er den andre",
+        Fault::MissingSub => "et ID-token uten sub",
+        Fault::IatInFuture => "et ID-token utstedt en time fram i tid",
+        Fault::WrongAtHash => "et ID-token med at_hash som ikke hører til access-tokenet",
+        Fault::ExpiredKey => {
+            "et ID-token signert med en nøkkel som ble pensjonert før innloggingen"
+        }
+    };
+    l.t(nb, f.describe()).to_owned()
+}
+
 fn site_title(l: Locale, site: Site) -> String {
     match site {
         Site::IdToken => l.t("Neste ID-token", "The next ID token"),
@@ -509,7 +541,7 @@ async fn session_page(
                 });
             }
             Record::Fault { fault, .. } => {
-                armed = Fault::parse(fault).map(|f| f.describe().to_owned());
+                armed = Fault::parse(fault).map(|f| fault_label(c.l, f));
                 rows.push(RecordRow {
                     what: c.l.t("feilsteg", "fault step").into(),
                     method: String::new(),
@@ -590,10 +622,12 @@ async fn session_page(
     page(&body, &c)
 }
 
-async fn fault_step(
+/// The session page's forms: `fault` (arm a fault step), `end` (judge, then the results),
+/// `reset` (record again).
+async fn session_action(
     State(web): State<Arc<Web>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path((id, action)): Path<(String, String)>,
     Query(q): Q,
     body: Bytes,
 ) -> Response {
@@ -602,43 +636,28 @@ async fn fault_step(
         Ok(f) => f,
         Err(r) => return *r,
     };
-    let fault = form.get("fault").unwrap_or_default();
-    match web.sessions.fault(&id, fault).await {
-        Ok(_) => see_other(&web.path(&format!("/sessions/{id}"))),
-        Err(e) => error(&c, e.status(), &e.to_string()),
-    }
-}
-
-async fn end_session(
-    State(web): State<Arc<Web>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(q): Q,
-    body: Bytes,
-) -> Response {
-    let c = Chrome::new(&web, &headers, &q, &format!("/sessions/{id}"), "sessions");
-    if let Err(r) = checked_form(&web, &c, &headers, &body) {
-        return *r;
-    }
-    match web.sessions.end(&id).await {
-        Ok(_) => see_other(&web.path(&format!("/sessions/{id}/results"))),
-        Err(e) => error(&c, e.status(), &e.to_string()),
-    }
-}
-
-async fn reset_session(
-    State(web): State<Arc<Web>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(q): Q,
-    body: Bytes,
-) -> Response {
-    let c = Chrome::new(&web, &headers, &q, &format!("/sessions/{id}"), "sessions");
-    if let Err(r) = checked_form(&web, &c, &headers, &body) {
-        return *r;
-    }
-    match web.sessions.reset(&id).await {
-        Ok(_) => see_other(&web.path(&format!("/sessions/{id}"))),
+    let (done, next) = match action.as_str() {
+        "fault" => (
+            web.sessions
+                .fault(&id, form.get("fault").unwrap_or_default())
+                .await,
+            format!("/sessions/{id}"),
+        ),
+        "end" => (
+            web.sessions.end(&id).await,
+            format!("/sessions/{id}/results"),
+        ),
+        "reset" => (web.sessions.reset(&id).await, format!("/sessions/{id}")),
+        other => {
+            return error(
+                &c,
+                404,
+                &format!("{} {other:?}", c.l.t("Ingen handling", "No action")),
+            );
+        }
+    };
+    match done {
+        Ok(_) => see_other(&web.path(&next)),
         Err(e) => error(&c, e.status(), &e.to_string()),
     }
 }

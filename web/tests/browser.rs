@@ -31,7 +31,7 @@ async fn a_session_from_the_pages_judges_the_reference_client() {
         registered.client_id
     );
     b.click(&start).await;
-    assert!(b.url().await.contains("/sessions/"), "{}", b.url().await);
+    b.wait_for_url(|u| u.contains("/sessions/")).await;
     let authority = b.value("#authority").await;
     let probe = b.value("#probe").await;
     assert!(
@@ -67,7 +67,8 @@ async fn a_session_from_the_pages_judges_the_reference_client() {
     let summary = b.text("#recorded-summary").await;
     assert!(summary.contains("1 kall til probe-API-et"), "{summary}");
     b.click("#fault-wrong-aud").await;
-    assert!(b.text("#armed").await.contains("another client"));
+    b.wait_for_url(|u| !u.ends_with("/fault")).await;
+    assert!(b.text("#armed").await.contains("til en annen klient"));
     let spoiled = conformance::client::run_driver(&argv, &env, Duration::from_secs(60)).await;
     assert!(
         !spoiled.succeeded(),
@@ -78,7 +79,7 @@ async fn a_session_from_the_pages_judges_the_reference_client() {
 
     // End: the verdicts, with evidence, and the downloads.
     b.click("#end").await;
-    assert!(b.url().await.ends_with("/results"), "{}", b.url().await);
+    b.wait_for_url(|u| u.ends_with("/results")).await;
     assert_eq!(b.text("#verdict").await, "Bestått");
     let idt02 = b.text("#r-CLIENT-IDT-02").await;
     assert!(idt02.contains("bestått"), "{idt02}");
@@ -98,6 +99,10 @@ async fn a_session_from_the_pages_judges_the_reference_client() {
         .await
         .unwrap();
     assert_eq!(ended.status(), 404);
+
+    b.goto(&format!("{}/sessions", tb.issuer)).await;
+    assert!(b.text("#sessions").await.contains("bestått"));
+    b.screenshot("sessions").await;
 
     // Every control has a name, the text has contrast, and the keyboard reaches the links.
     for page in ["/", "/sessions"] {

@@ -152,17 +152,7 @@ pub fn judge(input: &Input<'_>) -> Report {
     let scenario = match scenario(input) {
         Ok(s) => s,
         Err(message) => {
-            let report = ScenarioReport {
-                name: format!("Session {}", input.doc.id),
-                source: format!("session {}", input.doc.id),
-                kind: TargetKind::Client.as_str().into(),
-                target: input.doc.client_id.clone(),
-                issuer: input.issuer.to_owned(),
-                kid: String::new(),
-                started_at: input.doc.created_at,
-                duration_ms: 0,
-                results: Vec::new(),
-            };
+            let report = empty_report(input, format!("Session {}", input.doc.id));
             let checks: Vec<&Check> = crate::catalogue::of_kind(TargetKind::Client).collect();
             return Report::new(
                 vec![report.could_not_start(&checks, &message, started, &|_| {})],
@@ -172,17 +162,7 @@ pub fn judge(input: &Input<'_>) -> Report {
     };
     let options = RunOptions::default();
     let parts = parts(input);
-    let report = ScenarioReport {
-        name: scenario.name.clone(),
-        source: format!("session {}", input.doc.id),
-        kind: TargetKind::Client.as_str().into(),
-        target: input.doc.client_id.clone(),
-        issuer: input.issuer.to_owned(),
-        kid: String::new(),
-        started_at: input.doc.created_at,
-        duration_ms: 0,
-        results: Vec::new(),
-    };
+    let report = empty_report(input, scenario.name.clone());
     let progress = |_: &CheckResult| {};
     let mut driver = Driver::new(&scenario, &options, &progress, report, started);
     let Some(client) = input.client else {
@@ -258,6 +238,21 @@ pub fn judge(input: &Input<'_>) -> Report {
         ));
     }
     Report::new(vec![report], FailOn::Must)
+}
+
+/// The session's report before any result.
+fn empty_report(input: &Input<'_>, name: String) -> ScenarioReport {
+    ScenarioReport {
+        name,
+        source: format!("session {}", input.doc.id),
+        kind: TargetKind::Client.as_str().into(),
+        target: input.doc.client_id.clone(),
+        issuer: input.issuer.to_owned(),
+        kid: String::new(),
+        started_at: input.doc.created_at,
+        duration_ms: 0,
+        results: Vec::new(),
+    }
 }
 
 fn judge_on<'a>(judge: &Judge<'a>, run: &'a Observed) -> Judge<'a> {

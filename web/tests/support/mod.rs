@@ -241,6 +241,23 @@ impl Browser {
         self.client.current_url().await.unwrap().to_string()
     }
 
+    /// Waits (up to 10 s) until the window's URL satisfies `ok` (a form's redirect has
+    /// landed); returns it.
+    pub async fn wait_for_url(&self, ok: impl Fn(&str) -> bool) -> String {
+        let started = Instant::now();
+        loop {
+            let url = self.url().await;
+            if ok(&url) {
+                return url;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "still at {url}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Saves a PNG of the window as `target/browser-artifacts/<name>.png`.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.unwrap();
