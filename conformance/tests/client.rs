@@ -740,6 +740,15 @@ async fn a_session_fault_step_finds_a_client_that_skips_validation_and_stays_in_
     // unspoiled and its keys unchanged.
     let run = run_app(&registered, &other, true, &[], &pid).await;
     assert!(run.succeeded(), "{}", run.output);
+    // A step the application never met is inconclusive, saying so.
+    let armed = session_post(
+        &embedded,
+        id,
+        "fault",
+        serde_json::json!({ "fault": "wrong-nonce" }),
+    )
+    .await;
+    assert_eq!(armed.status(), 200);
     let unknown = session_post(
         &embedded,
         id,
@@ -775,6 +784,15 @@ async fn a_session_fault_step_finds_a_client_that_skips_validation_and_stays_in_
         "failed",
         "{}",
         of("CLIENT-IDT-14")["message"]
+    );
+    assert_eq!(of("CLIENT-IDT-03")["outcome"], "inconclusive");
+    assert!(
+        of("CLIENT-IDT-03")["message"]
+            .as_str()
+            .unwrap()
+            .contains("after the fault step"),
+        "{}",
+        of("CLIENT-IDT-03")["message"]
     );
     assert!(!report["passed"].as_bool().unwrap());
     // Ending twice is a conflict; an unknown session is a 404; no api-key is a 401.

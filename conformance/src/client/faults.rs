@@ -149,11 +149,15 @@ impl Judge<'_> {
                 Site::AuthorizationResponse => "no authorization response with a code",
                 Site::TokenResponse => "no successful token response",
             };
+            let when = if self.observed.driver.session.is_some() {
+                "after the fault step (the application did not log in or get a token again before the next step or the end)".to_owned()
+            } else {
+                format!("in this run ({})", self.observed.driver.describe())
+            };
             return inconclusive(
                 c,
                 format!(
-                    "the STS sent {sent} in this run ({}), so {} was never sent",
-                    self.observed.driver.describe(),
+                    "the STS sent {sent} {when}, so {} was never sent",
                     fault.describe()
                 ),
                 vec![self.driver_evidence()],
