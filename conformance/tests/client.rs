@@ -777,7 +777,7 @@ async fn a_session_fault_step_finds_a_client_that_skips_validation_and_stays_in_
         of("CLIENT-IDT-02")["message"]
             .as_str()
             .unwrap()
-            .contains("the probe accepted it")
+            .contains("the client used that response")
     );
     assert_eq!(
         of("CLIENT-IDT-14")["outcome"],
@@ -937,4 +937,55 @@ async fn sessions_and_their_recordings_survive_a_restart_and_only_the_newest_are
             .unwrap()
             .is_empty()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_probe_calls_a_session_sees_the_use_of_a_spoiled_response_in_its_refresh() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let (pid, _) = embedded.practitioner().unwrap();
+    let registered = registered_for(&embedded, true);
+    // An application that calls only its own APIs (never the probe): the flawed one takes
+    // the spoiled login and refreshes with its refresh token, the correct one refuses it.
+    for (flaws, expected, words) in [
+        (
+            vec!["skip-id-token-validation", "no-probe"],
+            "failed",
+            "refreshed with that response's refresh token",
+        ),
+        (
+            vec!["no-probe"],
+            "passed",
+            "never used that response's tokens",
+        ),
+    ] {
+        let session = start_session(&embedded, &registered.client_id).await;
+        let id = session["id"].as_str().unwrap();
+        run_app(&registered, &session, true, &flaws, &pid).await;
+        session_post(
+            &embedded,
+            id,
+            "fault",
+            serde_json::json!({ "fault": "wrong-aud" }),
+        )
+        .await;
+        run_app(&registered, &session, true, &flaws, &pid).await;
+        let report: serde_json::Value = session_post(&embedded, id, "end", serde_json::json!({}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let r = report["scenarios"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == "CLIENT-IDT-02")
+            .unwrap()
+            .clone();
+        assert_eq!(r["outcome"], expected, "{flaws:?}: {}", r["message"]);
+        assert!(
+            r["message"].as_str().unwrap().contains(words),
+            "{}",
+            r["message"]
+        );
+    }
 }

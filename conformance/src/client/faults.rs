@@ -80,6 +80,15 @@ pub fn fault_of(id: ClientCheck) -> Option<Fault> {
     }
 }
 
+/// One use of a spoiled response's tokens.
+#[derive(Debug, Clone)]
+pub(crate) struct Use {
+    pub at_ms: i64,
+    /// What happened, for the verdict: "the probe accepted it", ...
+    pub what: &'static str,
+    pub evidence: Exchange,
+}
+
 impl Judge<'_> {
     /// Whether `body`, a successful token response, is the one `fault` applied to (the
     /// first of its kind in the run: faults apply once).
@@ -187,14 +196,73 @@ impl Judge<'_> {
             .collect()
     }
 
-    /// The probe calls that accepted an access token of the response `fault` spoiled (or one
-    /// refreshed from it), and the evidence: the driver, the spoiled response, those calls.
-    fn spoiled_token_uses(&self, fault: Fault) -> (Vec<&ProbeCall>, Vec<Exchange>) {
+    /// The refresh token of the token response `fault` applied to.
+    fn spoiled_refresh_token(&self, fault: Fault) -> Option<String> {
+        self.token_requests()
+            .into_iter()
+            .filter(|r| r.status == 200)
+            .filter_map(|r| serde_json::from_str::<Value>(&r.response_body).ok())
+            .find(|b| Self::spoiled_by(fault, b))
+            .and_then(|b| b["refresh_token"].as_str().map(str::to_owned))
+    }
+
+    /// Every use the client made of the response `fault` spoiled: accepted probe calls with
+    /// its access token (or one refreshed from it), userinfo requests the STS answered for
+    /// such a token, and refresh requests with its refresh token; and the evidence (the
+    /// driver, the spoiled response, those uses). In time order.
+    fn spoiled_token_uses(&self, fault: Fault) -> (Vec<Use>, Vec<Exchange>) {
         let mut evidence = vec![self.driver_evidence()];
         evidence.extend(self.faulty_response(fault));
-        let used = self.used(&self.tainted_tokens(fault));
-        evidence.extend(used.iter().map(|p| p.evidence()));
-        (used, evidence)
+        let tainted = self.tainted_tokens(fault);
+        let mut uses: Vec<Use> = self
+            .used(&tainted)
+            .into_iter()
+            .map(|p| Use {
+                at_ms: p.at_ms,
+                what: "the probe accepted it",
+                evidence: p.evidence(),
+            })
+            .collect();
+        let bearer_of = |r: &FlowRecord| {
+            r.header("authorization")
+                .and_then(|a| a.split_once(' '))
+                .map(|(_, t)| t.trim().to_owned())
+        };
+        for r in self.requests_to(endpoints::USERINFO) {
+            if r.status == 200 && bearer_of(r).is_some_and(|t| tainted.contains(&t)) {
+                uses.push(Use {
+                    at_ms: r.at * 1000,
+                    what: "the STS's userinfo endpoint answered it",
+                    evidence: self.evidence("userinfo request with that access token", r),
+                });
+            }
+        }
+        if let Some(refresh) = self.spoiled_refresh_token(fault) {
+            for r in self.token_requests() {
+                let form = r.form();
+                if param(&form, "grant_type") == Some("refresh_token")
+                    && param(&form, "refresh_token") == Some(refresh.as_str())
+                {
+                    uses.push(Use {
+                        at_ms: r.at * 1000,
+                        what: "the client refreshed with that response's refresh token",
+                        evidence: self.evidence("refresh with that response's refresh token", r),
+                    });
+                }
+            }
+        }
+        uses.sort_by_key(|u| u.at_ms);
+        evidence.extend(uses.iter().map(|u| u.evidence.clone()));
+        (uses, evidence)
+    }
+
+    /// Requests to `path` at the STS (any client: userinfo names none).
+    fn requests_to(&self, path: &str) -> Vec<&FlowRecord> {
+        self.observed
+            .flows
+            .iter()
+            .filter(|r| self.is(r, "GET", path) || self.is(r, "POST", path))
+            .collect()
     }
 
     /// How the driver ended, with the time: "it exited 1 at 12:00:02.120 UTC".
@@ -247,8 +315,9 @@ impl Judge<'_> {
             return fail(
                 c,
                 format!(
-                    "given {}, the client called the API with that response's access token and the probe accepted it at {}; {}",
+                    "given {}, the client used that response: {} at {}; {}",
                     fault.describe(),
+                    first.what,
                     crate::clock_time(first.at_ms),
                     if d.session.is_some() {
                         "the application went on with it".to_owned()
@@ -265,14 +334,14 @@ impl Judge<'_> {
             );
         }
         let how = if d.session.is_some() {
-            "it never called the API with that response's access token".to_owned()
+            "it never used that response's tokens (no probe call, userinfo request or refresh with them)".to_owned()
         } else if !d.succeeded() {
             format!(
-                "it never called the API with that response's access token; {}",
+                "it never used that response's tokens (at the API, userinfo or a refresh); {}",
                 self.ending()
             )
         } else {
-            "the driver exited 0 but never called the API with that response's access token".into()
+            "the driver exited 0 but never used that response's tokens (at the API, userinfo or a refresh)".into()
         };
         pass(
             c,

@@ -141,8 +141,9 @@ fn missing_input(id: ClientCheck, judge: &Judge<'_>, probe_called: bool) -> Opti
 }
 
 /// Whether `fault`'s check is decided by what the application did with the spoiled
-/// response's tokens at the probe API (rather than by a code it redeemed).
-fn judged_at_probe(fault: Fault) -> bool {
+/// response's tokens (at the probe API, userinfo, a refresh) rather than by a code it
+/// redeemed.
+fn judged_by_use(fault: Fault) -> bool {
     fault.site() != Site::AuthorizationResponse || fault == Fault::ErrorResponse
 }
 
@@ -183,6 +184,15 @@ pub fn judge(input: &Input<'_>) -> Report {
     let keys = mock_sts::client_auth::registered_keys(client);
     let runs: Vec<Observed> = parts.iter().map(|p| p.observed.clone()).collect();
     let probe_called = runs.iter().any(|r| !r.probe_calls.is_empty());
+    // Whether the application showed anywhere how it uses tokens (the probe, userinfo, a
+    // refresh): without that, not using a spoiled response's tokens proves no refusal.
+    let uses_tokens = probe_called
+        || runs.iter().flat_map(|r| &r.flows).any(|f| {
+            f.path.ends_with(protocol::endpoints::USERINFO)
+                || (f.path.ends_with(protocol::endpoints::TOKEN)
+                    && crate::client::checks::param(&f.form(), "grant_type")
+                        == Some("refresh_token"))
+        });
     let Some(first) = runs.first() else {
         return Report::new(vec![driver.done()], FailOn::Must);
     };
@@ -216,9 +226,9 @@ pub fn judge(input: &Input<'_>) -> Report {
                         fault.describe()
                     ),
                 ),
-                Some(_) if judged_at_probe(fault) && !probe_called => skipped(
+                Some(_) if judged_by_use(fault) && !uses_tokens => skipped(
                     check,
-                    "the application never called the session's probe API, so what it did with the spoiled response's tokens cannot be seen",
+                    "the application never called the session's probe API or userinfo endpoint and never refreshed, so what it did with the spoiled response's tokens cannot be seen",
                 ),
                 Some(part) => Judge {
                     observed: &part.observed,
