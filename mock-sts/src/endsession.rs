@@ -118,7 +118,7 @@ pub async fn end_session(
         })
         .unwrap_or_default();
     if let Some(s) = &ended {
-        let _ = sts.store.audit(
+        let _ = sts.audit(
             now,
             "user_logout",
             client_id.as_deref(),

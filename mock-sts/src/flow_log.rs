@@ -225,7 +225,7 @@ pub async fn record(State(sts): State<Arc<Sts>>, request: Request, next: Next) -
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.starts_with("text/html"));
-    sts.flows.record(Exchange {
+    let exchange = Exchange {
         id: 0,
         at: sts.now(),
         method,
@@ -240,7 +240,11 @@ pub async fn record(State(sts): State<Arc<Sts>>, request: Request, next: Next) -
         } else {
             response_body.slice(..response_body.len().min(MAX_RECORDED))
         },
-    });
+    };
+    if exchange.status >= 400 {
+        crate::usage::observe(&sts, &FlowRecord::of(&exchange));
+    }
+    sts.flows.record(exchange);
     Response::from_parts(parts, Body::from(response_body))
 }
 

@@ -23,6 +23,7 @@
 //! | `POST /ttt/v2/create-test-token-with-key` | [`ttt`] | HelseID Test Token Service |
 //! | `GET /testbed/environment` | [`environment`] | testbed |
 //! | `GET /testbed/flows` | [`flow_log`] | testbed |
+//! | `GET /metrics` | [`usage`] | Prometheus text format |
 //!
 //! The paths are [`protocol::endpoints`], which the router and the discovery document both
 //! read. [`app`] builds the router from an [`Sts`]; serving it is the caller's business, so tests
@@ -62,6 +63,7 @@ pub mod tenancy;
 pub mod token;
 pub mod token_exchange;
 pub mod ttt;
+pub mod usage;
 pub mod user_tokens;
 pub mod userinfo;
 
@@ -186,6 +188,8 @@ pub struct Sts {
     pub flows: flow_log::FlowLog,
     /// A fault to inject into the next ID token (conformance tests of clients).
     pub faults: fault::Faults,
+    /// The counters `/metrics` renders ([`usage`]); a child issuer shares its parent's.
+    pub usage: Arc<usage::Usage>,
     /// The identity providers users are sent to; `None` runs the STS for machines only.
     pub federation: Option<federation::Federation>,
     /// The seeded population, built on first use (not at start, to keep start-up fast).
@@ -220,6 +224,7 @@ impl Sts {
             sessions: session::Sessions::default(),
             flows: flow_log::FlowLog::default(),
             faults: fault::Faults::default(),
+            usage: usage::Usage::new(),
             federation: None,
             population: OnceLock::new(),
         })
@@ -250,6 +255,7 @@ impl Sts {
         config.issuer = format!("{}{suffix}", self.config.issuer);
         let ring = suffix.trim_start_matches('/');
         let mut child = Sts::with_ring(config, self.store.clone(), self.clock.clone(), ring)?;
+        child.usage = self.usage.clone();
         if let Some(p) = self.population.get() {
             let _ = child.population.set(p.clone());
         }
@@ -397,6 +403,7 @@ fn build(sts: Arc<Sts>, idps: Option<Router>) -> Router {
         .route(endpoints::INTROSPECTION, post(introspection::introspect))
         .route(testbed::ENVIRONMENT, get(environment::environment))
         .route(testbed::FLOWS, get(flow_log::flows))
+        .route(testbed::METRICS, get(usage::metrics))
         .merge(selvbetjening::routes())
         .merge(ttt::routes())
         .fallback(not_found)

@@ -467,7 +467,7 @@ pub async fn callback(State(sts): State<Arc<Sts>>, Query(q): Query<CallbackQuery
         }
         Err(StartError::Random(e)) => return no_secret(&sts, &t.request, e),
     };
-    let _ = sts.store.audit(
+    let _ = sts.audit(
         now,
         "user_login",
         Some(&t.request.client_id),

@@ -49,14 +49,13 @@ pub async fn revoke(
             .unwrap_or_default();
         if owner == auth.client.client_id && !jti.is_empty() {
             sts.store.revoke(jti, exp).map_err(internal)?;
-            sts.store
-                .audit(
-                    sts.now(),
-                    "token_revoked",
-                    Some(owner),
-                    &json!({ "jti": jti }),
-                )
-                .map_err(internal)?;
+            sts.audit(
+                sts.now(),
+                "token_revoked",
+                Some(owner),
+                &json!({ "jti": jti }),
+            )
+            .map_err(internal)?;
         }
     }
     Ok(StatusCode::OK.into_response())

@@ -104,19 +104,18 @@ async fn create_draft(
             client.client_id
         )));
     }
-    sts.store
-        .audit(
-            now,
-            "selvbetjening_client_draft",
-            Some(&client.client_id),
-            &json!({
-                "organization_number": client.tenancy.owner(),
-                "scopes": client.scopes,
-                "confirmed": client.confirmed,
-                "key": key_summary(client.keys.first()),
-            }),
-        )
-        .map_err(internal)?;
+    sts.audit(
+        now,
+        "selvbetjening_client_draft",
+        Some(&client.client_id),
+        &json!({
+            "organization_number": client.tenancy.owner(),
+            "scopes": client.scopes,
+            "confirmed": client.confirmed,
+            "key": key_summary(client.keys.first()),
+        }),
+    )
+    .map_err(internal)?;
     let body = ClientDraftResponse {
         client_id: client.client_id,
     };
@@ -145,20 +144,19 @@ async fn put_client(
     let apis = sts.store.apis().map_err(internal)?;
     apply_update(&sts.store, &apis, &mut client, &update)?;
     sts.store.put_client(&client).map_err(internal)?;
-    sts.store
-        .audit(
-            sts.now(),
-            "selvbetjening_client_update",
-            Some(&client.client_id),
-            &json!({
-                "scopes": client.scopes,
-                "redirect_uris": client.redirect_uris,
-                "post_logout_redirect_uris": client.post_logout_redirect_uris,
-                "child_organization_numbers": children_of(&client),
-                "audience_specific_claims": client.audience_specific_claims.len(),
-            }),
-        )
-        .map_err(internal)?;
+    sts.audit(
+        sts.now(),
+        "selvbetjening_client_update",
+        Some(&client.client_id),
+        &json!({
+            "scopes": client.scopes,
+            "redirect_uris": client.redirect_uris,
+            "post_logout_redirect_uris": client.post_logout_redirect_uris,
+            "child_organization_numbers": children_of(&client),
+            "audience_specific_claims": client.audience_specific_claims.len(),
+        }),
+    )
+    .map_err(internal)?;
     Ok(no_store(Json(current_client(&client)).into_response()))
 }
 
@@ -190,14 +188,13 @@ async fn client_secret(
     let now = sts.now();
     let expires_at = replace_key(&mut client, &jwk, now, sts.config.client_key_lifetime)?;
     sts.store.put_client(&client).map_err(internal)?;
-    sts.store
-        .audit(
-            now,
-            "selvbetjening_client_secret",
-            Some(&client.client_id),
-            &json!({ "key": key_summary(client.keys.first()) }),
-        )
-        .map_err(internal)?;
+    sts.audit(
+        now,
+        "selvbetjening_client_secret",
+        Some(&client.client_id),
+        &json!({ "key": key_summary(client.keys.first()) }),
+    )
+    .map_err(internal)?;
     let body = ClientSecretUpdateResponse {
         expiration: rfc3339(expires_at),
     };
@@ -267,7 +264,7 @@ async fn confirm(
     if !client.confirmed {
         client.confirmed = true;
         let stored = sts.store.put_client(&client).and_then(|()| {
-            sts.store.audit(
+            sts.audit(
                 sts.now(),
                 "selvbetjening_client_confirmed",
                 Some(&client.client_id),

@@ -181,10 +181,87 @@ pub struct StoredKey {
 /// One line of the audit log.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditEntry {
+    /// Its number (rises with time; 0 where not read).
+    #[serde(default)]
+    pub id: i64,
     pub at: i64,
     pub event: String,
     pub client_id: Option<String>,
     pub detail: Value,
+}
+
+/// Audit events in one time bucket: (bucket start, event, client_id, count).
+pub type AuditCount = (i64, String, Option<String>, i64);
+/// Audit events by a detail field: (event, client_id, the field's value, count).
+pub type AuditBreakdown = (String, Option<String>, Option<String>, i64);
+
+/// Which audit rows a query reads; empty fields match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Only these events.
+    pub events: Vec<String>,
+    pub client_id: Option<String>,
+    /// Text found in the event, the client id or the detail (case-insensitive for ASCII).
+    pub text: Option<String>,
+    /// From this time on (Unix seconds).
+    pub since: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+enum SqlArg {
+    Int(i64),
+    Text(String),
+}
+
+impl rusqlite::ToSql for SqlArg {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            SqlArg::Int(i) => i.to_sql(),
+            SqlArg::Text(t) => t.to_sql(),
+        }
+    }
+}
+
+impl AuditFilter {
+    /// The WHERE clause (with numbered parameters) and its values.
+    fn clause(&self) -> (String, Vec<SqlArg>) {
+        let mut parts = vec!["1 = 1".to_owned()];
+        let mut args = Vec::new();
+        let next = |arg: SqlArg, args: &mut Vec<SqlArg>| {
+            args.push(arg);
+            format!("?{}", args.len())
+        };
+        if !self.events.is_empty() {
+            let marks: Vec<String> = self
+                .events
+                .iter()
+                .map(|e| next(SqlArg::Text(e.clone()), &mut args))
+                .collect();
+            parts.push(format!("event IN ({})", marks.join(", ")));
+        }
+        if let Some(c) = &self.client_id {
+            let m = next(SqlArg::Text(c.clone()), &mut args);
+            parts.push(format!("client_id = {m}"));
+        }
+        if let Some(t) = self.text.as_ref().filter(|t| !t.is_empty()) {
+            // LIKE with the wildcards of the text escaped.
+            let pattern = format!(
+                "%{}%",
+                t.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            let m = next(SqlArg::Text(pattern), &mut args);
+            parts.push(format!(
+                "(event LIKE {m} ESCAPE '\\' OR client_id LIKE {m} ESCAPE '\\' OR detail LIKE {m} ESCAPE '\\')"
+            ));
+        }
+        if let Some(since) = self.since {
+            let m = next(SqlArg::Int(since), &mut args);
+            parts.push(format!("at >= {m}"));
+        }
+        (parts.join(" AND "), args)
+    }
 }
 
 /// A conformance session as stored: the conformance crate writes and reads `doc` (JSON).
@@ -791,6 +868,104 @@ impl Store {
         Ok(())
     }
 
+    /// A page of the audit log, newest first, matching `filter`; and how many match.
+    pub fn audit_page(
+        &self,
+        filter: &AuditFilter,
+        limit: usize,
+        offset: usize,
+    ) -> Result<(Vec<AuditEntry>, usize), StoreError> {
+        let conn = self.conn();
+        let (clause, args) = filter.clause();
+        let total: i64 = conn.query_row(
+            &format!("SELECT COUNT(*) FROM audit WHERE {clause}"),
+            rusqlite::params_from_iter(args.iter()),
+            |r| r.get(0),
+        )?;
+        let mut all = args.clone();
+        all.push(SqlArg::Int(limit as i64));
+        all.push(SqlArg::Int(offset as i64));
+        let mut stmt = conn.prepare(&format!(
+            "SELECT id, at, event, client_id, detail FROM audit WHERE {clause} ORDER BY id DESC LIMIT ?{} OFFSET ?{}",
+            args.len() + 1,
+            args.len() + 2
+        ))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(all.iter()), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, at, event, client_id, detail) = row?;
+            out.push(AuditEntry {
+                id,
+                at,
+                event,
+                client_id,
+                detail: serde_json::from_str(&detail).unwrap_or(Value::String(detail)),
+            });
+        }
+        Ok((out, total as usize))
+    }
+
+    /// Counts of the audit events matching `filter`, per time bucket of `bucket` seconds,
+    /// event and client: `(bucket start, event, client_id, count)`, oldest first.
+    pub fn audit_counts(
+        &self,
+        filter: &AuditFilter,
+        bucket: i64,
+    ) -> Result<Vec<AuditCount>, StoreError> {
+        let conn = self.conn();
+        let (clause, args) = filter.clause();
+        let bucket = bucket.max(1);
+        let mut stmt = conn.prepare(&format!(
+            "SELECT (at / {bucket}) * {bucket} AS b, event, client_id, COUNT(*) FROM audit WHERE {clause}
+             GROUP BY b, event, client_id ORDER BY b"
+        ))?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Counts of the audit rows matching `filter` by event, client and the detail's field
+    /// `key` (`aud` of a token, `error` of an error): `(event, client_id, value, count)`,
+    /// largest first.
+    pub fn audit_breakdown(
+        &self,
+        filter: &AuditFilter,
+        key: &str,
+    ) -> Result<Vec<AuditBreakdown>, StoreError> {
+        let conn = self.conn();
+        let (clause, mut args) = filter.clause();
+        args.push(SqlArg::Text(format!("$.{key}")));
+        let path = args.len();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT event, client_id, json_extract(detail, ?{path}) AS v, COUNT(*) AS n FROM audit
+             WHERE {clause} GROUP BY event, client_id, v ORDER BY n DESC, event, client_id"
+        ))?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                let v: rusqlite::types::Value = r.get(2)?;
+                let v = match v {
+                    rusqlite::types::Value::Text(t) => Some(t),
+                    rusqlite::types::Value::Integer(i) => Some(i.to_string()),
+                    rusqlite::types::Value::Real(f) => Some(f.to_string()),
+                    _ => None,
+                };
+                Ok((r.get(0)?, r.get(1)?, v, r.get(3)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
     pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
@@ -808,6 +983,7 @@ impl Store {
         for row in rows {
             let (at, event, client_id, detail) = row?;
             out.push(AuditEntry {
+                id: 0,
                 at,
                 event,
                 client_id,
@@ -870,5 +1046,103 @@ impl Cached for Connection {
 
     fn execute_cached<P: Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
         self.prepare_cached(sql)?.execute(params)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn store_with_events() -> Store {
+        let store = Store::in_memory().unwrap();
+        store
+            .audit(100, "token_issued", Some("a"), &json!({"aud": "nhn:x"}))
+            .unwrap();
+        store
+            .audit(130, "token_issued", Some("b"), &json!({"aud": "nhn:y"}))
+            .unwrap();
+        store
+            .audit(
+                170,
+                "error",
+                Some("a"),
+                &json!({"error": "invalid_client", "note": "50%_off"}),
+            )
+            .unwrap();
+        store
+            .audit(200, "client_created", None, &json!({}))
+            .unwrap();
+        store
+    }
+
+    #[test]
+    fn the_audit_log_pages_and_filters() {
+        let store = store_with_events();
+        let all = AuditFilter::default();
+        let (rows, total) = store.audit_page(&all, 2, 0).unwrap();
+        assert_eq!(total, 4);
+        assert_eq!(rows[0].event, "client_created", "newest first");
+        assert!(rows[0].id > rows[1].id);
+        let (rows, _) = store.audit_page(&all, 2, 2).unwrap();
+        assert_eq!(rows[1].at, 100);
+        let by_client = AuditFilter {
+            client_id: Some("a".into()),
+            ..AuditFilter::default()
+        };
+        assert_eq!(store.audit_page(&by_client, 10, 0).unwrap().1, 2);
+        let tokens = AuditFilter {
+            events: vec!["token_issued".into()],
+            since: Some(120),
+            ..AuditFilter::default()
+        };
+        assert_eq!(store.audit_page(&tokens, 10, 0).unwrap().1, 1);
+        // Text search, with LIKE's wildcards taken literally.
+        let text = |t: &str| AuditFilter {
+            text: Some(t.into()),
+            ..AuditFilter::default()
+        };
+        assert_eq!(store.audit_page(&text("nhn:y"), 10, 0).unwrap().1, 1);
+        assert_eq!(store.audit_page(&text("50%_off"), 10, 0).unwrap().1, 1);
+        assert_eq!(store.audit_page(&text("%"), 10, 0).unwrap().1, 1);
+        assert_eq!(store.audit_page(&text("5_%"), 10, 0).unwrap().1, 0);
+    }
+
+    #[test]
+    fn audit_counts_are_bucketed_by_time_event_and_client() {
+        let store = store_with_events();
+        let counts = store
+            .audit_counts(
+                &AuditFilter {
+                    events: vec!["token_issued".into(), "error".into()],
+                    ..AuditFilter::default()
+                },
+                60,
+            )
+            .unwrap();
+        assert_eq!(
+            counts,
+            vec![
+                (60, "token_issued".into(), Some("a".into()), 1),
+                (120, "error".into(), Some("a".into()), 1),
+                (120, "token_issued".into(), Some("b".into()), 1),
+            ]
+        );
+        let by_audience = store
+            .audit_breakdown(
+                &AuditFilter {
+                    events: vec!["token_issued".into()],
+                    ..AuditFilter::default()
+                },
+                "aud",
+            )
+            .unwrap();
+        assert_eq!(by_audience.len(), 2);
+        assert!(by_audience.contains(&(
+            "token_issued".into(),
+            Some("b".into()),
+            Some("nhn:y".into()),
+            1
+        )));
     }
 }

@@ -271,23 +271,22 @@ fn client_credentials(
         },
     )
     .map_err(internal)?;
-    sts.store
-        .audit(
-            sts.now(),
-            "token_issued",
-            Some(&client.client_id),
-            &json!({
-                "grant_type": GRANT_CLIENT_CREDENTIALS,
-                "jti": minted.jti,
-                "aud": selection.audience,
-                "scope": selection.granted,
-                "rejected_scope": selection.rejected,
-                "dpop": jkt.is_some(),
-                "orgnr_parent": orgs.parent,
-                "orgnr_child": orgs.child,
-            }),
-        )
-        .map_err(internal)?;
+    sts.audit(
+        sts.now(),
+        "token_issued",
+        Some(&client.client_id),
+        &json!({
+            "grant_type": GRANT_CLIENT_CREDENTIALS,
+            "jti": minted.jti,
+            "aud": selection.audience,
+            "scope": selection.granted,
+            "rejected_scope": selection.rejected,
+            "dpop": jkt.is_some(),
+            "orgnr_parent": orgs.parent,
+            "orgnr_child": orgs.child,
+        }),
+    )
+    .map_err(internal)?;
     Ok(TokenResponse {
         access_token: minted.jwt,
         token_type: if jkt.is_some() { "DPoP" } else { "Bearer" }.into(),

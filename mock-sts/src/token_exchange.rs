@@ -140,14 +140,13 @@ pub fn exchange(
         c.insert("cnf".into(), json!({ "jkt": k }));
     }
     let token = access_token::sign(sts, "at+jwt", &Value::Object(c)).map_err(internal)?;
-    sts.store
-        .audit(
-            now,
-            "token_exchanged",
-            Some(&actor.client_id),
-            &json!({"jti": jti, "aud": audience, "depth": depth + 1}),
-        )
-        .map_err(internal)?;
+    sts.audit(
+        now,
+        "token_exchanged",
+        Some(&actor.client_id),
+        &json!({"jti": jti, "aud": audience, "depth": depth + 1}),
+    )
+    .map_err(internal)?;
     Ok(json!({
         "access_token": token,
         "issued_token_type": ACCESS_TOKEN_TYPE,

@@ -230,27 +230,26 @@ pub fn issue(sts: &Sts, request: &TttTokenRequest) -> Result<Issued, TttError> {
         None => None,
     };
     let client_id = claims.get("client_id").and_then(Value::as_str);
-    sts.store
-        .audit(
-            now,
-            "ttt_token_issued",
-            client_id,
-            &json!({
-                "jti": claims.get("jti"),
-                "iss": claims.get("iss"),
-                "aud": claims.get("aud"),
-                "exp": claims.get("exp"),
-                "typ": typ.as_str(),
-                "issuer_environment": request
-                    .issuer_environment
-                    .unwrap_or(IssuerEnvironment::Test)
-                    .wire_name(),
-                "dpop": dpop.is_some(),
-                "invalid_dpop_proof": dpop.as_ref().map(|d| d.defect().wire_name()),
-                "signed_with_invalid_key": invalid_key,
-            }),
-        )
-        .map_err(internal)?;
+    sts.audit(
+        now,
+        "ttt_token_issued",
+        client_id,
+        &json!({
+            "jti": claims.get("jti"),
+            "iss": claims.get("iss"),
+            "aud": claims.get("aud"),
+            "exp": claims.get("exp"),
+            "typ": typ.as_str(),
+            "issuer_environment": request
+                .issuer_environment
+                .unwrap_or(IssuerEnvironment::Test)
+                .wire_name(),
+            "dpop": dpop.is_some(),
+            "invalid_dpop_proof": dpop.as_ref().map(|d| d.defect().wire_name()),
+            "signed_with_invalid_key": invalid_key,
+        }),
+    )
+    .map_err(internal)?;
     Ok(Issued {
         access_token,
         dpop_proof,

@@ -179,8 +179,7 @@ pub fn issue(
         } else {
             (None, None)
         };
-    sts.store
-        .audit(
+    sts.audit(
             sts.now(),
             "user_token_issued",
             Some(&client.client_id),

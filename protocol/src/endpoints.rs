@@ -39,4 +39,6 @@ pub mod testbed {
     pub const ENVIRONMENT: &str = "/testbed/environment";
     /// Recent HTTP exchanges, tokens decoded.
     pub const FLOWS: &str = "/testbed/flows";
+    /// The usage counters in Prometheus text format.
+    pub const METRICS: &str = "/metrics";
 }

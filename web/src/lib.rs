@@ -13,9 +13,11 @@
 //! Pages work without JavaScript: forms POST and redirect (303) back to a page.
 
 pub mod assets;
+pub mod chart;
 pub mod layout;
 pub mod pages;
 pub mod security;
+pub mod usage;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -67,6 +69,7 @@ impl Web {
 /// HTML response.
 pub fn app(web: Arc<Web>, sts: Router) -> Router {
     let routes = pages::routes(web.clone())
+        .merge(usage::routes(web.clone()))
         .merge(assets::routes())
         .merge(conformance::session::http::routes(web.sessions.clone()));
     conformance::session::http::with_sts(routes, &web.sessions, sts)

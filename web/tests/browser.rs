@@ -162,3 +162,45 @@ async fn the_start_page_links_work_and_switch_language_and_download_the_configur
     b.screenshot("sessions-en").await;
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_usage_chart_and_the_audit_log_after_a_few_tokens() {
+    let (tb, dir) = testbed().await;
+    support::some_usage(&tb, dir.path()).await;
+    let b = Browser::open("usage").await;
+    b.goto(&format!("{}/usage?range=hour", tb.issuer)).await;
+    assert_eq!(b.text("#token-total").await, "2");
+    let bars = b
+        .client
+        .find_all(fantoccini::Locator::Css("#usage-chart svg.chart rect"))
+        .await
+        .unwrap();
+    assert!(bars.len() >= 2, "the tokens' and the errors' bars");
+    b.screenshot("usage").await;
+    assert_eq!(b.unlabelled_controls().await, Vec::<String>::new());
+    assert_eq!(b.low_contrast(4.5).await, Vec::<String>::new());
+
+    // The audit log, searched from its form.
+    b.goto(&format!("{}/audit", tb.issuer)).await;
+    b.client
+        .find(fantoccini::Locator::Css("#q"))
+        .await
+        .unwrap()
+        .send_keys("use_dpop_nonce")
+        .await
+        .unwrap();
+    b.click("#search").await;
+    b.wait_for_url(|u| u.contains("q=use_dpop_nonce")).await;
+    let rows = b
+        .client
+        .find_all(fantoccini::Locator::Css("#audit tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2, "the two nonce challenges");
+    b.screenshot("audit").await;
+    assert_eq!(b.unlabelled_controls().await, Vec::<String>::new());
+    b.click("#export-csv").await;
+    let csv = std::fs::read_to_string(b.downloaded(".csv").await).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    b.close().await;
+}

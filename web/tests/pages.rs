@@ -251,3 +251,69 @@ async fn lists_are_paged() {
     );
     assert!(en.text().await.unwrap().contains("<html lang=\"en\">"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_audit_and_metrics_count_the_same_tokens_and_errors() {
+    let (tb, dir) = support::testbed().await;
+    let client_id = support::some_usage(&tb, dir.path()).await;
+    let issuer = tb.issuer.clone();
+    let get = |path: String| {
+        let url = format!("{issuer}{path}");
+        async move {
+            let r = reqwest::get(&url).await.unwrap();
+            assert_eq!(r.status(), 200, "{url}");
+            r.text().await.unwrap()
+        }
+    };
+
+    let metrics = get("/metrics".into()).await;
+    let issued = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("helseid_testbed_tokens_issued_total")
+                && l.contains(&format!("client_id=\"{client_id}\""))
+        })
+        .unwrap_or_else(|| panic!("{metrics}"));
+    assert!(issued.ends_with(" 2"), "{issued}");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("helseid_testbed_errors_total")
+                && l.contains("client_id=\"nosuch-client\"")),
+        "{metrics}"
+    );
+
+    let usage = get("/usage?range=hour".into()).await;
+    assert!(
+        usage.contains("<span id=\"token-total\">2</span>"),
+        "{usage}"
+    );
+    // Errors by kind: the refused client, and the DPoP nonce challenges (RFC 9449 §8) each
+    // token request met first.
+    assert!(
+        usage.contains("<span id=\"error-total\">3</span>"),
+        "{usage}"
+    );
+    assert!(usage.contains("<code>use_dpop_nonce</code>"));
+    assert!(usage.contains("<code>nosuch-client</code>"));
+    assert!(usage.contains("<rect"), "the chart has bars");
+    let only_other = get("/usage?client=nosuch-client".into()).await;
+    assert!(only_other.contains("<span id=\"token-total\">0</span>"));
+
+    let audit = get("/audit?event=error".into()).await;
+    assert!(audit.contains("nosuch-client"));
+    assert!(
+        !audit.contains("<td>token_issued</td>"),
+        "filtered to errors"
+    );
+    assert!(audit.contains("<td>error</td>"));
+    let csv = get(format!("/audit.csv?client={client_id}&event=token_issued")).await;
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "id,time,event,client_id,detail");
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[1].contains("token_issued"));
+    let json: serde_json::Value =
+        serde_json::from_str(&get("/audit.json?q=invalid_client".into()).await).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 1, "{json:#}");
+    assert_eq!(json[0]["event"], "error");
+}

@@ -386,3 +386,32 @@ pub fn reference_client() -> PathBuf {
     })
     .clone()
 }
+
+/// Two tokens for the demo client and one refused request: the usage page, the audit log,
+/// its exports and `/metrics` all count them.
+pub async fn some_usage(tb: &conformance::embedded::Embedded, dir: &std::path::Path) -> String {
+    let file = std::fs::read_to_string(dir.join(mock_sts::seed::DEMO_CLIENT_FILE)).unwrap();
+    let file = protocol::client_config::parse(&file).unwrap();
+    let client = helseid_reference::client::Client::from_config(&file, Some(&tb.issuer)).unwrap();
+    for _ in 0..2 {
+        client
+            .token(&helseid_reference::client::TokenRequest {
+                scope: None,
+                resource: None,
+                details: None,
+            })
+            .await
+            .unwrap();
+    }
+    let refused = reqwest::Client::new()
+        .post(format!("{}/connect/token", tb.issuer))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "nosuch-client"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(refused.status().is_client_error());
+    file.client_id.clone()
+}
