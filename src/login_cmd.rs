@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 use helseid_reference::client::Client;
-use helseid_reference::login::{Browser, LoginRequest, UserChoice};
-use serde_json::{Value, json};
+use helseid_reference::login::PersonLogin;
+use serde_json::Value;
 
 #[derive(Debug, Args)]
 pub(crate) struct LoginArgs {
@@ -42,8 +42,6 @@ pub(crate) struct LoginArgs {
     redirect_uri: String,
 }
 
-const USER_SCOPES: &str = "openid profile offline_access helseid://scopes/identity/pid helseid://scopes/identity/security_level helseid://scopes/identity/assurance_level helseid://scopes/hpr/hpr_number";
-
 pub(crate) fn run(args: LoginArgs) -> Result<ExitCode, String> {
     let text = std::fs::read_to_string(&args.client)
         .map_err(|e| format!("{}: {e}", args.client.display()))?;
@@ -53,75 +51,38 @@ pub(crate) fn run(args: LoginArgs) -> Result<ExitCode, String> {
         return Err(format!("--level {} must be 3 or 4", args.level));
     }
     let client = Client::from_config(&file, args.issuer.as_deref()).map_err(|e| e.to_string())?;
-    // The portal's file lists the identity scopes too (openid, offline_access): add only
-    // what USER_SCOPES lacks.
-    let api_scopes: Vec<String> = file
-        .scopes
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|s| !USER_SCOPES.split(' ').any(|u| u == s))
-        .collect();
-    let scope = args.scope.clone().unwrap_or_else(|| {
-        format!("{USER_SCOPES} {}", api_scopes.join(" "))
-            .trim()
-            .to_owned()
-    });
+    let api_scopes = file.scopes.clone().unwrap_or_default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    runtime.block_on(login(&client, &args, &scope))
+    runtime.block_on(login(&client, &args, &api_scopes))
 }
 
-async fn login(client: &Client, args: &LoginArgs, scope: &str) -> Result<ExitCode, String> {
+async fn login(
+    client: &Client,
+    args: &LoginArgs,
+    api_scopes: &[String],
+) -> Result<ExitCode, String> {
     let pid = match &args.pid {
         Some(p) => p.clone(),
         None => first_practitioner(client).await?,
     };
-    let automatic = args.idp == "testidp";
-    let request = LoginRequest {
-        redirect_uri: args.redirect_uri.clone(),
-        scope: scope.to_owned(),
-        acr_values: Some(format!("Level{} idp:{}", args.level, scheme(&args.idp))),
-        test_pid: automatic.then(|| pid.clone()),
-        test_security_level: automatic.then_some(args.level),
-        login_hint: (!automatic).then(|| pid.clone()),
-        ..Default::default()
-    };
-    let choice = UserChoice {
-        idp: Some(args.idp.clone()),
-        pid: Some(pid.clone()),
-        method: None,
-    };
-    let browser = Browser::new().map_err(|e| e.to_string())?;
-    let (login, tokens) = client
-        .login_and_redeem(&browser, &request, &choice)
-        .await
-        .map_err(|e| e.to_string())?;
-    let token = &tokens.response.access_token;
-    let userinfo: Value = match client
-        .api_request(
-            reqwest::Method::GET,
-            &format!("{}/connect/userinfo", client.issuer),
-            token,
-        )
-        .map_err(|e| e.to_string())?
-        .send()
-        .await
-    {
-        Ok(r) => r.json().await.unwrap_or(Value::Null),
-        Err(e) => json!({ "error": e.to_string() }),
-    };
-    let shown = json!({
-        "person": pid,
-        "browser_steps": login.trail,
-        "token_requests": tokens.attempts,
-        "token_response": tokens.response,
-        "access_token_claims": decode(token),
-        "id_token_claims": tokens.response.id_token.as_deref().map(decode),
-        "userinfo": userinfo,
-    });
+    let scheme = scheme(&args.idp);
+    let shown = helseid_reference::login::as_person(
+        client,
+        api_scopes,
+        &PersonLogin {
+            idp: &args.idp,
+            scheme: &scheme,
+            pid: &pid,
+            level: args.level,
+            redirect_uri: &args.redirect_uri,
+            scope: args.scope.as_deref(),
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     println!(
         "{}",
         serde_json::to_string_pretty(&shown).map_err(|e| e.to_string())?
@@ -154,12 +115,4 @@ async fn first_practitioner(client: &Client) -> Result<String, String> {
         .and_then(|p| p["pid"].as_str())
         .map(str::to_owned)
         .ok_or_else(|| "the environment lists no health worker; give --pid".into())
-}
-
-fn decode(jwt: &str) -> Value {
-    jwt.split('.')
-        .nth(1)
-        .and_then(protocol::jose::b64_decode)
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or(Value::Null)
 }

@@ -338,7 +338,9 @@ impl Store {
                 seq INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL,
                 doc TEXT NOT NULL);
              CREATE INDEX IF NOT EXISTS conformance_session_records_by_session
-                ON conformance_session_records (session_id, seq);",
+                ON conformance_session_records (session_id, seq);
+             CREATE TABLE IF NOT EXISTS reservations (
+                pid TEXT PRIMARY KEY, team TEXT NOT NULL, at INTEGER NOT NULL);",
         )?;
         // Schema 1 had one key ring; its keys are the STS's own (ring "").
         let has_ring: bool = conn
@@ -763,6 +765,44 @@ impl Store {
         Ok(())
     }
 
+    // --- SyntPop reservations (+65 persons owned by a team) ---------------------------
+
+    /// Reserves `pid` for `team`; returns the owner when another team holds it (nothing
+    /// changes then). Reserving again for the same team keeps the first time.
+    pub fn reserve(&self, pid: &str, team: &str, at: i64) -> Result<Option<String>, StoreError> {
+        let conn = self.conn();
+        conn.execute_cached(
+            "INSERT INTO reservations (pid, team, at) VALUES (?1, ?2, ?3) ON CONFLICT(pid) DO NOTHING",
+            params![pid, team, at],
+        )?;
+        let owner: String =
+            conn.query_row_cached("SELECT team FROM reservations WHERE pid = ?1", [pid], |r| {
+                r.get(0)
+            })?;
+        Ok((owner != team).then_some(owner))
+    }
+
+    /// Releases `pid` if `team` holds it; returns whether it did.
+    pub fn release(&self, pid: &str, team: &str) -> Result<bool, StoreError> {
+        let n = self.conn().execute_cached(
+            "DELETE FROM reservations WHERE pid = ?1 AND team = ?2",
+            params![pid, team],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Who holds `pid`, and since when.
+    pub fn reservation(&self, pid: &str) -> Result<Option<(String, i64)>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row_cached(
+                "SELECT team, at FROM reservations WHERE pid = ?1",
+                [pid],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
     // --- conformance sessions (their meaning is the conformance crate's) ---------------
 
     /// Inserts or replaces a session's row.
@@ -1106,6 +1146,25 @@ mod tests {
         assert_eq!(store.audit_page(&text("50%_off"), 10, 0).unwrap().1, 1);
         assert_eq!(store.audit_page(&text("%"), 10, 0).unwrap().1, 1);
         assert_eq!(store.audit_page(&text("5_%"), 10, 0).unwrap().1, 0);
+    }
+
+    #[test]
+    fn a_person_is_reserved_by_one_team_at_a_time() {
+        let store = Store::in_memory().unwrap();
+        assert_eq!(store.reserve("13896599786", "team-a", 10).unwrap(), None);
+        assert_eq!(store.reserve("13896599786", "team-a", 20).unwrap(), None);
+        assert_eq!(
+            store.reservation("13896599786").unwrap(),
+            Some(("team-a".into(), 10))
+        );
+        assert_eq!(
+            store.reserve("13896599786", "team-b", 30).unwrap(),
+            Some("team-a".into()),
+            "owned by another team"
+        );
+        assert!(!store.release("13896599786", "team-b").unwrap());
+        assert!(store.release("13896599786", "team-a").unwrap());
+        assert_eq!(store.reservation("13896599786").unwrap(), None);
     }
 
     #[test]

@@ -554,3 +554,92 @@ pub fn unix_now() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default()
 }
+
+/// The scopes of a user login besides the client's API scopes: the identity, level and HPR
+/// claims HelseID's samples ask for.
+pub const USER_SCOPES: &str = "openid profile offline_access helseid://scopes/identity/pid helseid://scopes/identity/security_level helseid://scopes/identity/assurance_level helseid://scopes/hpr/hpr_number";
+
+/// Who logs in where, for [`as_person`].
+#[derive(Debug, Clone, Copy)]
+pub struct PersonLogin<'a> {
+    /// The IdP's path name (`testidp`, `bankid`, ...): TestIDP logs in without a page.
+    pub idp: &'a str,
+    /// Its HelseID scheme (`testidp-oidc`, ...), for `acr_values`.
+    pub scheme: &'a str,
+    pub pid: &'a str,
+    /// 3 or 4.
+    pub level: u8,
+    pub redirect_uri: &'a str,
+    /// All scopes asked for (default: [`USER_SCOPES`] and `api_scopes`).
+    pub scope: Option<&'a str>,
+}
+
+/// A whole user login the way HelseID's samples do it (PAR, the IdP's page or TestIDP's
+/// automation, the code redeemed with DPoP, the ID token validated), then userinfo; and what
+/// came of it as JSON: the browser's steps, the token requests, the token response, the
+/// tokens' claims (decoded, not verified) and userinfo. `api_scopes` are the client's own
+/// (the identity scopes among them are left out).
+pub async fn as_person(
+    client: &Client,
+    api_scopes: &[String],
+    who: &PersonLogin<'_>,
+) -> Result<Value, LoginError> {
+    let extra: Vec<&str> = api_scopes
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !USER_SCOPES.split(' ').any(|u| u == *s))
+        .collect();
+    let scope = who.scope.map_or_else(
+        || {
+            format!("{USER_SCOPES} {}", extra.join(" "))
+                .trim()
+                .to_owned()
+        },
+        str::to_owned,
+    );
+    let automatic = who.idp == "testidp";
+    let request = LoginRequest {
+        redirect_uri: who.redirect_uri.to_owned(),
+        scope,
+        acr_values: Some(format!("Level{} idp:{}", who.level, who.scheme)),
+        test_pid: automatic.then(|| who.pid.to_owned()),
+        test_security_level: automatic.then_some(who.level),
+        login_hint: (!automatic).then(|| who.pid.to_owned()),
+        ..Default::default()
+    };
+    let choice = UserChoice {
+        idp: Some(who.idp.to_owned()),
+        pid: Some(who.pid.to_owned()),
+        method: None,
+    };
+    let browser = Browser::new()?;
+    let (login, tokens) = client.login_and_redeem(&browser, &request, &choice).await?;
+    let token = &tokens.response.access_token;
+    let userinfo: Value = match client
+        .api_request(
+            reqwest::Method::GET,
+            &format!("{}{}", client.issuer, endpoints::USERINFO),
+            token,
+        )?
+        .send()
+        .await
+    {
+        Ok(r) => r.json().await.unwrap_or(Value::Null),
+        Err(e) => serde_json::json!({ "error": e.to_string() }),
+    };
+    let claims = |jwt: &str| {
+        protocol::jose::decode_unverified(jwt)
+            .map(|(_, c)| c)
+            .unwrap_or(Value::Null)
+    };
+    Ok(serde_json::json!({
+        "person": who.pid,
+        "idp": who.idp,
+        "browser_steps": login.trail,
+        "token_requests": tokens.attempts,
+        "token_response": tokens.response,
+        "access_token_claims": claims(token),
+        "id_token_claims": tokens.response.id_token.as_deref().map(claims),
+        "userinfo": userinfo,
+    }))
+}
