@@ -215,6 +215,7 @@ async fn serve(args: UpArgs) -> Result<ExitCode, UpError> {
         helseid_web::WebSettings {
             public: !ip.is_loopback(),
             demo_config: Some(demo_file),
+            demo_login_config: Some(args.data.data_dir.join(seed::DEMO_LOGIN_CLIENT_FILE)),
         },
     );
     let app = helseid_web::app(web, app);

@@ -17,6 +17,7 @@ pub mod chart;
 pub mod layout;
 pub mod pages;
 pub mod security;
+pub mod synthpop;
 pub mod usage;
 
 use std::path::PathBuf;
@@ -33,6 +34,8 @@ pub struct WebSettings {
     pub public: bool,
     /// The seeded demo client's configuration file (offered for download on loopback).
     pub demo_config: Option<PathBuf>,
+    /// The seeded demo login client's configuration file ("log in as this person").
+    pub demo_login_config: Option<PathBuf>,
 }
 
 /// The pages' shared state.
@@ -70,6 +73,7 @@ impl Web {
 pub fn app(web: Arc<Web>, sts: Router) -> Router {
     let routes = pages::routes(web.clone())
         .merge(usage::routes(web.clone()))
+        .merge(synthpop::routes(web.clone()))
         .merge(assets::routes())
         .merge(conformance::session::http::routes(web.sessions.clone()));
     conformance::session::http::with_sts(routes, &web.sessions, sts)

@@ -343,7 +343,7 @@ async fn sessions_page(State(web): State<Arc<Web>>, headers: HeaderMap, Query(q)
 }
 
 /// The form's fields, after the CSRF token (and the api-key beyond loopback) checked out.
-fn checked_form(
+pub(crate) fn checked_form(
     web: &Web,
     c: &Chrome,
     headers: &HeaderMap,

@@ -204,3 +204,64 @@ async fn the_usage_chart_and_the_audit_log_after_a_few_tokens() {
     assert_eq!(csv.lines().count(), 3, "{csv}");
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn synthpop_search_log_in_as_and_reserve_for_a_team() {
+    let (tb, _dir) = testbed().await;
+    let b = Browser::open("synthpop").await;
+    b.goto(&format!("{}/synthpop", tb.issuer)).await;
+    b.click("#hpr").await;
+    b.click("#search").await;
+    b.wait_for_url(|u| u.contains("hpr=on")).await;
+    b.screenshot("synthpop").await;
+    assert_eq!(b.unlabelled_controls().await, Vec::<String>::new());
+    assert_eq!(b.low_contrast(4.5).await, Vec::<String>::new());
+    b.click("#persons tbody tr a").await;
+    b.wait_for_url(|u| u.contains("/synthpop/")).await;
+    let pid = b.text("#pid").await;
+    assert!(
+        b.text("#approvals tbody").await.lines().count() >= 1,
+        "a health worker's approvals"
+    );
+    b.screenshot("person").await;
+    assert_eq!(b.unlabelled_controls().await, Vec::<String>::new());
+
+    // Log in as this person at TestIDP (the first IdP): every token shown, naming them.
+    b.click("#login").await;
+    b.wait_for_url(|u| u.ends_with("/login")).await;
+    let access = b.text("#access-token").await;
+    assert!(access.contains(&pid), "{access}");
+    assert!(b.text("#steps").await.contains("/connect/authorize"));
+    b.screenshot("login-as").await;
+
+    // A +65 person, reserved for a team, shows as another owner to everyone else.
+    b.goto(&format!("{}/synthpop?tag=syntpop-reservert", tb.issuer))
+        .await;
+    b.click("#persons tbody tr a").await;
+    b.wait_for_url(|u| u.contains("/synthpop/")).await;
+    let page = b.url().await;
+    b.client
+        .find(fantoccini::Locator::Css("#team"))
+        .await
+        .unwrap()
+        .send_keys("team-a")
+        .await
+        .unwrap();
+    b.click("#reserve").await;
+    assert!(b.text("#owner").await.contains("vårt team (team-a)"));
+    let other = Browser::open("synthpop-other").await;
+    other.goto(&page).await;
+    assert!(other.text("#owner").await.contains("Annen eier"));
+    assert!(
+        other
+            .client
+            .find(fantoccini::Locator::Css("#release"))
+            .await
+            .is_err(),
+        "only the owner may release"
+    );
+    other.close().await;
+    b.click("#release").await;
+    assert!(b.text("#owner").await.contains("Ledig"));
+    b.close().await;
+}

@@ -143,6 +143,7 @@ async fn beyond_loopback_admin_forms_need_the_api_key() {
                 helseid_web::WebSettings {
                     public: true,
                     demo_config: None,
+                    demo_login_config: None,
                 },
             );
             helseid_web::app(web, app)

@@ -21,6 +21,7 @@ use serde_json::json;
 pub async fn testbed() -> (Embedded, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join(mock_sts::seed::DEMO_CLIENT_FILE);
+    let demo_login = dir.path().join(mock_sts::seed::DEMO_LOGIN_CLIENT_FILE);
     let embedded = Embedded::start_serving(0, Some(dir.path()), move |sts, sessions, app| {
         let web = helseid_web::Web::new(
             sts,
@@ -28,6 +29,7 @@ pub async fn testbed() -> (Embedded, tempfile::TempDir) {
             helseid_web::WebSettings {
                 public: false,
                 demo_config: Some(demo),
+                demo_login_config: Some(demo_login),
             },
         );
         helseid_web::app(web, app)
