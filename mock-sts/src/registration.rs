@@ -18,7 +18,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::clock::rfc3339;
-use crate::store::{Client, ClientKey, Store, StoreError, Tenancy, TokenBinding};
+use crate::store::{Api, Client, ClientKey, Store, StoreError, Tenancy, TokenBinding};
 
 /// Key size of generated client keys. HelseID's portal makes 4096-bit keys; 2048 keeps
 /// `client create` instant and is what HelseID accepts as a minimum.
@@ -44,6 +44,70 @@ pub enum RegistrationError {
     Write { path: String, detail: String },
     #[error("{0}, so no client id could be made")]
     Random(#[from] RngError),
+    #[error("audience {0:?} is not <prefix>:<name> in lower case (letters, digits, '-', '_', '.')")]
+    Audience(String),
+    #[error("an API with audience {0:?} is already registered")]
+    ApiExists(String),
+    #[error("scope {scope:?} is not {audience}/<name> (no spaces)")]
+    ApiScope { scope: String, audience: String },
+    #[error("an API needs at least one scope")]
+    NoApiScopes,
+}
+
+/// A new API of the environment, checked: the audience is `<prefix>:<name>` in lower case
+/// (`nhn:kjernejournal`, HelseID's shape), new, and every scope is `<audience>/<name>`.
+/// The self-service page registers APIs with it.
+pub fn new_api(
+    store: &Store,
+    audience: &str,
+    name: &str,
+    scopes: &[String],
+) -> Result<Api, RegistrationError> {
+    let audience = audience.trim();
+    let part_ok = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
+    };
+    match audience.split_once(':') {
+        Some((prefix, rest)) if part_ok(prefix) && part_ok(rest) => {}
+        _ => return Err(RegistrationError::Audience(audience.to_owned())),
+    }
+    if store.api(audience)?.is_some() {
+        return Err(RegistrationError::ApiExists(audience.to_owned()));
+    }
+    let mut checked = Vec::new();
+    for scope in scopes.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        let ok = scope
+            .strip_prefix(audience)
+            .and_then(|r| r.strip_prefix('/'))
+            .is_some_and(|n| !n.is_empty() && !n.contains(char::is_whitespace));
+        if !ok {
+            return Err(RegistrationError::ApiScope {
+                scope: scope.to_owned(),
+                audience: audience.to_owned(),
+            });
+        }
+        if !checked.iter().any(|c: &String| c == scope) {
+            checked.push(scope.to_owned());
+        }
+    }
+    if checked.is_empty() {
+        return Err(RegistrationError::NoApiScopes);
+    }
+    let api = Api {
+        audience: audience.to_owned(),
+        name: if name.trim().is_empty() {
+            audience.to_owned()
+        } else {
+            name.trim().to_owned()
+        },
+        scopes: checked,
+        requires_terms: false,
+        token_exchange_clients: vec![],
+    };
+    store.put_api(&api)?;
+    Ok(api)
 }
 
 /// What a new client should be.
@@ -319,4 +383,47 @@ pub fn write_config_file(path: &Path, file: &ClientConfigFile) -> Result<(), Reg
     }
     std::fs::rename(&tmp, path).map_err(err)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_api_has_helseids_audience_and_scopes_of_its_own() {
+        let store = Store::in_memory().unwrap();
+        let scopes = |s: &[&str]| s.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        let api = new_api(
+            &store,
+            "nhn:journal",
+            "",
+            &scopes(&[
+                "nhn:journal/read",
+                " nhn:journal/read",
+                "",
+                "nhn:journal/write",
+            ]),
+        )
+        .unwrap();
+        assert_eq!(api.name, "nhn:journal");
+        assert_eq!(
+            api.scopes,
+            scopes(&["nhn:journal/read", "nhn:journal/write"])
+        );
+        assert!(store.api("nhn:journal").unwrap().is_some());
+        for (audience, scope, wrong) in [
+            ("journal", "journal/read", "is not <prefix>:<name>"),
+            ("nhn:Journal", "nhn:Journal/read", "is not <prefix>:<name>"),
+            ("nhn:", "nhn:/read", "is not <prefix>:<name>"),
+            ("nhn:journal", "nhn:journal/read", "already registered"),
+            ("nhn:other", "nhn:journal/read", "is not nhn:other/<name>"),
+            ("nhn:other", "nhn:other/", "is not nhn:other/<name>"),
+            ("nhn:other", "nhn:other/a b", "is not nhn:other/<name>"),
+        ] {
+            let e = new_api(&store, audience, "x", &scopes(&[scope])).unwrap_err();
+            assert!(e.to_string().contains(wrong), "{audience} {scope}: {e}");
+        }
+        let e = new_api(&store, "nhn:empty", "x", &[]).unwrap_err();
+        assert!(matches!(e, RegistrationError::NoApiScopes));
+    }
 }

@@ -93,29 +93,7 @@ async fn create_draft(
 ) -> Result<Response, OAuthError> {
     check_api_key(&sts.config.api_key, &headers)?;
     let draft: ClientDraft = json_body(&headers, &body, "ClientDraft")?;
-    let now = sts.now();
-    let confirmed = !sts.config.require_draft_confirmation;
-    let client = client_from_draft(&sts.store, &draft, now, sts.config.client_key_lifetime)
-        .map(|c| Client { confirmed, ..c })?;
-    if !sts.store.insert_client(&client).map_err(internal)? {
-        // A fresh random GUID colliding is as good as impossible; say so rather than overwrite.
-        return Err(internal(format!(
-            "client id {} is already taken",
-            client.client_id
-        )));
-    }
-    sts.audit(
-        now,
-        "selvbetjening_client_draft",
-        Some(&client.client_id),
-        &json!({
-            "organization_number": client.tenancy.owner(),
-            "scopes": client.scopes,
-            "confirmed": client.confirmed,
-            "key": key_summary(client.keys.first()),
-        }),
-    )
-    .map_err(internal)?;
+    let client = register_draft(&sts, &draft, !sts.config.require_draft_confirmation)?;
     let body = ClientDraftResponse {
         client_id: client.client_id,
     };
@@ -185,9 +163,51 @@ async fn client_secret(
 ) -> Result<Response, OAuthError> {
     let mut client = calling_client(&sts, &headers, Method::POST, CLIENT_SECRET_PATH)?;
     let jwk: Value = json_body(&headers, &body, "public JWK")?;
+    let expires_at = rotate_key(&sts, &mut client, &jwk)?;
+    let body = ClientSecretUpdateResponse {
+        expiration: rfc3339(expires_at),
+    };
+    Ok(no_store(Json(body).into_response()))
+}
+
+/// Registers the client `draft` describes (`confirmed`, or a draft waiting for the confirm
+/// page) and audits it: `POST /v1/client-drafts` and the self-service page both come here.
+pub fn register_draft(
+    sts: &Sts,
+    draft: &ClientDraft,
+    confirmed: bool,
+) -> Result<Client, OAuthError> {
     let now = sts.now();
-    let expires_at = replace_key(&mut client, &jwk, now, sts.config.client_key_lifetime)?;
-    sts.store.put_client(&client).map_err(internal)?;
+    let client = client_from_draft(&sts.store, draft, now, sts.config.client_key_lifetime)
+        .map(|c| Client { confirmed, ..c })?;
+    if !sts.store.insert_client(&client).map_err(internal)? {
+        // A fresh random GUID colliding is as good as impossible; say so rather than overwrite.
+        return Err(internal(format!(
+            "client id {} is already taken",
+            client.client_id
+        )));
+    }
+    sts.audit(
+        now,
+        "selvbetjening_client_draft",
+        Some(&client.client_id),
+        &json!({
+            "organization_number": client.tenancy.owner(),
+            "scopes": client.scopes,
+            "confirmed": client.confirmed,
+            "key": key_summary(client.keys.first()),
+        }),
+    )
+    .map_err(internal)?;
+    Ok(client)
+}
+
+/// Replaces `client`'s key with `jwk` (its public key), stores and audits it; returns when the
+/// new key expires. `POST /v1/client-secret` and the self-service page both come here.
+pub fn rotate_key(sts: &Sts, client: &mut Client, jwk: &Value) -> Result<i64, OAuthError> {
+    let now = sts.now();
+    let expires_at = replace_key(client, jwk, now, sts.config.client_key_lifetime)?;
+    sts.store.put_client(client).map_err(internal)?;
     sts.audit(
         now,
         "selvbetjening_client_secret",
@@ -195,10 +215,7 @@ async fn client_secret(
         &json!({ "key": key_summary(client.keys.first()) }),
     )
     .map_err(internal)?;
-    let body = ClientSecretUpdateResponse {
-        expiration: rfc3339(expires_at),
-    };
-    Ok(no_store(Json(body).into_response()))
+    Ok(expires_at)
 }
 
 /// Query of the confirm page, as the samples build it.

@@ -17,6 +17,7 @@ pub mod chart;
 pub mod layout;
 pub mod pages;
 pub mod security;
+pub mod selfservice;
 pub mod synthpop;
 pub mod usage;
 
@@ -74,6 +75,7 @@ pub fn app(web: Arc<Web>, sts: Router) -> Router {
     let routes = pages::routes(web.clone())
         .merge(usage::routes(web.clone()))
         .merge(synthpop::routes(web.clone()))
+        .merge(selfservice::routes(web.clone()))
         .merge(assets::routes())
         .merge(conformance::session::http::routes(web.sessions.clone()));
     conformance::session::http::with_sts(routes, &web.sessions, sts)

@@ -265,3 +265,82 @@ async fn synthpop_search_log_in_as_and_reserve_for_a_team() {
     assert!(b.text("#owner").await.contains("Ledig"));
     b.close().await;
 }
+
+/// A token with the configuration file at `path`: Ok with the access token, or the error.
+async fn token_with(path: &std::path::Path, issuer: &str) -> Result<String, String> {
+    let file = protocol::client_config::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let client = helseid_reference::client::Client::from_config(&file, Some(issuer)).unwrap();
+    client
+        .token(&helseid_reference::client::TokenRequest {
+            scope: None,
+            resource: None,
+            details: None,
+        })
+        .await
+        .map(|o| o.response.access_token)
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_service_creates_a_client_that_works_and_rotates_its_key() {
+    let (tb, _dir) = testbed().await;
+    let b = Browser::open("self-service").await;
+    b.goto(&format!("{}/self-service", tb.issuer)).await;
+    assert_eq!(b.unlabelled_controls().await, Vec::<String>::new());
+    assert_eq!(b.low_contrast(4.5).await, Vec::<String>::new());
+    b.click("input[value='nhn:testbed-api/read']").await;
+    b.screenshot("self-service").await;
+    b.click("#create-client").await;
+    let first = b.downloaded(".json").await;
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&first).unwrap()).unwrap();
+    let client_id = file["clientId"].as_str().unwrap().to_owned();
+    let registered = tb.sts.store.client(&client_id).unwrap().unwrap();
+    assert_eq!(registered.scopes, vec!["nhn:testbed-api/read".to_owned()]);
+    assert_eq!(registered.tenancy.owner(), mock_sts::seed::SAMPLE_PARENT);
+    token_with(&first, &tb.issuer).await.unwrap();
+
+    // A new key: the new file works, the old one no longer does.
+    let kept = first.with_extension("old");
+    std::fs::rename(&first, &kept).unwrap();
+    b.goto(&format!("{}/self-service?limit=200", tb.issuer))
+        .await;
+    b.click(&format!(
+        "button[aria-label='Ny nøkkel og konfigurasjon for {client_id}']"
+    ))
+    .await;
+    let second = b.downloaded(&format!("{client_id}.json")).await;
+    token_with(&second, &tb.issuer).await.unwrap();
+    let refused = token_with(&kept, &tb.issuer).await.unwrap_err();
+    assert!(refused.contains("invalid_client"), "{refused}");
+
+    // An API, then one whose audience breaks the rule, named on the error page.
+    b.goto(&format!("{}/self-service", tb.issuer)).await;
+    for (field, value) in [
+        ("#audience", "nhn:mitt-api"),
+        ("#api-scopes", "nhn:mitt-api/read"),
+    ] {
+        b.client
+            .find(fantoccini::Locator::Css(field))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    b.click("#create-api").await;
+    assert!(b.text("#apis").await.contains("nhn:mitt-api"));
+    assert!(tb.sts.store.api("nhn:mitt-api").unwrap().is_some());
+    for (field, value) in [("#audience", "Mitt API"), ("#api-scopes", "x")] {
+        b.client
+            .find(fantoccini::Locator::Css(field))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    b.click("#create-api").await;
+    assert!(b.text("[role=alert]").await.contains("Mitt API"));
+    b.close().await;
+}
