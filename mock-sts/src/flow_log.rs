@@ -22,8 +22,10 @@ use serde_json::{Map, Value, json};
 use crate::Sts;
 use protocol::urlencoding::decode_lossy as percent_decode;
 
-/// Exchanges kept.
-pub const CAPACITY: usize = 500;
+/// Exchanges kept (the flow inspector's pages read them by flow, a page at a time).
+pub const CAPACITY: usize = 20_000;
+/// Exchanges `GET /testbed/flows` answers at most.
+pub const MAX_JSON_LIMIT: usize = 500;
 /// Largest body recorded (longer ones are cut).
 const MAX_RECORDED: usize = 64 * 1024;
 
@@ -40,6 +42,38 @@ struct Exchange {
     status: u16,
     location: Option<String>,
     response_body: Bytes,
+    /// The values of an HTML response's hidden form fields (what the browser posts back).
+    hidden_values: Vec<String>,
+}
+
+/// The values of `html`'s hidden `<input>` fields (entity-decoded), so a flow can follow a
+/// browser from a page to the form it posts.
+fn hidden_values(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for tag in html.split("<input").skip(1) {
+        let tag = tag.split('>').next().unwrap_or("");
+        if !tag.contains("type=\"hidden\"") {
+            continue;
+        }
+        if let Some(v) = tag
+            .split("value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+        {
+            let v = v
+                .replace("&quot;", "\"")
+                .replace("&#34;", "\"")
+                .replace("&#39;", "'")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&#38;", "&")
+                .replace("&amp;", "&");
+            if !v.is_empty() {
+                out.push(v);
+            }
+        }
+    }
+    out
 }
 
 /// Where every recorded exchange is also handed, unmasked (a conformance session keeps its
@@ -47,8 +81,16 @@ struct Exchange {
 pub type Sink = Box<dyn Fn(FlowRecord) + Send + Sync>;
 
 #[derive(Default)]
+struct Entries {
+    /// The id the last exchange got.
+    last: u64,
+    kept: VecDeque<Exchange>,
+    flows: crate::flows::FlowIndex,
+}
+
+#[derive(Default)]
 pub struct FlowLog {
-    entries: Mutex<(u64, VecDeque<Exchange>)>,
+    entries: Mutex<Entries>,
     sink: std::sync::OnceLock<Sink>,
 }
 
@@ -64,14 +106,18 @@ impl FlowLog {
     fn record(&self, mut e: Exchange) {
         let copy = {
             let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            guard.0 += 1;
-            e.id = guard.0;
-            if guard.1.len() >= CAPACITY {
-                guard.1.pop_front();
+            guard.last += 1;
+            e.id = guard.last;
+            if guard.kept.len() >= CAPACITY {
+                guard.kept.pop_front();
+                if let Some(oldest) = guard.kept.front().map(|x| x.id) {
+                    guard.flows.forget_before(oldest);
+                }
             }
-            let copy = self.sink.get().map(|_| FlowRecord::of(&e));
-            guard.1.push_back(e);
-            copy
+            let record = FlowRecord::of(&e);
+            guard.flows.add(&record);
+            guard.kept.push_back(e);
+            self.sink.get().map(|_| record)
         };
         if let (Some(sink), Some(record)) = (self.sink.get(), copy) {
             sink(record);
@@ -86,13 +132,42 @@ impl FlowLog {
 
     fn snapshot(&self) -> Vec<Exchange> {
         let guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        guard.1.iter().rev().cloned().collect()
+        guard.kept.iter().rev().cloned().collect()
     }
 
     /// The id the next exchange gets: a mark to read [`FlowLog::records_since`] from.
     pub fn next_id(&self) -> u64 {
         let guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        guard.0 + 1
+        guard.last + 1
+    }
+
+    /// The newest flows ([`crate::flows`]) first, of `client` if given (discovery and key
+    /// fetches by no client only `with_discovery`), and how many there are.
+    pub fn flows_page(
+        &self,
+        client: Option<&str>,
+        with_discovery: bool,
+        limit: usize,
+        offset: usize,
+    ) -> (Vec<crate::flows::Flow>, usize) {
+        let guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        guard.flows.page(client, with_discovery, limit, offset)
+    }
+
+    /// The flow `id` with its exchanges still kept, oldest first, each as recorded and as
+    /// shown (secrets masked, tokens decoded).
+    pub fn flow(&self, id: u64) -> Option<(crate::flows::Flow, Vec<(FlowRecord, Value)>)> {
+        let guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let flow = guard.flows.get(id)?;
+        let first = guard.kept.front().map_or(0, |e| e.id);
+        let steps = flow
+            .exchanges
+            .iter()
+            .filter(|x| **x >= first)
+            .filter_map(|x| guard.kept.get((x - first) as usize))
+            .map(|e| (FlowRecord::of(e), render(e)))
+            .collect();
+        Some((flow, steps))
     }
 
     /// The exchanges kept whose id is at least `first`, oldest first, unmasked (for an
@@ -100,7 +175,7 @@ impl FlowLog {
     pub fn records_since(&self, first: u64) -> Vec<FlowRecord> {
         let guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         guard
-            .1
+            .kept
             .iter()
             .filter(|e| e.id >= first)
             .map(FlowRecord::of)
@@ -125,6 +200,9 @@ pub struct FlowRecord {
     pub status: u16,
     pub location: Option<String>,
     pub response_body: String,
+    /// The values of an HTML response's hidden form fields.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hidden_values: Vec<String>,
 }
 
 impl FlowRecord {
@@ -140,6 +218,7 @@ impl FlowRecord {
             status: e.status,
             location: e.location.clone(),
             response_body: String::from_utf8_lossy(&e.response_body).into_owned(),
+            hidden_values: e.hidden_values.clone(),
         }
     }
 
@@ -240,6 +319,11 @@ pub async fn record(State(sts): State<Arc<Sts>>, request: Request, next: Next) -
         } else {
             response_body.slice(..response_body.len().min(MAX_RECORDED))
         },
+        hidden_values: if is_html {
+            hidden_values(&String::from_utf8_lossy(&response_body))
+        } else {
+            Vec::new()
+        },
     };
     if exchange.status >= 400 {
         crate::usage::observe(&sts, &FlowRecord::of(&exchange));
@@ -256,7 +340,7 @@ pub struct FlowQuery {
 
 /// `GET /testbed/flows`.
 pub async fn flows(State(sts): State<Arc<Sts>>, Query(q): Query<FlowQuery>) -> Json<Value> {
-    let limit = q.limit.unwrap_or(50).min(CAPACITY);
+    let limit = q.limit.unwrap_or(50).min(MAX_JSON_LIMIT);
     let shown: Vec<Value> = sts
         .flows
         .snapshot()
@@ -364,5 +448,19 @@ fn decode_jwt(token: &str) -> Value {
     match protocol::jose::decode_unverified(token) {
         Ok((header, claims)) => json!({ "jwt": { "header": header, "claims": claims } }),
         Err(_) => json!(token),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_fields_are_read_from_a_page() {
+        let html = r#"<form><input type="hidden" name="request_id" value="A&amp;B0123456789ABCDEF"><input type="text" name="pid" value="x"><input name="lang" type="hidden" value="nb"></form>"#;
+        assert_eq!(
+            hidden_values(html),
+            vec!["A&B0123456789ABCDEF".to_owned(), "nb".to_owned()]
+        );
     }
 }

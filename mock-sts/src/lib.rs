@@ -44,6 +44,7 @@ pub mod error;
 pub mod fault;
 pub mod federation;
 pub mod flow_log;
+pub mod flows;
 pub mod form;
 pub mod identity;
 pub mod introspection;

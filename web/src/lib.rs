@@ -14,6 +14,7 @@
 
 pub mod assets;
 pub mod chart;
+pub mod flows;
 pub mod layout;
 pub mod pages;
 pub mod security;
@@ -76,6 +77,7 @@ pub fn app(web: Arc<Web>, sts: Router) -> Router {
         .merge(usage::routes(web.clone()))
         .merge(synthpop::routes(web.clone()))
         .merge(selfservice::routes(web.clone()))
+        .merge(flows::routes(web.clone()))
         .merge(assets::routes())
         .merge(conformance::session::http::routes(web.sessions.clone()));
     conformance::session::http::with_sts(routes, &web.sessions, sts)

@@ -344,3 +344,43 @@ async fn self_service_creates_a_client_that_works_and_rotates_its_key() {
     assert!(b.text("[role=alert]").await.contains("Mitt API"));
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_flow_inspector_shows_a_login_with_its_diagram_and_verified_tokens() {
+    let (tb, _dir) = testbed().await;
+    let b = Browser::open("flows").await;
+    // A login at BankID (a page filled in as a user would), from a person's page.
+    let (pid, _) = tb.practitioner().unwrap();
+    b.goto(&format!("{}/synthpop/{pid}", tb.issuer)).await;
+    b.client
+        .find(fantoccini::Locator::Css("#idp option[value='bankid']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.click("#login").await;
+    b.wait_for_url(|u| u.ends_with("/login")).await;
+    assert!(b.text("#access-token").await.contains(&pid));
+
+    b.goto(&format!("{}/flows", tb.issuer)).await;
+    let first = b.text("#flows tbody tr").await;
+    assert!(first.starts_with("login"), "{}", b.text("#flows").await);
+    b.screenshot("flows").await;
+    assert_eq!(b.unlabelled_controls().await, Vec::<String>::new());
+    b.click("#flows tbody tr a").await;
+    b.wait_for_url(|u| u.contains("/flows/")).await;
+    let diagram = b.text("#sequence").await;
+    assert!(diagram.contains("IdP bankid"), "{diagram}");
+    assert!(diagram.contains("/connect/par"));
+    let page = b.text("main").await;
+    assert!(page.contains("signaturen stemmer"), "tokens verified");
+    assert!(!page.contains("signaturen stemmer IKKE"));
+    assert!(
+        page.contains("sikkerhetsnivået for innloggingen"),
+        "claims explained"
+    );
+    b.screenshot("flow").await;
+    assert_eq!(b.low_contrast(4.5).await, Vec::<String>::new());
+    b.close().await;
+}
