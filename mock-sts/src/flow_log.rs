@@ -88,10 +88,24 @@ struct Entries {
     flows: crate::flows::FlowIndex,
 }
 
+/// What live readers of the log (the flow inspector's page) are told of each exchange.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FlowEvent {
+    /// The flow it belongs to, as it stands now.
+    pub flow: crate::flows::Flow,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+}
+
+/// Events a slow live reader may lag behind before it misses some.
+const LIVE_BUFFER: usize = 1024;
+
 #[derive(Default)]
 pub struct FlowLog {
     entries: Mutex<Entries>,
     sink: std::sync::OnceLock<Sink>,
+    live: std::sync::OnceLock<tokio::sync::broadcast::Sender<FlowEvent>>,
 }
 
 impl std::fmt::Debug for FlowLog {
@@ -115,13 +129,31 @@ impl FlowLog {
                 }
             }
             let record = FlowRecord::of(&e);
-            guard.flows.add(&record);
+            let flow = guard.flows.add(&record);
+            if let Some(live) = self.live.get()
+                && live.receiver_count() > 0
+            {
+                let _ = live.send(FlowEvent {
+                    flow,
+                    method: record.method.clone(),
+                    path: record.path.clone(),
+                    status: record.status,
+                });
+            }
             guard.kept.push_back(e);
             self.sink.get().map(|_| record)
         };
         if let (Some(sink), Some(record)) = (self.sink.get(), copy) {
             sink(record);
         }
+    }
+
+    /// Every exchange recorded from now on, as it is recorded (a reader that falls more than
+    /// 1,024 behind misses the oldest).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<FlowEvent> {
+        self.live
+            .get_or_init(|| tokio::sync::broadcast::channel(LIVE_BUFFER).0)
+            .subscribe()
     }
 
     /// Hands every exchange recorded from now on to `sink` as well (set once; a second call

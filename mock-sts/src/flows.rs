@@ -165,8 +165,8 @@ impl FlowIndex {
         self.flows.binary_search_by_key(&flow, |f| f.id).ok()
     }
 
-    /// Files the exchange `r` (just recorded, ids rising) under its flow.
-    pub fn add(&mut self, r: &FlowRecord) {
+    /// Files the exchange `r` (just recorded, ids rising) under its flow; returns the flow.
+    pub fn add(&mut self, r: &FlowRecord) -> Flow {
         let client = client_of(r);
         let retry_key = client.as_ref().map(|c| (c.clone(), r.path.clone()));
         let joined = retry_key
@@ -217,6 +217,7 @@ impl FlowIndex {
             self.artifact_order.push_back((r.id, v.clone()));
             self.artifacts.insert(v, id);
         }
+        self.flows[index].clone()
     }
 
     /// Forgets what came before the exchange `oldest` (the log dropped it).

@@ -24,6 +24,7 @@ async fn asset(Path(file): Path<String>) -> Response {
     };
     let kind = match file.rsplit_once('.').map(|(_, e)| e) {
         Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
         Some("svg") => "image/svg+xml",
         Some("png") => "image/png",
         _ => "application/octet-stream",

@@ -23,6 +23,7 @@ use crate::layout::{self, Chrome, Locale, Pager, error, page, time};
 pub fn routes(web: Arc<Web>) -> Router {
     Router::new()
         .route("/flows", get(flows_page))
+        .route("/flows/events", get(events))
         .route("/flows/{id}", get(flow_page))
         .with_state(web)
 }
@@ -30,6 +31,7 @@ pub fn routes(web: Arc<Web>) -> Router {
 type Q = Query<HashMap<String, String>>;
 
 struct FlowRow {
+    id: u64,
     link: String,
     kind: String,
     client: String,
@@ -47,6 +49,9 @@ struct FlowsPage {
     client: String,
     with_discovery: bool,
     json: String,
+    events: String,
+    link_base: String,
+    live: bool,
 }
 
 async fn flows_page(State(web): State<Arc<Web>>, headers: HeaderMap, Query(q): Q) -> Response {
@@ -76,6 +81,7 @@ async fn flows_page(State(web): State<Arc<Web>>, headers: HeaderMap, Query(q): Q
         rows: flows
             .iter()
             .map(|f| FlowRow {
+                id: f.id,
                 link: web.path(&format!("/flows/{}", f.id)),
                 kind: f.kind.clone(),
                 client: f.client_id.clone().unwrap_or_default(),
@@ -85,12 +91,57 @@ async fn flows_page(State(web): State<Arc<Web>>, headers: HeaderMap, Query(q): Q
             })
             .collect(),
         pager: layout::pager(&c, &pager),
-        client: client.unwrap_or_default(),
+        client: client.clone().unwrap_or_default(),
         with_discovery,
+        events: match &client {
+            Some(cl) => web.path(&format!(
+                "/flows/events?client={}",
+                protocol::urlencoding::encode(cl)
+            )),
+            None => web.path("/flows/events"),
+        },
+        link_base: web.path("/flows/"),
+        // Live rows only on the first page, where new flows appear.
+        live: offset == 0,
         json: web.url(protocol::endpoints::testbed::FLOWS),
         c: c.clone(),
     };
-    page(&body, &c)
+    layout::page_with_script(&body, &c)
+}
+
+/// `GET /flows/events`: server-sent events, one per exchange recorded from now on (its flow
+/// as it stands), of `?client=` if given; the flows page shows them live.
+async fn events(
+    State(web): State<Arc<Web>>,
+    Query(q): Q,
+) -> axum::response::sse::Sse<
+    impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let client = q.get("client").cloned().filter(|c| !c.is_empty());
+    let rx = web.sts.flows.subscribe();
+    let stream = futures_util::stream::unfold((rx, client), |(mut rx, client)| async move {
+        loop {
+            match rx.recv().await {
+                Ok(ev) => {
+                    if client
+                        .as_deref()
+                        .is_some_and(|c| ev.flow.client_id.as_deref() != Some(c))
+                    {
+                        continue;
+                    }
+                    let event = Event::default()
+                        .event("exchange")
+                        .json_data(&ev)
+                        .unwrap_or_else(|_| Event::default().comment("unreadable"));
+                    return Some((Ok(event), (rx, client)));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
 /// One line on what a claim means (HelseID's and the JOSE/OAuth ones a reader meets).

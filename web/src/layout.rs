@@ -123,6 +123,17 @@ pub fn page<T: Template>(template: &T, chrome: &Chrome) -> Response {
     render(template, chrome, StatusCode::OK)
 }
 
+/// A page whose own script (an embedded asset) may run and connect back to the testbed
+/// (the flow inspector's live updates).
+pub fn page_with_script<T: Template>(template: &T, chrome: &Chrome) -> Response {
+    let mut r = render(template, chrome, StatusCode::OK);
+    r.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(crate::security::SCRIPT_PAGE_CSP),
+    );
+    r
+}
+
 pub fn render<T: Template>(template: &T, chrome: &Chrome, status: StatusCode) -> Response {
     let html = match template.render() {
         Ok(h) => h,

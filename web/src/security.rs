@@ -16,6 +16,8 @@ use protocol::jose::constant_time_eq;
 
 /// The policy of the testbed's own pages.
 pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The policy of a page with its own script (no inline script, no other origin).
+pub const SCRIPT_PAGE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 /// The policy of every other HTML response (inline styles, no scripts, no framing).
 pub const OTHER_HTML_CSP: &str = "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 /// The CSRF cookie.

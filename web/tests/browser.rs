@@ -384,3 +384,36 @@ async fn the_flow_inspector_shows_a_login_with_its_diagram_and_verified_tokens()
     assert_eq!(b.low_contrast(4.5).await, Vec::<String>::new());
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_flow_inspector_shows_new_flows_live() {
+    let (tb, dir) = testbed().await;
+    let b = Browser::open("flows-live").await;
+    b.goto(&format!("{}/flows", tb.issuer)).await;
+    b.wait_for_text("#live", "fortløpende").await;
+    // Tokens for the demo client while the page is open: their flows appear without a reload.
+    support::some_usage(&tb, dir.path()).await;
+    let started = std::time::Instant::now();
+    loop {
+        let rows = b
+            .client
+            .find_all(fantoccini::Locator::Css("#flows-body tr"))
+            .await
+            .unwrap();
+        let text = b.text("#flows-body").await;
+        if rows.len() >= 2 && text.matches("system token").count() >= 2 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no live rows: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.screenshot("flows-live").await;
+    // A live row links to its flow.
+    b.click("#flows-body tr a").await;
+    b.wait_for_url(|u| u.contains("/flows/")).await;
+    assert!(b.text("#sequence").await.contains("/connect/token"));
+    b.close().await;
+}

@@ -260,6 +260,22 @@ impl Browser {
         }
     }
 
+    /// Waits (up to 10 s) until the element's text contains `needle`; returns the text.
+    pub async fn wait_for_text(&self, css: &str, needle: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let text = self.text(css).await;
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{css} never showed {needle:?}: {text}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Saves a PNG of the window as `target/browser-artifacts/<name>.png`.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.unwrap();
