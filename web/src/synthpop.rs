@@ -478,16 +478,6 @@ async fn person_page(
     page(&body, &c)
 }
 
-/// The form's fields after the CSRF and api-key checks, or the error page.
-fn form_of(
-    web: &Web,
-    c: &Chrome,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<protocol::form::Params, Box<Response>> {
-    crate::pages::checked_form(web, c, headers, body)
-}
-
 async fn reserve(
     State(web): State<Arc<Web>>,
     headers: HeaderMap,
@@ -496,7 +486,7 @@ async fn reserve(
     body: Bytes,
 ) -> Response {
     let c = Chrome::new(&web, &headers, &q, &format!("/synthpop/{pid}"), "synthpop");
-    let form = match form_of(&web, &c, &headers, &body) {
+    let form = match crate::pages::checked_form(&web, &c, &headers, &body) {
         Ok(f) => f,
         Err(r) => return *r,
     };
@@ -557,7 +547,7 @@ async fn release(
     body: Bytes,
 ) -> Response {
     let c = Chrome::new(&web, &headers, &q, &format!("/synthpop/{pid}"), "synthpop");
-    if let Err(r) = form_of(&web, &c, &headers, &body) {
+    if let Err(r) = crate::pages::checked_form(&web, &c, &headers, &body) {
         return *r;
     }
     let Some(mine) = team(&headers) else {
@@ -602,7 +592,7 @@ async fn login_as(
     body: Bytes,
 ) -> Response {
     let c = Chrome::new(&web, &headers, &q, &format!("/synthpop/{pid}"), "synthpop");
-    let form = match form_of(&web, &c, &headers, &body) {
+    let form = match crate::pages::checked_form(&web, &c, &headers, &body) {
         Ok(f) => f,
         Err(r) => return *r,
     };
