@@ -14,6 +14,7 @@
 
 pub mod assets;
 pub mod chart;
+pub mod demo;
 pub mod flows;
 pub mod layout;
 pub mod pages;
@@ -46,6 +47,8 @@ pub struct Web {
     pub sts: Arc<Sts>,
     pub sessions: Arc<Sessions>,
     pub settings: WebSettings,
+    /// The demo client's runs in progress.
+    pub demo: demo::Runs,
 }
 
 impl Web {
@@ -54,6 +57,7 @@ impl Web {
             sts,
             sessions,
             settings,
+            demo: demo::Runs::default(),
         })
     }
 
@@ -78,6 +82,7 @@ pub fn app(web: Arc<Web>, sts: Router) -> Router {
         .merge(synthpop::routes(web.clone()))
         .merge(selfservice::routes(web.clone()))
         .merge(flows::routes(web.clone()))
+        .merge(demo::routes(web.clone()))
         .merge(assets::routes())
         .merge(conformance::session::http::routes(web.sessions.clone()));
     conformance::session::http::with_sts(routes, &web.sessions, sts)

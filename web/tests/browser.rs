@@ -417,3 +417,38 @@ async fn the_flow_inspector_shows_new_flows_live() {
     assert!(b.text("#sequence").await.contains("/connect/token"));
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_client_gets_a_system_token_step_by_step() {
+    let (tb, _dir) = testbed().await;
+    let b = Browser::open("demo").await;
+    b.goto(&format!("{}/demo", tb.issuer)).await;
+    b.click("#start-system-token").await;
+    b.wait_for_url(|u| u.contains("/demo/run/")).await;
+    // Each step is announced before it is done.
+    assert!(b.text("#h-next").await.contains("klient-assertion"));
+    for expected in [
+        "client assertion",
+        "DPoP proof",
+        "use_dpop_nonce",
+        "access token",
+        "DPoP proof (API call)",
+    ] {
+        b.click("#next").await;
+        b.wait_for_text("#done", expected).await;
+    }
+    let done = b.text("#done").await;
+    assert!(
+        done.contains("DPoP-Nonce:"),
+        "the challenge's nonce is shown"
+    );
+    assert!(done.contains("DPoP-bindingen"), "cnf explained");
+    b.wait_for_text("#finished", "Ferdig").await;
+    b.screenshot("demo").await;
+    assert_eq!(b.unlabelled_controls().await, Vec::<String>::new());
+    assert_eq!(b.low_contrast(4.5).await, Vec::<String>::new());
+    // The steps were real: the flow inspector has the token flow.
+    b.goto(&format!("{}/flows", tb.issuer)).await;
+    assert!(b.text("#flows-body").await.contains("system token"));
+    b.close().await;
+}
