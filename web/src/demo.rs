@@ -39,19 +39,47 @@ struct Done {
     tokens: Vec<(String, String)>,
 }
 
-/// A system-token run in progress.
+/// Which flow a run shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    SystemToken,
+    Login,
+}
+
+/// What a login run keeps between steps.
+#[derive(Debug, Clone, Default)]
+struct LoginState {
+    scheme: String,
+    level: u8,
+    /// The authorize URL (with the pushed request's `request_uri`).
+    url: String,
+    verifier: String,
+    state: String,
+    nonce: String,
+    code: Option<String>,
+    id_token: Option<String>,
+    refresh_token: Option<String>,
+    /// The APIs the client has scopes for: the first gets the login's token, the second the
+    /// refresh's.
+    audiences: Vec<String>,
+}
+
+/// A run in progress.
 struct Run {
+    kind: Kind,
     client: Arc<Client>,
     done: Vec<Done>,
     nonce: Option<String>,
     access_token: Option<String>,
+    login: LoginState,
     finished: bool,
 }
 
-/// The runs in progress, by id.
+/// The runs in progress, by id; and the login client the page registered.
 #[derive(Default)]
 pub struct Runs {
     runs: Mutex<(VecDeque<String>, HashMap<String, Run>)>,
+    login_client: tokio::sync::OnceCell<(Arc<Client>, Vec<String>)>,
 }
 
 impl std::fmt::Debug for Runs {
@@ -72,6 +100,16 @@ impl Runs {
         g.1.insert(id, run);
     }
 
+    /// The run whose login is waiting for `state`.
+    fn by_state(&self, state: &str) -> Option<String> {
+        let g = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+        g.1.iter()
+            .find(|(_, r)| {
+                r.kind == Kind::Login && r.login.state == state && r.login.code.is_none()
+            })
+            .map(|(id, _)| id.clone())
+    }
+
     /// Runs `f` on run `id`, if there is one.
     fn with<T>(&self, id: &str, f: impl FnOnce(&mut Run) -> T) -> Option<T> {
         let mut g = self.runs.lock().unwrap_or_else(|p| p.into_inner());
@@ -83,6 +121,8 @@ pub fn routes(web: Arc<Web>) -> Router {
     Router::new()
         .route("/demo", get(demo_page))
         .route("/demo/system-token", post(start))
+        .route("/demo/user-login", post(start_login))
+        .route("/demo/callback", get(callback))
         .route("/demo/run/{id}", get(run_page))
         .route("/demo/run/{id}/next", post(next))
         .with_state(web)
@@ -90,29 +130,112 @@ pub fn routes(web: Arc<Web>) -> Router {
 
 type Q = Query<HashMap<String, String>>;
 
+struct IdpChoice {
+    name: String,
+    label: String,
+}
+
 #[derive(Template)]
 #[template(path = "demo.html")]
 struct DemoPage {
     c: Chrome,
     ready: bool,
+    login_ready: bool,
+    idps: Vec<IdpChoice>,
 }
 
 async fn demo_page(State(web): State<Arc<Web>>, headers: HeaderMap, Query(q): Q) -> Response {
     let c = Chrome::new(&web, &headers, &q, "/demo", "demo");
     let c = c.clone().titled(c.l.t("Demoklient", "Demo client"));
+    let idps = web
+        .sts
+        .federation
+        .as_ref()
+        .map(|f| {
+            f.upstreams
+                .iter()
+                .map(|u| IdpChoice {
+                    name: u.name.clone(),
+                    label: c.l.t(&u.display_nb, &u.display_en).to_owned(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let body = DemoPage {
         ready: web
             .settings
             .demo_config
             .as_ref()
             .is_some_and(|p| p.exists()),
+        login_ready: web
+            .settings
+            .demo_login_config
+            .as_ref()
+            .is_some_and(|p| p.exists()),
+        idps,
         c: c.clone(),
     };
     page(&body, &c)
 }
 
-/// The steps of a system-token run: (title, why), in each language.
-fn step_text(l: Locale, n: usize) -> Option<(&'static str, &'static str)> {
+/// The steps of a run: (title, why), in each language.
+fn step_text(kind: Kind, l: Locale, n: usize) -> Option<(&'static str, &'static str)> {
+    match kind {
+        Kind::SystemToken => system_step(l, n),
+        Kind::Login => login_step(l, n),
+    }
+}
+
+fn login_step(l: Locale, n: usize) -> Option<(&'static str, &'static str)> {
+    let (title, why) = match n {
+        0 => (
+            l.t("Dytt autorisasjonsforespørselen (PAR)", "Push the authorization request (PAR)"),
+            l.t(
+                "HelseID krever PAR (RFC 9126): parametrene (scope, redirect_uri, acr_values med IdP og nivå, PKCE-utfordringen, state, nonce) sendes direkte til STS-et med klient-assertion, og nettleseren får bare en request_uri.",
+                "HelseID requires PAR (RFC 9126): the parameters (scope, redirect_uri, acr_values with the IdP and level, the PKCE challenge, state, nonce) go straight to the STS with a client assertion, and the browser gets only a request_uri.",
+            ),
+        ),
+        1 => (
+            l.t("Send nettleseren til innlogging", "Send the browser to log in"),
+            l.t(
+                "Nettleseren går til authorize med client_id og request_uri, videre til identitetstilbyderen, og tilbake til redirect_uri med en kode, state og iss. Klienten sjekker at state er den den sendte og iss er STS-et (RFC 9207).",
+                "The browser goes to authorize with client_id and request_uri, on to the identity provider, and back to the redirect_uri with a code, state and iss. The client checks that state is the one it sent and iss is the STS (RFC 9207).",
+            ),
+        ),
+        2 => (
+            l.t("Løs inn koden", "Redeem the code"),
+            l.t(
+                "Tokenforespørselen bærer koden, PKCE-verifikatoren (beviset på at det er samme klient som startet), en ny assertion og et DPoP-bevis, med nonce-runden. resource velger API-et når klienten har scopes for flere.",
+                "The token request carries the code, the PKCE verifier (proof it is the client that started), a new assertion and a DPoP proof, with the nonce round trip. resource picks the API when the client has scopes for several.",
+            ),
+        ),
+        3 => (
+            l.t("Valider ID-tokenet", "Validate the ID token"),
+            l.t(
+                "Før klienten stoler på hvem som logget inn: signaturen mot STS-ets nøkler, iss, aud, nonce, exp, iat og at_hash (OIDC Core §3.1.3.7).",
+                "Before the client trusts who logged in: the signature with the STS's keys, iss, aud, nonce, exp, iat and at_hash (OIDC Core §3.1.3.7).",
+            ),
+        ),
+        4 => (
+            l.t("Forny for et annet API", "Refresh for a second API"),
+            l.t(
+                "Med refresh-tokenet får klienten et token til et annet API (resource), uten ny innlogging; HelseID roterer refresh-tokenet.",
+                "With the refresh token the client gets a token for another API (resource) without a new login; HelseID rotates the refresh token.",
+            ),
+        ),
+        5 => (
+            l.t("Kall userinfo med tokenet", "Call userinfo with the token"),
+            l.t(
+                "Et beskyttet endepunkt kalles med Authorization: DPoP og et bevis med ath; svaret er brukerens claims.",
+                "A protected endpoint is called with Authorization: DPoP and a proof with ath; the answer is the user's claims.",
+            ),
+        ),
+        _ => return None,
+    };
+    Some((title, why))
+}
+
+fn system_step(l: Locale, n: usize) -> Option<(&'static str, &'static str)> {
     let (title, why) = match n {
         0 => (
             l.t("Lag en klient-assertion", "Build a client assertion"),
@@ -188,10 +311,12 @@ async fn start(
     web.demo.insert(
         id.clone(),
         Run {
+            kind: Kind::SystemToken,
             client: Arc::new(client),
             done: Vec::new(),
             nonce: None,
             access_token: None,
+            login: LoginState::default(),
             finished: false,
         },
     );
@@ -227,6 +352,7 @@ struct RunPage {
     next_title: String,
     next_why: String,
     finished: bool,
+    browser_link: Option<String>,
     action: String,
     flows: String,
     client_id: String,
@@ -263,8 +389,14 @@ async fn run_page(
     Query(q): Q,
 ) -> Response {
     let c = Chrome::new(&web, &headers, &q, &format!("/demo/run/{id}"), "demo");
-    let Some((done, finished, client_id)) = web.demo.with(&id, |r| {
-        (r.done.clone(), r.finished, r.client.client_id.clone())
+    let Some((kind, done, finished, client_id, url)) = web.demo.with(&id, |r| {
+        (
+            r.kind,
+            r.done.clone(),
+            r.finished,
+            r.client.client_id.clone(),
+            r.login.url.clone(),
+        )
     }) else {
         return error(
             &c,
@@ -275,11 +407,20 @@ async fn run_page(
             ),
         );
     };
-    let c = c.clone().titled(c.l.t(
-        "Systemtoken med DPoP, steg for steg",
-        "A system token with DPoP, step by step",
-    ));
-    let (next_title, next_why) = step_text(c.l, done.len()).unwrap_or(("", ""));
+    let title = match kind {
+        Kind::SystemToken => c.l.t(
+            "Systemtoken med DPoP, steg for steg",
+            "A system token with DPoP, step by step",
+        ),
+        Kind::Login => c.l.t(
+            "Brukerinnlogging, steg for steg",
+            "A user login, step by step",
+        ),
+    };
+    let c = c.clone().titled(title);
+    let (next_title, next_why) = step_text(kind, c.l, done.len()).unwrap_or(("", ""));
+    // The browser step is a link the trainer follows, not a form.
+    let browser_link = (kind == Kind::Login && done.len() == 1).then_some(url);
     let body = RunPage {
         done: done
             .iter()
@@ -300,6 +441,7 @@ async fn run_page(
         next_title: next_title.to_owned(),
         next_why: next_why.to_owned(),
         finished,
+        browser_link,
         action: web.path(&format!("/demo/run/{id}/next")),
         flows: web.path(&format!("/flows?client={client_id}")),
         client_id,
@@ -310,6 +452,8 @@ async fn run_page(
 
 /// What a run needs for its next step, taken out of the lock.
 struct Snapshot {
+    kind: Kind,
+    login: LoginState,
     client: Arc<Client>,
     n: usize,
     nonce: Option<String>,
@@ -392,14 +536,19 @@ async fn next(
         return *r;
     }
     let Some(snap) = web.demo.with(&id, |r| Snapshot {
+        kind: r.kind,
         client: r.client.clone(),
         n: r.done.len(),
         nonce: r.nonce.clone(),
         access_token: r.access_token.clone(),
+        login: r.login.clone(),
     }) else {
         return error(&c, 404, c.l.t("Ingen slik demo.", "No such demo."));
     };
-    let Some((title, why)) = step_text(c.l, snap.n) else {
+    if snap.kind == Kind::Login {
+        return login_next(&web, &c, &id, snap).await;
+    }
+    let Some((title, why)) = step_text(snap.kind, c.l, snap.n) else {
         return see_other(&web.path(&format!("/demo/run/{id}")));
     };
     let client = &snap.client;
@@ -486,7 +635,10 @@ async fn next(
                 // The STS gave a token at once (no nonce asked): the retry step is not needed.
                 if r.done.len() == 3 && r.access_token.is_some() {
                     r.done.push(Done {
-                        title: step_text(c.l, 3).map(|s| s.0).unwrap_or("").into(),
+                        title: step_text(Kind::SystemToken, c.l, 3)
+                            .map(|s| s.0)
+                            .unwrap_or("")
+                            .into(),
                         why: c
                             .l
                             .t(
@@ -505,4 +657,411 @@ async fn next(
         }
         Err(e) => error(&c, 502, &e),
     }
+}
+
+/// The client the login demo uses: registered once per process (the demo login client's
+/// scopes, the page's callback as its only redirect URI), with the APIs it may ask for.
+async fn login_client(web: &Web) -> Result<(Arc<Client>, Vec<String>), String> {
+    let made = web
+        .demo
+        .login_client
+        .get_or_try_init(|| async {
+            let path = web
+                .settings
+                .demo_login_config
+                .clone()
+                .ok_or("there is no demo login client")?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let file = protocol::client_config::parse(&text).map_err(|e| e.to_string())?;
+            let model = web
+                .sts
+                .store
+                .client(&file.client_id)
+                .map_err(|e| e.to_string())?
+                .ok_or("the demo login client is not registered")?;
+            let (client, key) = mock_sts::registration::create(
+                &web.sts.store,
+                mock_sts::registration::NewClient {
+                    client_id: None,
+                    name: "Testbed demo client (pages)".into(),
+                    tenancy: model.tenancy.clone(),
+                    scopes: model.scopes.clone(),
+                    grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+                    redirect_uris: vec![web.url("/demo/callback")],
+                    binding: mock_sts::store::TokenBinding::Dpop,
+                    key_expires_at: None,
+                    origin: "pages".into(),
+                },
+                web.sts.now(),
+            )
+            .map_err(|e| e.to_string())?;
+            let mut audiences: Vec<String> = Vec::new();
+            for scope in &client.scopes {
+                if let Some(a) = protocol::claims::resource_of(scope)
+                    && !audiences.iter().any(|x| x == a)
+                {
+                    audiences.push(a.to_owned());
+                }
+            }
+            let client = Client::new(&client.client_id, &web.sts.config.issuer, key)
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>((Arc::new(client), audiences))
+        })
+        .await?;
+    Ok(made.clone())
+}
+
+async fn start_login(
+    State(web): State<Arc<Web>>,
+    headers: HeaderMap,
+    Query(q): Q,
+    body: Bytes,
+) -> Response {
+    let c = Chrome::new(&web, &headers, &q, "/demo", "demo");
+    let form = match checked_form(&web, &c, &headers, &body) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    let Some(upstream) = web
+        .sts
+        .federation
+        .as_ref()
+        .and_then(|f| f.find(form.get("idp").unwrap_or_default()))
+        .cloned()
+    else {
+        return error(
+            &c,
+            400,
+            c.l.t(
+                "Velg en identitetstilbyder.",
+                "Choose an identity provider.",
+            ),
+        );
+    };
+    let level = if form.get("level") == Some("3") { 3 } else { 4 };
+    let (client, audiences) = match login_client(&web).await {
+        Ok(v) => v,
+        Err(e) => return error(&c, 500, &e),
+    };
+    let Ok(id) = protocol::jose::random_hex::<8>() else {
+        return error(&c, 500, "no random id");
+    };
+    let id = id.to_lowercase();
+    web.demo.insert(
+        id.clone(),
+        Run {
+            kind: Kind::Login,
+            client,
+            done: Vec::new(),
+            nonce: None,
+            access_token: None,
+            login: LoginState {
+                scheme: upstream.scheme.clone(),
+                level,
+                audiences,
+                ..LoginState::default()
+            },
+            finished: false,
+        },
+    );
+    see_other(&web.path(&format!("/demo/run/{id}")))
+}
+
+/// The token response as shown: status line and body, tokens shortened.
+fn shown_tokens(t: &helseid_reference::client::TokenOutcome) -> String {
+    format!(
+        "=> 200 ({} {})\n{}",
+        t.attempts,
+        if t.attempts == 1 {
+            "request"
+        } else {
+            "requests: the DPoP nonce round trip"
+        },
+        serde_json::to_string_pretty(&t.response).unwrap_or_default()
+    )
+}
+
+async fn login_next(web: &Web, c: &Chrome, id: &str, snap: Snapshot) -> Response {
+    let l = c.l;
+    let Some((title, why)) = login_step(l, snap.n) else {
+        return see_other(&web.path(&format!("/demo/run/{id}")));
+    };
+    let client = &snap.client;
+    let st = &snap.login;
+    let done = |sent: String, got: String, tokens: Vec<(String, String)>| Done {
+        title: title.into(),
+        why: why.into(),
+        sent,
+        got,
+        tokens,
+    };
+    let result: Result<Done, String> = match snap.n {
+        0 => {
+            let scope = format!(
+                "{} {}",
+                helseid_reference::login::USER_SCOPES,
+                client_scopes(web, &client.client_id).join(" ")
+            );
+            let req = helseid_reference::login::LoginRequest {
+                redirect_uri: web.url("/demo/callback"),
+                scope: scope.trim().to_owned(),
+                acr_values: Some(format!("Level{} idp:{}", st.level, st.scheme)),
+                ..Default::default()
+            };
+            match client.push(&req).await {
+                Ok(p) => {
+                    let sent = format!(
+                        "POST {}{}\nclient_id={}\nresponse_type=code\nredirect_uri={}\nscope={}\nacr_values={}\ncode_challenge={} (S256 of the verifier, kept by the client)\ncode_challenge_method=S256\nstate={}\nnonce={}\nclient_assertion=…",
+                        client.issuer,
+                        protocol::endpoints::PAR,
+                        client.client_id,
+                        req.redirect_uri,
+                        req.scope,
+                        req.acr_values.clone().unwrap_or_default(),
+                        protocol::pkce::challenge(&p.verifier),
+                        p.state,
+                        p.nonce
+                    );
+                    let got = format!("=> 201\n{}", p.url);
+                    let _ = web.demo.with(id, |r| {
+                        r.login.url = p.url.clone();
+                        r.login.verifier = p.verifier.clone();
+                        r.login.state = p.state.clone();
+                        r.login.nonce = p.nonce.clone();
+                    });
+                    Ok(done(sent, got, vec![]))
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        // The browser step ends at /demo/callback, not here.
+        1 => return see_other(&web.path(&format!("/demo/run/{id}"))),
+        2 => {
+            let Some(code) = st.code.clone() else {
+                return see_other(&web.path(&format!("/demo/run/{id}")));
+            };
+            let resource = st.audiences.first().map(String::as_str);
+            match client
+                .redeem_code(&code, &web.url("/demo/callback"), &st.verifier, resource)
+                .await
+            {
+                Ok(t) => {
+                    let sent = format!(
+                        "POST {}\ngrant_type=authorization_code\ncode={}…\nredirect_uri={}\ncode_verifier={}…\nresource={}\nclient_assertion=… DPoP: …",
+                        client.token_endpoint,
+                        code.chars().take(6).collect::<String>(),
+                        web.url("/demo/callback"),
+                        st.verifier.chars().take(6).collect::<String>(),
+                        resource.unwrap_or("")
+                    );
+                    let mut tokens =
+                        vec![("access token".to_owned(), t.response.access_token.clone())];
+                    tokens.extend(
+                        t.response
+                            .id_token
+                            .clone()
+                            .map(|i| ("ID token".to_owned(), i)),
+                    );
+                    let _ = web.demo.with(id, |r| {
+                        r.access_token = Some(t.response.access_token.clone());
+                        r.login.id_token = t.response.id_token.clone();
+                        r.login.refresh_token = t.response.refresh_token.clone();
+                    });
+                    Ok(done(sent, shown_tokens(&t), tokens))
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        3 => {
+            let (Some(id_token), Some(at)) = (st.id_token.clone(), snap.access_token.clone())
+            else {
+                return error(
+                    c,
+                    409,
+                    l.t("Ingen ID-token å validere.", "No ID token to validate."),
+                );
+            };
+            let checked = client
+                .validate_id_token(&id_token, &st.nonce)
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|claims| {
+                    protocol::id_token::check_at_hash(&id_token, &at)
+                        .map(|()| claims)
+                        .map_err(|e| e.to_string())
+                });
+            match checked {
+                Ok(_) => Ok(done(
+                    format!(
+                        "GET {}{} → jwks_uri",
+                        client.issuer,
+                        protocol::endpoints::DISCOVERY
+                    ),
+                    l.t(
+                        "Gyldig: signatur, iss, aud, nonce, exp, iat, sub og at_hash stemmer.",
+                        "Valid: signature, iss, aud, nonce, exp, iat, sub and at_hash hold.",
+                    )
+                    .into(),
+                    vec![("ID token".to_owned(), id_token)],
+                )),
+                Err(e) => Ok(done(
+                    String::new(),
+                    format!("{} {e}", l.t("AVVIST:", "REFUSED:")),
+                    vec![("ID token".to_owned(), id_token)],
+                )),
+            }
+        }
+        4 => {
+            let Some(rt) = st.refresh_token.clone() else {
+                return error(c, 409, l.t("Ingen refresh-token.", "No refresh token."));
+            };
+            let second = st
+                .audiences
+                .get(1)
+                .or(st.audiences.first())
+                .map(String::as_str);
+            match client.refresh(&rt, second, None).await {
+                Ok(t) => {
+                    let _ = web.demo.with(id, |r| {
+                        r.login.refresh_token = t.response.refresh_token.clone();
+                    });
+                    Ok(done(
+                        format!(
+                            "POST {}\ngrant_type=refresh_token\nrefresh_token={}…\nresource={}\nclient_assertion=… DPoP: …",
+                            client.token_endpoint,
+                            rt.chars().take(6).collect::<String>(),
+                            second.unwrap_or("")
+                        ),
+                        shown_tokens(&t),
+                        vec![(
+                            "access token (second API)".to_owned(),
+                            t.response.access_token.clone(),
+                        )],
+                    ))
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        _ => {
+            let Some(at) = snap.access_token.clone() else {
+                return error(c, 409, l.t("Intet access-token.", "No access token."));
+            };
+            let url = format!("{}{}", client.issuer, protocol::endpoints::USERINFO);
+            let call = match client.api_request(reqwest::Method::GET, &url, &at) {
+                Ok(b) => b.send().await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match call {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    let body: Value = r.json().await.unwrap_or(Value::Null);
+                    Ok(done(
+                        format!(
+                            "GET {url}\nAuthorization: DPoP {}…\nDPoP: …(ath)",
+                            at.chars().take(12).collect::<String>()
+                        ),
+                        format!(
+                            "=> {status}\n{}",
+                            serde_json::to_string_pretty(&body).unwrap_or_default()
+                        ),
+                        vec![],
+                    ))
+                }
+                Err(e) => Err(e),
+            }
+        }
+    };
+    match result {
+        Ok(d) => {
+            let _ = web.demo.with(id, |r| {
+                r.done.push(d);
+                r.finished = r.done.len() >= 6;
+            });
+            see_other(&web.path(&format!("/demo/run/{id}")))
+        }
+        Err(e) => error(c, 502, &e),
+    }
+}
+
+/// The API scopes registered for `client_id`.
+fn client_scopes(web: &Web, client_id: &str) -> Vec<String> {
+    web.sts
+        .store
+        .client(client_id)
+        .ok()
+        .flatten()
+        .map(|c| c.scopes)
+        .unwrap_or_default()
+}
+
+/// `GET /demo/callback`: the login's redirect URI. Checks `state` and `iss` as a client must
+/// (RFC 6749 §10.12, RFC 9207) and records the step; an error answer is shown.
+async fn callback(State(web): State<Arc<Web>>, headers: HeaderMap, Query(q): Q) -> Response {
+    let c = Chrome::new(&web, &headers, &q, "/demo", "demo");
+    let state = q.get("state").cloned().unwrap_or_default();
+    let Some(id) = web.demo.by_state(&state) else {
+        return error(
+            &c,
+            400,
+            c.l.t(
+                "Ukjent state: svaret hører ikke til en innlogging denne demoen startet.",
+                "Unknown state: the answer belongs to no login this demo started.",
+            ),
+        );
+    };
+    let Some((title, why)) = login_step(c.l, 1) else {
+        return error(&c, 500, "no step");
+    };
+    let iss_ok = q.get("iss").map(String::as_str) == Some(web.sts.config.issuer.as_str());
+    let shown = q
+        .iter()
+        .map(|(k, v)| {
+            if k == "code" {
+                format!("{k}={}…", v.chars().take(6).collect::<String>())
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (got, code) = match (q.get("error"), q.get("code")) {
+        (Some(e), _) => (
+            format!(
+                "{} {e}: {}",
+                c.l.t("Feil fra STS-et:", "Error from the STS:"),
+                q.get("error_description").cloned().unwrap_or_default()
+            ),
+            None,
+        ),
+        (None, Some(code)) if iss_ok => (
+            c.l.t(
+                "state er den klienten sendte, og iss er STS-et: koden kan løses inn.",
+                "state is the one the client sent, and iss is the STS: the code may be redeemed.",
+            )
+            .to_owned(),
+            Some(code.clone()),
+        ),
+        (None, _) => (
+            c.l.t(
+                "iss mangler eller er feil (RFC 9207): klienten løser ikke inn koden.",
+                "iss is missing or wrong (RFC 9207): the client does not redeem the code.",
+            )
+            .to_owned(),
+            None,
+        ),
+    };
+    let failed = code.is_none();
+    let _ = web.demo.with(&id, |r| {
+        r.done.push(Done {
+            title: title.into(),
+            why: why.into(),
+            sent: format!("GET {}\n{shown}", web.url("/demo/callback")),
+            got,
+            tokens: vec![],
+        });
+        r.login.code = code;
+        r.finished = failed;
+    });
+    see_other(&web.path(&format!("/demo/run/{id}")))
 }

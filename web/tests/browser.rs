@@ -452,3 +452,46 @@ async fn the_demo_client_gets_a_system_token_step_by_step() {
     assert!(b.text("#flows-body").await.contains("system token"));
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_client_logs_a_user_in_step_by_step_in_the_browser() {
+    let (tb, _dir) = testbed().await;
+    let b = Browser::open("demo-login").await;
+    b.goto(&format!("{}/demo", tb.issuer)).await;
+    assert_eq!(b.unlabelled_controls().await, Vec::<String>::new());
+    b.client
+        .find(fantoccini::Locator::Css("#idp option[value='bankid']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.click("#start-user-login").await;
+    b.wait_for_url(|u| u.contains("/demo/run/")).await;
+    b.click("#next").await;
+    b.wait_for_text("#done", "code_challenge_method=S256").await;
+    // The trainer's browser goes to the IdP's page and a person is chosen there.
+    b.click("#to-login").await;
+    b.wait_for_url(|u| u.contains("/idp/bankid/")).await;
+    b.screenshot("demo-idp").await;
+    b.click("button[name='pid']").await;
+    b.wait_for_url(|u| u.contains("/demo/run/")).await;
+    b.wait_for_text("#done", "koden kan løses inn").await;
+    for expected in [
+        "ID token",
+        "Gyldig:",
+        "access token (second API)",
+        "helseid://claims/identity/pid",
+    ] {
+        b.click("#next").await;
+        b.wait_for_text("#done", expected).await;
+    }
+    b.wait_for_text("#finished", "Ferdig").await;
+    b.screenshot("demo-login").await;
+    assert_eq!(b.low_contrast(4.5).await, Vec::<String>::new());
+    // A stray callback is refused, naming why.
+    b.goto(&format!("{}/demo/callback?code=x&state=nosuch", tb.issuer))
+        .await;
+    assert!(b.text("[role=alert]").await.contains("Ukjent state"));
+    b.close().await;
+}

@@ -195,17 +195,27 @@ impl Browser {
         self.client.goto(url).await.unwrap();
     }
 
-    /// The element's text, waiting up to 10 s for it to appear (after a form's redirect).
+    /// The element's text, waiting up to 10 s for it to appear (after a form's redirect), and
+    /// finding it again when the page changed under it.
     pub async fn text(&self, css: &str) -> String {
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(10))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .text()
-            .await
-            .unwrap()
+        let started = Instant::now();
+        loop {
+            let found = self
+                .client
+                .wait()
+                .at_most(Duration::from_secs(10))
+                .for_element(Locator::Css(css))
+                .await;
+            let result = match found {
+                Ok(e) => e.text().await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match result {
+                Ok(t) => return t,
+                Err(e) if started.elapsed() > Duration::from_secs(10) => panic!("{css}: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
     }
 
     pub async fn click(&self, css: &str) {
