@@ -224,6 +224,13 @@ fn login_step(l: Locale, n: usize) -> Option<(&'static str, &'static str)> {
             ),
         ),
         5 => (
+            l.t("Forny med en Tillitsrammeverk-attest", "Refresh with a Tillitsrammeverk attestation"),
+            l.t(
+                "Til API-er som krever det (Kjernejournal) sender klienten attesten om behandlingsrelasjon og formål i klient-assertionens assertion_details; HelseID legger den i access-tokenet som nhn:tillitsrammeverk:parameters, beriket med det den vet selv.",
+                "For APIs that require it (Kjernejournal) the client sends the attestation of care relation and purpose in the client assertion's assertion_details; HelseID puts it in the access token as nhn:tillitsrammeverk:parameters, enriched with what it knows itself.",
+            ),
+        ),
+        6 => (
             l.t("Kall userinfo med tokenet", "Call userinfo with the token"),
             l.t(
                 "Et beskyttet endepunkt kalles med Authorization: DPoP og et bevis med ath; svaret er brukerens claims.",
@@ -943,6 +950,45 @@ async fn login_next(web: &Web, c: &Chrome, id: &str, snap: Snapshot) -> Response
                 Err(e) => Err(e.to_string()),
             }
         }
+        5 => {
+            let Some(rt) = st.refresh_token.clone() else {
+                return error(c, 409, l.t("Ingen refresh-token.", "No refresh token."));
+            };
+            let audience = st
+                .audiences
+                .iter()
+                .find(|a| a.contains("kjernejournal"))
+                .or(st.audiences.first())
+                .cloned();
+            let attestation = match conformance::embedded::tillitsrammeverk_attestation() {
+                Ok(a) => a,
+                Err(e) => return error(c, 500, &e.to_string()),
+            };
+            match client
+                .refresh(&rt, audience.as_deref(), Some(attestation.clone()))
+                .await
+            {
+                Ok(t) => {
+                    let _ = web.demo.with(id, |r| {
+                        r.login.refresh_token = t.response.refresh_token.clone();
+                    });
+                    Ok(done(
+                        format!(
+                            "POST {}\ngrant_type=refresh_token\nresource={}\nclient_assertion: assertion_details =\n{}",
+                            client.token_endpoint,
+                            audience.unwrap_or_default(),
+                            serde_json::to_string_pretty(&attestation).unwrap_or_default()
+                        ),
+                        shown_tokens(&t),
+                        vec![(
+                            "access token (with the attestation)".to_owned(),
+                            t.response.access_token.clone(),
+                        )],
+                    ))
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        }
         _ => {
             let Some(at) = snap.access_token.clone() else {
                 return error(c, 409, l.t("Intet access-token.", "No access token."));
@@ -976,7 +1022,7 @@ async fn login_next(web: &Web, c: &Chrome, id: &str, snap: Snapshot) -> Response
         Ok(d) => {
             let _ = web.demo.with(id, |r| {
                 r.done.push(d);
-                r.finished = r.done.len() >= 6;
+                r.finished = r.done.len() >= 7;
             });
             see_other(&web.path(&format!("/demo/run/{id}")))
         }

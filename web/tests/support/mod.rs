@@ -286,6 +286,24 @@ impl Browser {
         }
     }
 
+    /// Waits (up to 15 s) until a demo run's list of done steps (`#done > li`) has `n`.
+    pub async fn wait_for_steps(&self, n: usize) {
+        let started = Instant::now();
+        while self
+            .client
+            .find_all(Locator::Css("#done > li"))
+            .await
+            .map_or(0, |l| l.len())
+            < n
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "step {n} never came"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Saves a PNG of the window as `target/browser-artifacts/<name>.png`.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.unwrap();
