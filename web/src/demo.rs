@@ -231,6 +231,13 @@ fn login_step(l: Locale, n: usize) -> Option<(&'static str, &'static str)> {
             ),
         ),
         6 => (
+            l.t("Veksle tokenet (token exchange)", "Exchange the token (token exchange)"),
+            l.t(
+                "Et API som har fått brukerens token kaller et annet API på brukerens vegne (RFC 8693): API-et autentiserer seg som klient, legger fram tokenet (subject_token) og ber om det andre API-ets scope. Det nye tokenet har brukerens claims, den opprinnelige klienten og kjeden av aktører i act. (Her spiller demoklienten API-ets rolle.)",
+                "An API that received the user's token calls another API on the user's behalf (RFC 8693): the API authenticates as a client, presents the token (subject_token) and asks for the other API's scope. The new token has the user's claims, the original client and the chain of actors in act. (Here the demo client plays the API's part.)",
+            ),
+        ),
+        7 => (
             l.t("Kall userinfo med tokenet", "Call userinfo with the token"),
             l.t(
                 "Et beskyttet endepunkt kalles med Authorization: DPoP og et bevis med ath; svaret er brukerens claims.",
@@ -711,6 +718,16 @@ async fn login_client(web: &Web) -> Result<(Arc<Client>, Vec<String>), String> {
                     audiences.push(a.to_owned());
                 }
             }
+            // The token-exchange step plays the first API calling another on the user's
+            // behalf: that API must name the acting client as one of its token-exchange
+            // clients (here the demo's own client plays the API's part).
+            if let Some(first) = audiences.first()
+                && let Ok(Some(mut api)) = web.sts.store.api(first)
+                && !api.token_exchange_clients.contains(&client.client_id)
+            {
+                api.token_exchange_clients.push(client.client_id.clone());
+                web.sts.store.put_api(&api).map_err(|e| e.to_string())?;
+            }
             let client = Client::new(&client.client_id, &web.sts.config.issuer, key)
                 .map_err(|e| e.to_string())?;
             Ok::<_, String>((Arc::new(client), audiences))
@@ -989,6 +1006,36 @@ async fn login_next(web: &Web, c: &Chrome, id: &str, snap: Snapshot) -> Response
                 Err(e) => Err(e.to_string()),
             }
         }
+        6 => {
+            let Some(at) = snap.access_token.clone() else {
+                return error(c, 409, l.t("Intet access-token.", "No access token."));
+            };
+            let target = st
+                .audiences
+                .get(1)
+                .or(st.audiences.first())
+                .cloned()
+                .unwrap_or_default();
+            let scope = client_scopes(web, &client.client_id)
+                .into_iter()
+                .find(|s| protocol::claims::resource_of(s) == Some(target.as_str()))
+                .unwrap_or_default();
+            match client.exchange(&at, &scope).await {
+                Ok(t) => Ok(done(
+                    format!(
+                        "POST {}\ngrant_type=urn:ietf:params:oauth:grant-type:token-exchange\nsubject_token={}…\nsubject_token_type=urn:ietf:params:oauth:token-type:access_token\nscope={scope}\nclient_assertion=… DPoP: …",
+                        client.token_endpoint,
+                        at.chars().take(12).collect::<String>()
+                    ),
+                    shown_tokens(&t),
+                    vec![(
+                        "access token (exchanged)".to_owned(),
+                        t.response.access_token.clone(),
+                    )],
+                )),
+                Err(e) => Err(e.to_string()),
+            }
+        }
         _ => {
             let Some(at) = snap.access_token.clone() else {
                 return error(c, 409, l.t("Intet access-token.", "No access token."));
@@ -1022,7 +1069,7 @@ async fn login_next(web: &Web, c: &Chrome, id: &str, snap: Snapshot) -> Response
         Ok(d) => {
             let _ = web.demo.with(id, |r| {
                 r.done.push(d);
-                r.finished = r.done.len() >= 7;
+                r.finished = r.done.len() >= 8;
             });
             see_other(&web.path(&format!("/demo/run/{id}")))
         }

@@ -212,6 +212,14 @@ pub fn explain(l: Locale, claim: &str) -> Option<&'static str> {
             "brukerens navn fra folkeregisteret",
             "the user's name from the population register",
         ),
+        "act" => (
+            "aktørkjeden etter token exchange: hvem som handler på brukerens vegne",
+            "the actor chain after token exchange: who acts on the user's behalf",
+        ),
+        "helseid://claims/client/original_client_id" => (
+            "klienten brukeren opprinnelig logget inn i (før token exchange)",
+            "the client the user originally logged in to (before token exchange)",
+        ),
         "helseid://claims/hpr/hpr_details" => (
             "godkjenningene i Helsepersonellregisteret",
             "the approvals in the Health Personnel Register",

@@ -486,6 +486,7 @@ async fn the_demo_client_logs_a_user_in_step_by_step_in_the_browser() {
         "Gyldig:",
         "access token (second API)",
         "access token (with the attestation)",
+        "access token (exchanged)",
         "/connect/userinfo",
     ]
     .into_iter()
@@ -496,6 +497,11 @@ async fn the_demo_client_logs_a_user_in_step_by_step_in_the_browser() {
         b.wait_for_text("#done", expected).await;
     }
     b.wait_for_text("#finished", "Ferdig").await;
+    let done = b.text("#done").await;
+    assert!(
+        done.contains("klienten brukeren opprinnelig logget inn i"),
+        "the exchanged token's claims explained"
+    );
     b.screenshot("demo-login").await;
     assert_eq!(b.low_contrast(4.5).await, Vec::<String>::new());
     // A stray callback is refused, naming why.
