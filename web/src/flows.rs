@@ -52,6 +52,7 @@ struct FlowsPage {
     events: String,
     link_base: String,
     live: bool,
+    session: String,
 }
 
 async fn flows_page(State(web): State<Arc<Web>>, headers: HeaderMap, Query(q): Q) -> Response {
@@ -63,8 +64,24 @@ async fn flows_page(State(web): State<Arc<Web>>, headers: HeaderMap, Query(q): Q
         .filter(|s| !s.is_empty());
     let (limit, offset) = Pager::window(&q, "", 25);
     let with_discovery = q.get("discovery").is_some_and(|v| v == "on");
-    let (flows, total) = web
-        .sts
+    let session = q.get("session").cloned().filter(|s| !s.is_empty());
+    let sts = match &session {
+        None => web.sts.clone(),
+        Some(id) => match web.sessions.issuer_of(id) {
+            Some(s) => s,
+            None => {
+                return error(
+                    &c,
+                    404,
+                    &format!(
+                        "{} {id}",
+                        c.l.t("Ingen aktiv sesjon:", "No active session:")
+                    ),
+                );
+            }
+        },
+    };
+    let (flows, total) = sts
         .flows
         .flows_page(client.as_deref(), with_discovery, limit, offset);
     let here = web.path("/flows");
@@ -76,13 +93,20 @@ async fn flows_page(State(web): State<Arc<Web>>, headers: HeaderMap, Query(q): Q
         if with_discovery {
             link.push_str("&discovery=on");
         }
+        if let Some(id) = &session {
+            link.push_str(&format!("&session={id}"));
+        }
     }
+    let suffix = session
+        .as_ref()
+        .map(|id| format!("?session={id}"))
+        .unwrap_or_default();
     let body = FlowsPage {
         rows: flows
             .iter()
             .map(|f| FlowRow {
                 id: f.id,
-                link: web.path(&format!("/flows/{}", f.id)),
+                link: web.path(&format!("/flows/{}{suffix}", f.id)),
                 kind: f.kind.clone(),
                 client: f.client_id.clone().unwrap_or_default(),
                 started: time(f.started_at),
@@ -101,8 +125,9 @@ async fn flows_page(State(web): State<Arc<Web>>, headers: HeaderMap, Query(q): Q
             None => web.path("/flows/events"),
         },
         link_base: web.path("/flows/"),
-        // Live rows only on the first page, where new flows appear.
-        live: offset == 0,
+        // Live rows only on the first page of the testbed's own log, where new flows appear.
+        live: offset == 0 && session.is_none(),
+        session: session.clone().unwrap_or_default(),
         json: web.url(protocol::endpoints::testbed::FLOWS),
         c: c.clone(),
     };
@@ -347,7 +372,7 @@ fn tokens_of(r: &FlowRecord) -> Vec<(&'static str, String)> {
 /// Whether `token`'s signature verifies, and with what: the STS's keys for its own tokens,
 /// the proof's embedded key for a DPoP proof, the client's registered keys for its
 /// assertions and request objects.
-fn signature(web: &Web, l: Locale, what: &str, token: &str) -> (String, bool) {
+fn signature(web: &Web, sts: &mock_sts::Sts, l: Locale, what: &str, token: &str) -> (String, bool) {
     let Ok(jws) = protocol::jose::parse_compact(token) else {
         return (l.t("kan ikke leses", "unreadable").into(), false);
     };
@@ -357,8 +382,8 @@ fn signature(web: &Web, l: Locale, what: &str, token: &str) -> (String, bool) {
             .and_then(|j| protocol::jose::PublicJwk::from_json(j).ok())
             .into_iter()
             .collect()
-    } else if jws.claim_str("iss") == Some(web.sts.config.issuer.as_str()) {
-        match web.sts.keys() {
+    } else if jws.claim_str("iss") == Some(sts.config.issuer.as_str()) {
+        match sts.keys() {
             Ok(ring) => ring.keys.iter().map(|k| k.public.clone()).collect(),
             Err(_) => Vec::new(),
         }
@@ -401,7 +426,7 @@ fn signature(web: &Web, l: Locale, what: &str, token: &str) -> (String, bool) {
     }
 }
 
-fn token_view(web: &Web, l: Locale, what: &str, token: &str) -> TokenView {
+fn token_view(web: &Web, sts: &mock_sts::Sts, l: Locale, what: &str, token: &str) -> TokenView {
     let (header, claims) =
         protocol::jose::decode_unverified(token).unwrap_or((Value::Null, Value::Null));
     let rows = claims
@@ -419,7 +444,7 @@ fn token_view(web: &Web, l: Locale, what: &str, token: &str) -> TokenView {
                 .collect()
         })
         .unwrap_or_default();
-    let (signature, signature_ok) = signature(web, l, what, token);
+    let (signature, signature_ok) = signature(web, sts, l, what, token);
     TokenView {
         what: what.to_owned(),
         header: header.to_string(),
@@ -522,7 +547,14 @@ async fn flow_page(
     Query(q): Q,
 ) -> Response {
     let c = Chrome::new(&web, &headers, &q, &format!("/flows/{id}"), "flows");
-    let Some((flow, steps)) = id.parse::<u64>().ok().and_then(|n| web.sts.flows.flow(n)) else {
+    let sts = match q.get("session").filter(|s| !s.is_empty()) {
+        None => Some(web.sts.clone()),
+        Some(sid) => web.sessions.issuer_of(sid),
+    };
+    let Some((flow, steps)) = sts
+        .as_ref()
+        .and_then(|sts| id.parse::<u64>().ok().and_then(|n| sts.flows.flow(n)))
+    else {
         return error(
             &c,
             404,
@@ -538,7 +570,8 @@ async fn flow_page(
     let c = c
         .clone()
         .titled(&format!("{} {}", c.l.t("Flyt", "Flow"), flow.id));
-    let prefix = mock_sts::issuer_path(&web.sts.config.issuer);
+    let sts = sts.unwrap_or_else(|| web.sts.clone());
+    let prefix = mock_sts::issuer_path(&sts.config.issuer);
     let arrows: Vec<Arrow> = steps
         .iter()
         .map(|(r, _)| {
@@ -562,7 +595,7 @@ async fn flow_page(
             shown: serde_json::to_string_pretty(shown).unwrap_or_default(),
             tokens: tokens_of(r)
                 .iter()
-                .map(|(what, t)| token_view(&web, c.l, what, t))
+                .map(|(what, t)| token_view(&web, &sts, c.l, what, t))
                 .collect(),
         })
         .collect();

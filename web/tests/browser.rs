@@ -76,6 +76,22 @@ async fn a_session_from_the_pages_judges_the_reference_client() {
     );
     b.client.refresh().await.unwrap();
     b.screenshot("session").await;
+    let session_page = b.url().await;
+
+    // The session's own exchanges in the flow inspector, tokens verified with its keys.
+    b.click("#session-flows").await;
+    b.wait_for_url(|u| u.contains("session=")).await;
+    assert!(b.text("#flows-body").await.contains("login"));
+    b.click("#flows-body tr a").await;
+    b.wait_for_url(|u| u.contains("/flows/")).await;
+    assert!(b.text("#sequence").await.contains("/connect/par"));
+    let flow = b.text("main").await;
+    assert!(flow.contains("signaturen stemmer"));
+    assert!(
+        !flow.contains("signaturen stemmer IKKE"),
+        "the session's own keys"
+    );
+    b.goto(&session_page).await;
 
     // End: the verdicts, with evidence, and the downloads.
     b.click("#end").await;

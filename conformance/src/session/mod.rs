@@ -410,6 +410,15 @@ impl Sessions {
         Ok(doc)
     }
 
+    /// The issuer of an active session (its flow log, for the flow inspector).
+    pub fn issuer_of(&self, id: &str) -> Option<Arc<Sts>> {
+        self.live
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .map(|l| l.sts.clone())
+    }
+
     /// The issuer router and probe of an active session, if it is one.
     fn routes(&self, id: &str) -> Option<(Router, Router)> {
         self.live
