@@ -130,10 +130,7 @@ pub fn routes(web: Arc<Web>) -> Router {
 
 type Q = Query<HashMap<String, String>>;
 
-struct IdpChoice {
-    name: String,
-    label: String,
-}
+use crate::idps::IdpChoice;
 
 #[derive(Template)]
 #[template(path = "demo.html")]
@@ -147,20 +144,7 @@ struct DemoPage {
 async fn demo_page(State(web): State<Arc<Web>>, headers: HeaderMap, Query(q): Q) -> Response {
     let c = Chrome::new(&web, &headers, &q, "/demo", "demo");
     let c = c.clone().titled(c.l.t("Demoklient", "Demo client"));
-    let idps = web
-        .sts
-        .federation
-        .as_ref()
-        .map(|f| {
-            f.upstreams
-                .iter()
-                .map(|u| IdpChoice {
-                    name: u.name.clone(),
-                    label: c.l.t(&u.display_nb, &u.display_en).to_owned(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let idps = crate::idps::choices(&web, c.l);
     let body = DemoPage {
         ready: web
             .settings
@@ -747,13 +731,7 @@ async fn start_login(
         Ok(f) => f,
         Err(r) => return *r,
     };
-    let Some(upstream) = web
-        .sts
-        .federation
-        .as_ref()
-        .and_then(|f| f.find(form.get("idp").unwrap_or_default()))
-        .cloned()
-    else {
+    let Some(upstream) = crate::idps::chosen(&web, &form) else {
         return error(
             &c,
             400,
@@ -763,7 +741,7 @@ async fn start_login(
             ),
         );
     };
-    let level = if form.get("level") == Some("3") { 3 } else { 4 };
+    let level = crate::idps::level(&form);
     let (client, audiences) = match login_client(&web).await {
         Ok(v) => v,
         Err(e) => return error(&c, 500, &e),

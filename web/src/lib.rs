@@ -16,6 +16,7 @@ pub mod assets;
 pub mod chart;
 pub mod demo;
 pub mod flows;
+pub mod idps;
 pub mod layout;
 pub mod pages;
 pub mod security;

@@ -262,10 +262,7 @@ struct ApprovalRow {
     requisition_rights: String,
 }
 
-struct IdpChoice {
-    name: String,
-    label: String,
-}
+use crate::idps::IdpChoice;
 
 #[derive(Template)]
 #[template(path = "person.html")]
@@ -427,20 +424,7 @@ async fn person_page(
         Err(e) => return error(&c, 500, &e.to_string()),
     };
     let mine = team(&headers);
-    let idps = web
-        .sts
-        .federation
-        .as_ref()
-        .map(|f| {
-            f.upstreams
-                .iter()
-                .map(|u| IdpChoice {
-                    name: u.name.clone(),
-                    label: c.l.t(&u.display_nb, &u.display_en).to_owned(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let idps = crate::idps::choices(&web, c.l);
     let facts = synthpop::nin::validate(p.pid.as_str())
         .map(|f| format!("{:?}, {:?}", f.kind, f.world))
         .unwrap_or_default();
@@ -596,13 +580,7 @@ async fn login_as(
         Ok(f) => f,
         Err(r) => return *r,
     };
-    let Some(upstream) = web
-        .sts
-        .federation
-        .as_ref()
-        .and_then(|f| f.find(form.get("idp").unwrap_or_default()))
-        .cloned()
-    else {
+    let Some(upstream) = crate::idps::chosen(&web, &form) else {
         return error(
             &c,
             400,
@@ -612,10 +590,7 @@ async fn login_as(
             ),
         );
     };
-    let level = match form.get("level") {
-        Some("3") => 3,
-        _ => 4,
-    };
+    let level = crate::idps::level(&form);
     let Some(path) = &web.settings.demo_login_config else {
         return error(
             &c,
