@@ -32,6 +32,8 @@ type Q = Query<HashMap<String, String>>;
 
 /// Series drawn at most (the busiest clients; the rest are summed as "other").
 const MAX_SERIES: usize = 5;
+/// Rows a breakdown table shows at most (the largest).
+pub const MAX_BREAKDOWN_ROWS: usize = 50;
 /// Rows an export holds at most.
 pub const MAX_EXPORT: usize = 100_000;
 
@@ -224,13 +226,19 @@ async fn usage_page(State(web): State<Arc<Web>>, headers: HeaderMap, Query(q): Q
         current: name == range_name,
     })
     .collect();
+    let token_total = tokens.iter().map(|t| t.count).sum();
+    let error_total = errors.iter().map(|t| t.count).sum();
+    // The tables show the largest rows (they come largest first); the totals count all.
+    let (mut tokens, mut errors) = (tokens, errors);
+    tokens.truncate(MAX_BREAKDOWN_ROWS);
+    errors.truncate(MAX_BREAKDOWN_ROWS);
     let body = UsagePage {
         legend: series.iter().map(|s| (s.name.clone(), s.colour)).collect(),
         chart,
         ranges,
         client: client.unwrap_or_default(),
-        token_total: tokens.iter().map(|t| t.count).sum(),
-        error_total: errors.iter().map(|t| t.count).sum(),
+        token_total,
+        error_total,
         tokens,
         errors,
         metrics: web.url(protocol::endpoints::testbed::METRICS),

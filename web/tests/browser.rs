@@ -476,11 +476,46 @@ async fn the_demo_client_gets_a_system_token_step_by_step() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_client_logs_a_user_in_step_by_step_in_the_browser() {
     let (tb, _dir) = testbed().await;
+    // A second window keeps the flow inspector open: the logins show there live.
+    let inspector = Browser::open("demo-login-inspector").await;
+    inspector.goto(&format!("{}/flows", tb.issuer)).await;
+    inspector.wait_for_text("#live", "fortløpende").await;
+    // Each login in a browser of its own: in one browser the second login would be single
+    // sign-on on the STS's session, with no IdP to show.
+    let first = Browser::open("demo-login-bankid").await;
+    demo_login(&first, &tb.issuer, "bankid").await;
+    first.close().await;
     let b = Browser::open("demo-login").await;
-    b.goto(&format!("{}/demo", tb.issuer)).await;
+    demo_login(&b, &tb.issuer, "testidp").await;
+    b.screenshot("demo-login").await;
+    assert_eq!(b.low_contrast(4.5).await, Vec::<String>::new());
+    let live = inspector.wait_for_text("#flows-body", "login").await;
+    assert!(
+        live.matches("login").count() >= 2,
+        "both logins live: {live}"
+    );
+    // The newest login's diagram has the IdP it went through.
+    inspector.click("#flows-body tr a").await;
+    inspector.wait_for_url(|u| u.contains("/flows/")).await;
+    let diagram = inspector.text("#sequence").await;
+    assert!(diagram.contains("IdP testidp"), "{diagram}");
+    inspector.screenshot("demo-login-flow").await;
+    inspector.close().await;
+    // A stray callback is refused, naming why.
+    b.goto(&format!("{}/demo/callback?code=x&state=nosuch", tb.issuer))
+        .await;
+    assert!(b.text("[role=alert]").await.contains("Ukjent state"));
+    b.close().await;
+}
+
+/// The demo's user login at `idp`, every step done and checked.
+async fn demo_login(b: &Browser, issuer: &str, idp: &str) {
+    b.goto(&format!("{issuer}/demo")).await;
     assert_eq!(b.unlabelled_controls().await, Vec::<String>::new());
     b.client
-        .find(fantoccini::Locator::Css("#idp option[value='bankid']"))
+        .find(fantoccini::Locator::Css(&format!(
+            "#idp option[value='{idp}']"
+        )))
         .await
         .unwrap()
         .click()
@@ -490,12 +525,18 @@ async fn the_demo_client_logs_a_user_in_step_by_step_in_the_browser() {
     b.wait_for_url(|u| u.contains("/demo/run/")).await;
     b.click("#next").await;
     b.wait_for_text("#done", "code_challenge_method=S256").await;
-    // The trainer's browser goes to the IdP's page and a person is chosen there.
+    // The browser goes to the IdP's page, and a person is chosen there.
     b.click("#to-login").await;
-    b.wait_for_url(|u| u.contains("/idp/bankid/")).await;
-    b.screenshot("demo-idp").await;
-    b.click("button[name='pid']").await;
-    b.wait_for_url(|u| u.contains("/demo/run/")).await;
+    // An IdP with a page (BankID) waits for the person to be chosen; TestIDP may answer at
+    // once with its default person.
+    let at = b
+        .wait_for_url(|u| u.contains(&format!("/idp/{idp}/")) || u.contains("/demo/run/"))
+        .await;
+    if at.contains("/idp/") {
+        b.screenshot(&format!("demo-idp-{idp}")).await;
+        b.click("button[name='pid']").await;
+        b.wait_for_url(|u| u.contains("/demo/run/")).await;
+    }
     b.wait_for_text("#done", "koden kan løses inn").await;
     for (n, expected) in [
         "ID token",
@@ -518,11 +559,4 @@ async fn the_demo_client_logs_a_user_in_step_by_step_in_the_browser() {
         done.contains("klienten brukeren opprinnelig logget inn i"),
         "the exchanged token's claims explained"
     );
-    b.screenshot("demo-login").await;
-    assert_eq!(b.low_contrast(4.5).await, Vec::<String>::new());
-    // A stray callback is refused, naming why.
-    b.goto(&format!("{}/demo/callback?code=x&state=nosuch", tb.issuer))
-        .await;
-    assert!(b.text("[role=alert]").await.contains("Ukjent state"));
-    b.close().await;
 }
