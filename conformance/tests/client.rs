@@ -823,6 +823,22 @@ async fn a_session_fault_step_finds_a_client_that_skips_validation_and_stays_in_
         .await
         .unwrap();
     assert_eq!(unknown_client.status(), 400);
+    // An organisation for a single-tenant client is refused, naming why.
+    let orgnr = reqwest::Client::new()
+        .post(format!("{}/testbed/sessions", embedded.issuer))
+        .header("api-key", &embedded.sts.config.api_key)
+        .json(&serde_json::json!({ "clientId": registered.client_id, "orgnr": "999977774" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(orgnr.status(), 400);
+    assert!(
+        orgnr
+            .text()
+            .await
+            .unwrap()
+            .contains("only for a multi-tenant client")
+    );
     // An authorization response fault: the client that skips the state check redeems the
     // spoiled response's code.
     let state = start_session(&embedded, &registered.client_id).await;

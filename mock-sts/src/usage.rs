@@ -134,21 +134,7 @@ pub fn observe(sts: &Sts, record: &FlowRecord) {
     let Some(error) = body["error"].as_str() else {
         return;
     };
-    let form = record.form();
-    let query = record.query_params();
-    let find = |params: &[(String, String)], name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
-    let client = find(&form, "client_id")
-        .or_else(|| find(&query, "client_id"))
-        .or_else(|| {
-            find(&form, "client_assertion")
-                .and_then(|a| protocol::jose::decode_unverified(&a).ok())
-                .and_then(|(_, claims)| claims["iss"].as_str().map(str::to_owned))
-        });
+    let client = crate::flows::client_of(record);
     let prefix = crate::issuer_path(&sts.config.issuer);
     let endpoint = record
         .path

@@ -10,6 +10,7 @@
 
 pub mod access_token;
 pub mod assertion_details;
+pub mod authorization_response;
 pub mod claims;
 pub mod client_assertion;
 pub mod client_config;

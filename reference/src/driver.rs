@@ -20,6 +20,7 @@ use std::process::ExitCode;
 use crate::client::{Client, TokenRequest};
 use crate::login::{Browser, Ending, LoginRequest, UserChoice, unix_now};
 use clap::{Parser, ValueEnum};
+use protocol::authorization_response;
 use protocol::client_assertion::{self, AssertionRequest};
 use protocol::client_config::ClientConfigFile;
 use protocol::endpoints;
@@ -559,16 +560,15 @@ async fn user_token(
             state: got,
             iss,
         } => {
-            if !has(Flaw::SkipStateCheck) && got.as_deref() != Some(state.as_str()) {
-                return Err(format!("state {got:?} is not the one sent"));
+            if !has(Flaw::SkipStateCheck) {
+                authorization_response::check_state(&state, got.as_deref())
+                    .map_err(|e| e.to_string())?;
             }
-            let iss_ok = match iss.as_deref() {
-                _ if has(Flaw::SkipIssCheck) => true,
-                None => has(Flaw::AllowMissingIss),
-                Some(i) => i == s.issuer,
-            };
-            if !iss_ok {
-                return Err(format!("iss {iss:?} is not the issuer {}", s.issuer));
+            // The flaws: no iss check at all, or one only when an iss came.
+            let skip_iss = has(Flaw::SkipIssCheck) || (iss.is_none() && has(Flaw::AllowMissingIss));
+            if !skip_iss {
+                authorization_response::check_issuer(&s.issuer, iss.as_deref())
+                    .map_err(|e| e.to_string())?;
             }
             code
         }

@@ -7,6 +7,7 @@
 //! cookies (for SSO), picks an identity provider from HelseID's chooser and submits an IdP's
 //! login form for a chosen person. With `test_pid` at the TestIDP no page is shown at all.
 
+use protocol::authorization_response::{self, ResponseError};
 use protocol::client_assertion;
 use protocol::endpoints::{self, testbed};
 use protocol::id_token::{self, Expected, IdTokenError};
@@ -35,13 +36,9 @@ pub enum LoginError {
         status: u16,
         detail: String,
     },
-    #[error("state {got:?} in the answer is not the state sent ({sent:?})")]
-    State { got: Option<String>, sent: String },
-    #[error("iss {got:?} in the answer is not the issuer {expected}")]
-    Issuer {
-        got: Option<String>,
-        expected: String,
-    },
+    /// [`protocol::authorization_response`] refused the answer at the redirect URI.
+    #[error(transparent)]
+    Response(#[from] ResponseError),
     /// [`protocol::id_token`] refused it.
     #[error("the ID token is refused: {0}")]
     IdToken(#[from] IdTokenError),
@@ -445,16 +442,8 @@ impl Client {
                 state: got,
                 iss,
             } => {
-                if got.as_deref() != Some(state.as_str()) {
-                    return Err(LoginError::State { got, sent: state });
-                }
-                // RFC 9207: the answer must come from the issuer the client talks to.
-                if iss.as_deref() != Some(self.issuer.as_str()) {
-                    return Err(LoginError::Issuer {
-                        got: iss,
-                        expected: self.issuer.clone(),
-                    });
-                }
+                authorization_response::check_state(&state, got.as_deref())?;
+                authorization_response::check_issuer(&self.issuer, iss.as_deref())?;
                 Ok(Login {
                     code,
                     verifier,

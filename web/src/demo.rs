@@ -914,71 +914,50 @@ async fn login_next(web: &Web, c: &Chrome, id: &str, snap: Snapshot) -> Response
                 )),
             }
         }
-        4 => {
+        4 | 5 => {
             let Some(rt) = st.refresh_token.clone() else {
                 return error(c, 409, l.t("Ingen refresh-token.", "No refresh token."));
             };
-            let second = st
-                .audiences
-                .get(1)
-                .or(st.audiences.first())
-                .map(String::as_str);
-            match client.refresh(&rt, second, None).await {
-                Ok(t) => {
-                    let _ = web.demo.with(id, |r| {
-                        r.login.refresh_token = t.response.refresh_token.clone();
-                    });
-                    Ok(done(
-                        format!(
-                            "POST {}\ngrant_type=refresh_token\nrefresh_token={}…\nresource={}\nclient_assertion=… DPoP: …",
-                            client.token_endpoint,
-                            rt.chars().take(6).collect::<String>(),
-                            second.unwrap_or("")
-                        ),
-                        shown_tokens(&t),
-                        vec![(
-                            "access token (second API)".to_owned(),
-                            t.response.access_token.clone(),
-                        )],
-                    ))
-                }
-                Err(e) => Err(e.to_string()),
-            }
-        }
-        5 => {
-            let Some(rt) = st.refresh_token.clone() else {
-                return error(c, 409, l.t("Ingen refresh-token.", "No refresh token."));
-            };
-            let audience = st
-                .audiences
-                .iter()
-                .find(|a| a.contains("kjernejournal"))
-                .or(st.audiences.first())
-                .cloned();
-            let attestation = match conformance::embedded::tillitsrammeverk_attestation() {
-                Ok(a) => a,
-                Err(e) => return error(c, 500, &e.to_string()),
+            // Step 4: a second API; step 5: Kjernejournal with a Tillitsrammeverk attestation.
+            let (audience, details, what) = if snap.n == 4 {
+                (second_api(st), None, "access token (second API)")
+            } else {
+                let attestation = match conformance::embedded::tillitsrammeverk_attestation() {
+                    Ok(a) => a,
+                    Err(e) => return error(c, 500, &e.to_string()),
+                };
+                let kj = st
+                    .audiences
+                    .iter()
+                    .find(|a| a.contains("kjernejournal"))
+                    .or(st.audiences.first())
+                    .cloned();
+                (kj, Some(attestation), "access token (with the attestation)")
             };
             match client
-                .refresh(&rt, audience.as_deref(), Some(attestation.clone()))
+                .refresh(&rt, audience.as_deref(), details.clone())
                 .await
             {
                 Ok(t) => {
                     let _ = web.demo.with(id, |r| {
                         r.login.refresh_token = t.response.refresh_token.clone();
                     });
+                    let mut sent = format!(
+                        "POST {}\ngrant_type=refresh_token\nrefresh_token={}…\nresource={}\nclient_assertion=… DPoP: …",
+                        client.token_endpoint,
+                        rt.chars().take(6).collect::<String>(),
+                        audience.unwrap_or_default()
+                    );
+                    if let Some(d) = &details {
+                        sent.push_str(&format!(
+                            "\nclient_assertion: assertion_details =\n{}",
+                            serde_json::to_string_pretty(d).unwrap_or_default()
+                        ));
+                    }
                     Ok(done(
-                        format!(
-                            "POST {}\ngrant_type=refresh_token\nresource={}\nclient_assertion: assertion_details =\n{}",
-                            client.token_endpoint,
-                            audience.unwrap_or_default(),
-                            serde_json::to_string_pretty(&attestation).unwrap_or_default()
-                        ),
+                        sent,
                         shown_tokens(&t),
-                        vec![(
-                            "access token (with the attestation)".to_owned(),
-                            t.response.access_token.clone(),
-                        )],
+                        vec![(what.to_owned(), t.response.access_token.clone())],
                     ))
                 }
                 Err(e) => Err(e.to_string()),
@@ -988,12 +967,7 @@ async fn login_next(web: &Web, c: &Chrome, id: &str, snap: Snapshot) -> Response
             let Some(at) = snap.access_token.clone() else {
                 return error(c, 409, l.t("Intet access-token.", "No access token."));
             };
-            let target = st
-                .audiences
-                .get(1)
-                .or(st.audiences.first())
-                .cloned()
-                .unwrap_or_default();
+            let target = second_api(st).unwrap_or_default();
             let scope = client_scopes(web, &client.client_id)
                 .into_iter()
                 .find(|s| protocol::claims::resource_of(s) == Some(target.as_str()))
@@ -1055,6 +1029,11 @@ async fn login_next(web: &Web, c: &Chrome, id: &str, snap: Snapshot) -> Response
     }
 }
 
+/// The second API the login client may ask for (the first when it has only one).
+fn second_api(st: &LoginState) -> Option<String> {
+    st.audiences.get(1).or(st.audiences.first()).cloned()
+}
+
 /// The API scopes registered for `client_id`.
 fn client_scopes(web: &Web, client_id: &str) -> Vec<String> {
     web.sts
@@ -1084,7 +1063,12 @@ async fn callback(State(web): State<Arc<Web>>, headers: HeaderMap, Query(q): Q) 
     let Some((title, why)) = login_step(c.l, 1) else {
         return error(&c, 500, "no step");
     };
-    let iss_ok = q.get("iss").map(String::as_str) == Some(web.sts.config.issuer.as_str());
+    // The run was found by its state (protocol::authorization_response::check_state holds by
+    // construction); the issuer is checked as every client must.
+    let issuer = protocol::authorization_response::check_issuer(
+        &web.sts.config.issuer,
+        q.get("iss").map(String::as_str),
+    );
     let shown = q
         .iter()
         .map(|(k, v)| {
@@ -1105,7 +1089,7 @@ async fn callback(State(web): State<Arc<Web>>, headers: HeaderMap, Query(q): Q) 
             ),
             None,
         ),
-        (None, Some(code)) if iss_ok => (
+        (None, Some(code)) if issuer.is_ok() => (
             c.l.t(
                 "state er den klienten sendte, og iss er STS-et: koden kan løses inn.",
                 "state is the one the client sent, and iss is the STS: the code may be redeemed.",
@@ -1114,11 +1098,16 @@ async fn callback(State(web): State<Arc<Web>>, headers: HeaderMap, Query(q): Q) 
             Some(code.clone()),
         ),
         (None, _) => (
-            c.l.t(
-                "iss mangler eller er feil (RFC 9207): klienten løser ikke inn koden.",
-                "iss is missing or wrong (RFC 9207): the client does not redeem the code.",
-            )
-            .to_owned(),
+            format!(
+                "{} {}",
+                c.l.t(
+                    "Klienten løser ikke inn koden (RFC 9207):",
+                    "The client does not redeem the code (RFC 9207):",
+                ),
+                issuer
+                    .err()
+                    .map_or_else(|| "no code".to_owned(), |e| e.to_string())
+            ),
             None,
         ),
     };

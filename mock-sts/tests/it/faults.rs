@@ -5,6 +5,7 @@ use helseid_reference::client::{ClientError, TokenRequest};
 use helseid_reference::login::{Browser, LoginError, LoginRequest, UserChoice};
 use mock_sts::fault::{Fault, WRONG_ISSUER};
 use mock_sts::store::{Tenancy, TokenBinding};
+use protocol::authorization_response::ResponseError;
 use protocol::id_token::{IdTokenError, SignatureError};
 
 use crate::support::*;
@@ -60,20 +61,24 @@ async fn authorization_response_faults_are_refused_by_the_reference_client() {
 
     tb.sts.set_fault(Some(Fault::StateChanged)).unwrap();
     match client.login(&browser, &req, &choice).await {
-        Err(LoginError::State { got, sent }) => assert_ne!(got.as_deref(), Some(sent.as_str())),
+        Err(LoginError::Response(ResponseError::State { got, sent })) => {
+            assert_ne!(got.as_deref(), Some(sent.as_str()))
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(tb.sts.faults.pending(), None, "used once");
 
     tb.sts.set_fault(Some(Fault::WrongIssParameter)).unwrap();
     match client.login(&browser, &req, &choice).await {
-        Err(LoginError::Issuer { got, .. }) => assert_eq!(got.as_deref(), Some(WRONG_ISSUER)),
+        Err(LoginError::Response(ResponseError::Issuer { got, .. })) => {
+            assert_eq!(got.as_deref(), Some(WRONG_ISSUER))
+        }
         other => panic!("{other:?}"),
     }
 
     tb.sts.set_fault(Some(Fault::MissingIssParameter)).unwrap();
     match client.login(&browser, &req, &choice).await {
-        Err(LoginError::Issuer { got, .. }) => assert_eq!(got, None),
+        Err(LoginError::Response(ResponseError::Issuer { got, .. })) => assert_eq!(got, None),
         other => panic!("{other:?}"),
     }
 
