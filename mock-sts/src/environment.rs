@@ -3,7 +3,6 @@
 //! providers and a sample of test persons. Every feature that adds to the environment lists
 //! it here.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -19,43 +18,76 @@ use crate::seed;
 /// Test persons listed (half of them health personnel).
 pub const SAMPLE_PERSONS: usize = 10;
 
-pub fn environment_for(sts: &Sts) -> Result<Value, OAuthError> {
-    let store = &sts.store;
-    let apis = store.apis().map_err(internal)?;
-    let orgs = store.organisations().map_err(internal)?;
-    let delegations = store.delegations().map_err(internal)?;
-    let clients = store.clients().map_err(internal)?;
+/// Rows of each list `GET /testbed/environment` answers by default, and at most.
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 1000;
 
-    let mut children: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for o in &orgs {
-        if let Some(p) = &o.parent {
-            children.entry(p.as_str()).or_default().push(&o.orgnr);
+/// Which page of the environment's lists to show.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+pub struct Page {
+    #[serde(default = "default_limit")]
+    pub limit: usize,
+    #[serde(default)]
+    pub offset: usize,
+}
+
+fn default_limit() -> usize {
+    DEFAULT_LIMIT
+}
+
+impl Default for Page {
+    fn default() -> Page {
+        Page {
+            limit: DEFAULT_LIMIT,
+            offset: 0,
         }
     }
-    let organisations: Vec<Value> = orgs
-        .iter()
-        .map(|o| {
-            let delegated: Vec<Value> = delegations
-                .iter()
-                .filter(|d| d.delegator == o.orgnr)
-                .map(|d| json!({ "supplier": d.supplier, "signed_terms": d.signed_terms }))
-                .collect();
-            json!({
-                "orgnr": o.orgnr,
-                "name": o.name,
-                "kind": o.kind,
-                "parent": o.parent,
-                "children": children.get(o.orgnr.as_str()).cloned().unwrap_or_default(),
-                "delegated_to": delegated,
-            })
-        })
-        .collect();
+}
+
+/// The environment: the issuer, identity providers and sample test persons, and one page
+/// (`limit` rows from `offset`, the same for each) of the APIs, organisations (with their
+/// children and delegations) and clients, with each list's total under `page`.
+pub fn environment_for(sts: &Sts, page: Page) -> Result<Value, OAuthError> {
+    let store = &sts.store;
+    let limit = page.limit.min(MAX_LIMIT);
+    let (apis, api_total) = store.apis_page(limit, page.offset).map_err(internal)?;
+    let (orgs, org_total) = store
+        .organisations_page(limit, page.offset)
+        .map_err(internal)?;
+    let (clients, client_total) = store.clients_page(limit, page.offset).map_err(internal)?;
+
+    let mut organisations = Vec::with_capacity(orgs.len());
+    for o in &orgs {
+        let delegated: Vec<Value> = store
+            .delegations_of(&o.orgnr)
+            .map_err(internal)?
+            .into_iter()
+            .map(|d| json!({ "supplier": d.supplier, "signed_terms": d.signed_terms }))
+            .collect();
+        organisations.push(json!({
+            "orgnr": o.orgnr,
+            "name": o.name,
+            "kind": o.kind,
+            "parent": o.parent,
+            "children": store.children_of(&o.orgnr).map_err(internal)?,
+            "delegated_to": delegated,
+        }));
+    }
     let persons = match seed::recorded(store).map_err(internal)? {
         Some(_) => sample_persons(sts.population().map_err(internal)?.as_ref()),
         None => Vec::new(),
     };
     Ok(json!({
         "issuer": sts.config.issuer,
+        "page": {
+            "limit": limit,
+            "offset": page.offset,
+            "totals": {
+                "apis": api_total,
+                "organisations": org_total,
+                "clients": client_total,
+            },
+        },
         "apis": apis.iter().map(|a| json!({
             "audience": a.audience,
             "name": a.name,
@@ -93,6 +125,12 @@ fn sample_persons(population: &Population) -> Vec<Value> {
     practitioners.chain(others).map(|p| person(&p)).collect()
 }
 
-pub async fn environment(State(sts): State<Arc<Sts>>) -> Result<Json<Value>, OAuthError> {
-    environment_for(&sts).map(Json)
+pub async fn environment(
+    State(sts): State<Arc<Sts>>,
+    page: Result<axum::extract::Query<Page>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, OAuthError> {
+    let axum::extract::Query(page) = page.map_err(|_| {
+        OAuthError::invalid_request("limit and offset must be non-negative whole numbers")
+    })?;
+    environment_for(&sts, page).map(Json)
 }

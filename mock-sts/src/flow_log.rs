@@ -22,8 +22,11 @@ use serde_json::{Map, Value, json};
 use crate::Sts;
 use protocol::urlencoding::decode_lossy as percent_decode;
 
-/// Exchanges kept (the flow inspector's pages read them by flow, a page at a time).
+/// Exchanges kept at most (the flow inspector's pages read them by flow, a page at a time).
 pub const CAPACITY: usize = 20_000;
+/// Bytes of recorded exchanges kept at most: under endless load the oldest go, so the log
+/// holds a fixed amount of memory (some 8,000 token requests with their responses).
+pub const MAX_BYTES: usize = 48 * 1024 * 1024;
 /// Exchanges `GET /testbed/flows` answers at most.
 pub const MAX_JSON_LIMIT: usize = 500;
 /// Largest body recorded (longer ones are cut).
@@ -44,6 +47,29 @@ struct Exchange {
     response_body: Bytes,
     /// The values of an HTML response's hidden form fields (what the browser posts back).
     hidden_values: Vec<String>,
+}
+
+impl Exchange {
+    /// Roughly the memory it holds.
+    fn size(&self) -> usize {
+        std::mem::size_of::<Exchange>()
+            + self.method.len()
+            + self.path.len()
+            + self.query.len()
+            + self
+                .request_headers
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 48)
+                .sum::<usize>()
+            + self.request_body.len()
+            + self.location.as_ref().map_or(0, String::len)
+            + self.response_body.len()
+            + self
+                .hidden_values
+                .iter()
+                .map(|v| v.len() + 24)
+                .sum::<usize>()
+    }
 }
 
 /// The values of `html`'s hidden `<input>` fields (entity-decoded), so a flow can follow a
@@ -85,6 +111,8 @@ struct Entries {
     /// The id the last exchange got.
     last: u64,
     kept: VecDeque<Exchange>,
+    /// What `kept` holds, by [`Exchange::size`].
+    bytes: usize,
     flows: crate::flows::FlowIndex,
 }
 
@@ -122,12 +150,21 @@ impl FlowLog {
             let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
             guard.last += 1;
             e.id = guard.last;
-            if guard.kept.len() >= CAPACITY {
-                guard.kept.pop_front();
-                if let Some(oldest) = guard.kept.front().map(|x| x.id) {
-                    guard.flows.forget_before(oldest);
+            let size = e.size();
+            let mut evicted = false;
+            while !guard.kept.is_empty()
+                && (guard.kept.len() >= CAPACITY || guard.bytes + size > MAX_BYTES)
+            {
+                if let Some(old) = guard.kept.pop_front() {
+                    guard.bytes = guard.bytes.saturating_sub(old.size());
                 }
+                evicted = true;
             }
+            if evicted {
+                let oldest = guard.kept.front().map_or(e.id, |x| x.id);
+                guard.flows.forget_before(oldest);
+            }
+            guard.bytes += size;
             let record = FlowRecord::of(&e);
             let flow = guard.flows.add(&record);
             if let Some(live) = self.live.get()
@@ -160,11 +197,6 @@ impl FlowLog {
     /// is refused and returns false).
     pub fn set_sink(&self, sink: Sink) -> bool {
         self.sink.set(sink).is_ok()
-    }
-
-    fn snapshot(&self) -> Vec<Exchange> {
-        let guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        guard.kept.iter().rev().cloned().collect()
     }
 
     /// The id the next exchange gets: a mark to read [`FlowLog::records_since`] from.
@@ -305,13 +337,21 @@ pub async fn record(State(sts): State<Arc<Sts>>, request: Request, next: Next) -
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    let Ok(request_body) = to_bytes(body, crate::MAX_BODY_BYTES).await else {
-        return crate::error::OAuthError::invalid_request(format!(
-            "the body is larger than {} bytes",
-            crate::MAX_BODY_BYTES
-        ))
-        .with_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
-        .into_response();
+    let request_body = match to_bytes(body, crate::MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(e) if crate::server::is_body_timeout(&e) => {
+            return crate::error::OAuthError::invalid_request(e.to_string())
+                .with_status(axum::http::StatusCode::REQUEST_TIMEOUT)
+                .into_response();
+        }
+        Err(_) => {
+            return crate::error::OAuthError::invalid_request(format!(
+                "the body is larger than {} bytes",
+                crate::MAX_BODY_BYTES
+            ))
+            .with_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
+            .into_response();
+        }
     };
     let request_headers = parts
         .headers
@@ -367,25 +407,63 @@ pub async fn record(State(sts): State<Arc<Sts>>, request: Request, next: Next) -
 #[derive(Debug, Deserialize)]
 pub struct FlowQuery {
     limit: Option<usize>,
+    offset: Option<usize>,
     client_id: Option<String>,
 }
 
-/// `GET /testbed/flows`.
-pub async fn flows(State(sts): State<Arc<Sts>>, Query(q): Query<FlowQuery>) -> Json<Value> {
+/// `GET /testbed/flows`: the newest exchanges first, `limit` (at most 500) from `offset`,
+/// with the number that match; `client_id` keeps those of one client (named in the form or
+/// query, or as a client assertion's `iss`).
+pub async fn flows(
+    State(sts): State<Arc<Sts>>,
+    q: Result<Query<FlowQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = q else {
+        return crate::error::OAuthError::invalid_request(
+            "limit and offset must be non-negative whole numbers",
+        )
+        .into_response();
+    };
     let limit = q.limit.unwrap_or(50).min(MAX_JSON_LIMIT);
-    let shown: Vec<Value> = sts
-        .flows
-        .snapshot()
-        .into_iter()
-        .map(|e| render(&e))
-        .filter(|v| {
-            q.client_id
-                .as_deref()
-                .is_none_or(|c| v.to_string().contains(c))
-        })
-        .take(limit)
-        .collect();
-    Json(json!({ "exchanges": shown }))
+    let offset = q.offset.unwrap_or(0);
+    let guard = sts.flows.entries.lock().unwrap_or_else(|p| p.into_inner());
+    let matches = |e: &&Exchange| {
+        q.client_id
+            .as_deref()
+            .is_none_or(|c| crate::flows::client_of(&FlowRecord::of(e)).as_deref() == Some(c))
+    };
+    let (exchanges, total) = match &q.client_id {
+        None => (
+            guard
+                .kept
+                .iter()
+                .rev()
+                .skip(offset)
+                .take(limit)
+                .map(render)
+                .collect::<Vec<_>>(),
+            guard.kept.len(),
+        ),
+        Some(_) => {
+            let all: Vec<&Exchange> = guard.kept.iter().rev().filter(matches).collect();
+            let total = all.len();
+            let page = all
+                .into_iter()
+                .skip(offset)
+                .take(limit)
+                .map(render)
+                .collect();
+            (page, total)
+        }
+    };
+    drop(guard);
+    Json(json!({
+        "exchanges": exchanges,
+        "total": total,
+        "offset": offset,
+        "limit": limit,
+    }))
+    .into_response()
 }
 
 fn render(e: &Exchange) -> Value {
@@ -399,9 +477,14 @@ fn render(e: &Exchange) -> Value {
     for (k, v) in &e.request_headers {
         let shown = match k.as_str() {
             "dpop" => decode_jwt(v),
+            // Only a JWT is shown (decoded, without its signature); anything else sent as a
+            // credential (Basic credentials, an api-key sent as a Bearer token) is masked.
             "authorization" => match v.split_once(' ') {
-                Some((scheme, token)) => json!({ "scheme": scheme, "token": decode_jwt(token) }),
-                None => json!("(unreadable)"),
+                Some((scheme, token)) if !scheme.eq_ignore_ascii_case("basic") => {
+                    json!({ "scheme": scheme, "token": decode_jwt(token) })
+                }
+                Some((scheme, token)) => json!({ "scheme": scheme, "token": masked(token) }),
+                None => masked(v),
             },
             "cookie" => json!("(session cookie)"),
             _ => json!(v),
@@ -444,12 +527,10 @@ fn params(raw: &[u8]) -> Value {
 
 fn shown(name: &str, value: &str) -> Value {
     match name {
-        "client_secret" | "code_verifier" | "refresh_token" | "code" | "password" => {
-            json!(format!(
-                "{}… (masked)",
-                value.chars().take(6).collect::<String>()
-            ))
-        }
+        "client_secret" | "code_verifier" | "refresh_token" | "code" | "password" | "apiKey"
+        | "api_key" | "secret" => masked(value),
+        // A private JWK's members, should a client post one.
+        "d" | "p" | "q" | "dp" | "dq" | "qi" | "k" => masked(value),
         "client_assertion" | "request" | "subject_token" | "token" | "access_token"
         | "id_token" | "id_token_hint" | "accessTokenJwt" | "dPoPProof" => decode_jwt(value),
         _ => json!(value),
@@ -474,13 +555,22 @@ fn mask(v: &Value) -> Value {
     }
 }
 
-/// A JWT as `{header, claims}` ([`protocol::jose::decode_unverified`]), or the text when it
-/// is not one.
+/// A JWT as `{header, claims}` ([`protocol::jose::decode_unverified`]; the signature is left
+/// out, so what is shown cannot be replayed), or, when it is not one, the value masked: in a
+/// place for a token, anything else is a credential of some other kind.
 fn decode_jwt(token: &str) -> Value {
     match protocol::jose::decode_unverified(token) {
         Ok((header, claims)) => json!({ "jwt": { "header": header, "claims": claims } }),
-        Err(_) => json!(token),
+        Err(_) => masked(token),
     }
+}
+
+/// A secret's first characters, enough to tell two apart.
+fn masked(value: &str) -> Value {
+    json!(format!(
+        "{}… (masked)",
+        value.chars().take(6).collect::<String>()
+    ))
 }
 
 #[cfg(test)]
@@ -494,5 +584,55 @@ mod tests {
             hidden_values(html),
             vec!["A&B0123456789ABCDEF".to_owned(), "nb".to_owned()]
         );
+    }
+
+    fn exchange(headers: &[(&str, &str)], body: &str) -> Exchange {
+        Exchange {
+            id: 1,
+            at: 0,
+            method: "POST".into(),
+            path: "/connect/token".into(),
+            query: String::new(),
+            request_headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            request_body: Bytes::copy_from_slice(body.as_bytes()),
+            status: 200,
+            location: None,
+            response_body: Bytes::new(),
+            hidden_values: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn credentials_that_are_not_jwts_are_masked() {
+        let secret = "d2f1c0ffee0123456789abcdef012345";
+        for headers in [
+            vec![("authorization", format!("Bearer {secret}"))],
+            vec![("authorization", format!("Basic {secret}"))],
+            vec![("authorization", secret.to_owned())],
+            vec![("dpop", secret.to_owned())],
+        ] {
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let shown = render(&exchange(&headers, "")).to_string();
+            assert!(!shown.contains(secret), "{shown}");
+            assert!(shown.contains("d2f1c0… (masked)"), "{shown}");
+        }
+        let body = format!("client_assertion={secret}&client_secret={secret}&token={secret}");
+        let shown = render(&exchange(&[], &body)).to_string();
+        assert!(!shown.contains(secret), "{shown}");
+        let json_body = format!(r#"{{"apiKey":"{secret}","jwk":{{"kty":"RSA","d":"{secret}"}}}}"#);
+        let shown = render(&exchange(&[], &json_body)).to_string();
+        assert!(!shown.contains(secret), "{shown}");
+    }
+
+    #[test]
+    fn a_jwt_is_shown_decoded_without_its_signature() {
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJl";
+        let shown = render(&exchange(&[("authorization", &format!("DPoP {jwt}"))], "")).to_string();
+        assert!(shown.contains(r#""sub":"x""#), "{shown}");
+        assert!(!shown.contains("c2lnbmF0dXJlc2lnbmF0dXJl"), "{shown}");
     }
 }

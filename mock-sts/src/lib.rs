@@ -58,6 +58,7 @@ pub mod resource;
 pub mod revocation;
 pub mod seed;
 pub mod selvbetjening;
+pub mod server;
 pub mod session;
 pub mod store;
 pub mod tenancy;

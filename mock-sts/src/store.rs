@@ -282,20 +282,118 @@ fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRow> {
     })
 }
 
+/// How much of the audit log is kept: rows beyond either bound go, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditRetention {
+    /// Rows kept at most.
+    pub max_rows: u64,
+    /// Seconds a row is kept at most.
+    pub max_age: i64,
+}
+
+impl Default for AuditRetention {
+    /// 500,000 rows (some 150 MB) and 30 days.
+    fn default() -> AuditRetention {
+        AuditRetention {
+            max_rows: 500_000,
+            max_age: 30 * 24 * 3600,
+        }
+    }
+}
+
+/// Audit rows written between two prunings of the log and of expired tokens.
+const PRUNE_EVERY: u64 = 1000;
+/// How long after expiry a refresh token or a revocation is kept (so a late use still reads
+/// "expired" rather than "unknown").
+const EXPIRED_KEPT: i64 = 7 * 24 * 3600;
+
 #[derive(Debug)]
 pub struct Store {
     conn: Mutex<Connection>,
+    retention: Mutex<AuditRetention>,
+    audit_writes: std::sync::atomic::AtomicU64,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database in `data_dir`.
+    /// Opens (creating if needed) the database in `data_dir`. A new data directory is made
+    /// readable by its owner only (0700), and the database file (which holds the STS's
+    /// private signing keys and the API key) 0600; SQLite gives its WAL and SHM files the
+    /// database's mode.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::DataDir {
+        let fail = |e: std::io::Error| StoreError::DataDir {
             path: data_dir.display().to_string(),
             detail: e.to_string(),
-        })?;
-        let conn = Connection::open(data_dir.join(DB_FILE))?;
+        };
+        if data_dir.exists() && !data_dir.is_dir() {
+            return Err(StoreError::DataDir {
+                path: data_dir.display().to_string(),
+                detail: "it is a file, not a directory".into(),
+            });
+        }
+        if !data_dir.exists() {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt as _;
+                builder.mode(0o700);
+            }
+            builder.create(data_dir).map_err(fail)?;
+        }
+        let db = data_dir.join(DB_FILE);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+            // Created 0600 before SQLite opens it, so it never exists readable by others;
+            // an older database (and its WAL and SHM files) made 0644 is tightened.
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(&db)
+                .map_err(fail)?;
+            for suffix in ["", "-wal", "-shm"] {
+                let path = data_dir.join(format!("{DB_FILE}{suffix}"));
+                if let Ok(meta) = std::fs::metadata(&path)
+                    && meta.permissions().mode() & 0o077 != 0
+                {
+                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                        .map_err(fail)?;
+                }
+            }
+        }
+        let conn = Connection::open(db)?;
         Store::init(conn)
+    }
+
+    /// Sets how much of the audit log is kept (applied as rows are written).
+    pub fn set_audit_retention(&self, retention: AuditRetention) {
+        *self.retention.lock().unwrap_or_else(|p| p.into_inner()) = retention;
+    }
+
+    /// Drops audit rows beyond the retention (by count and by age at `now`), and refresh
+    /// tokens and revocations a week past their expiry; returns the audit rows dropped.
+    pub fn prune(&self, now: i64) -> Result<usize, StoreError> {
+        let retention = *self.retention.lock().unwrap_or_else(|p| p.into_inner());
+        let conn = self.conn();
+        let mut dropped = conn.execute_cached(
+            "DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?1",
+            params![retention.max_rows.min(i64::MAX as u64) as i64],
+        )?;
+        dropped += conn.execute_cached(
+            "DELETE FROM audit WHERE at < ?1",
+            params![now.saturating_sub(retention.max_age)],
+        )?;
+        let horizon = now.saturating_sub(EXPIRED_KEPT);
+        conn.execute_cached(
+            "DELETE FROM refresh_tokens WHERE expires_at < ?1",
+            params![horizon],
+        )?;
+        conn.execute_cached(
+            "DELETE FROM revoked_tokens WHERE exp < ?1",
+            params![horizon],
+        )?;
+        Ok(dropped)
     }
 
     /// A database in memory, for tests.
@@ -353,6 +451,8 @@ impl Store {
         }
         let store = Store {
             conn: Mutex::new(conn),
+            retention: Mutex::new(AuditRetention::default()),
+            audit_writes: std::sync::atomic::AtomicU64::new(0),
         };
         match store.meta("schema_version")? {
             None => store.set_meta("schema_version", &SCHEMA_VERSION.to_string())?,
@@ -516,6 +616,54 @@ impl Store {
 
     pub fn apis(&self) -> Result<Vec<Api>, StoreError> {
         self.docs("SELECT audience, doc FROM apis ORDER BY audience")
+    }
+
+    /// A page of APIs by audience, and how many there are.
+    pub fn apis_page(&self, limit: usize, offset: usize) -> Result<(Vec<Api>, usize), StoreError> {
+        let conn = self.conn();
+        let total: i64 = conn.query_row_cached("SELECT COUNT(*) FROM apis", [], |r| r.get(0))?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT audience, doc FROM apis ORDER BY audience LIMIT ?1 OFFSET ?2",
+        )?;
+        let rows = stmt.query_map(params![limit as i64, offset as i64], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, doc) = row?;
+            out.push(parse_doc(&doc, &id)?);
+        }
+        Ok((out, total as usize))
+    }
+
+    /// The organisation numbers whose parent is `orgnr`.
+    pub fn children_of(&self, orgnr: &str) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT orgnr FROM organisations WHERE parent = ?1 ORDER BY orgnr")?;
+        let rows = stmt.query_map([orgnr], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The delegations `delegator` has made.
+    pub fn delegations_of(&self, delegator: &str) -> Result<Vec<Delegation>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT supplier, signed_terms FROM delegations WHERE delegator = ?1 ORDER BY supplier",
+        )?;
+        let rows = stmt.query_map([delegator], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (supplier, terms) = row?;
+            out.push(Delegation {
+                delegator: delegator.to_owned(),
+                supplier,
+                signed_terms: parse_doc(&terms, "delegation terms")?,
+            });
+        }
+        Ok(out)
     }
 
     pub fn api(&self, audience: &str) -> Result<Option<Api>, StoreError> {
@@ -762,6 +910,12 @@ impl Store {
             "INSERT INTO audit (at, event, client_id, detail) VALUES (?1, ?2, ?3, ?4)",
             params![at, event, client_id, detail.to_string()],
         )?;
+        let written = self
+            .audit_writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if written % PRUNE_EVERY == PRUNE_EVERY - 1 {
+            self.prune(at)?;
+        }
         Ok(())
     }
 
@@ -1146,6 +1300,74 @@ mod tests {
         assert_eq!(store.audit_page(&text("50%_off"), 10, 0).unwrap().1, 1);
         assert_eq!(store.audit_page(&text("%"), 10, 0).unwrap().1, 1);
         assert_eq!(store.audit_page(&text("5_%"), 10, 0).unwrap().1, 0);
+    }
+
+    #[test]
+    fn the_audit_log_keeps_its_retention_and_stays_queryable() {
+        let store = Store::in_memory().unwrap();
+        store.set_audit_retention(AuditRetention {
+            max_rows: 1500,
+            max_age: 10_000,
+        });
+        for i in 0..5000_i64 {
+            store
+                .audit(i, "token_issued", Some("c"), &json!({"n": i}))
+                .unwrap();
+        }
+        let all = AuditFilter::default();
+        let (rows, total) = store.audit_page(&all, 1, 0).unwrap();
+        // Pruned every 1,000 rows: never more than the bound plus one batch.
+        assert!((1500..=2500).contains(&total), "{total} rows kept");
+        assert_eq!(rows[0].at, 4999, "the newest stay");
+        // By age: rows older than max_age at the time of the next pruning go.
+        store.set_audit_retention(AuditRetention {
+            max_rows: 1_000_000,
+            max_age: 100,
+        });
+        assert!(store.prune(5000).unwrap() > 0);
+        let (rows, total) = store.audit_page(&all, 10_000, 0).unwrap();
+        assert!(rows.iter().all(|r| r.at >= 4900), "{total}");
+        assert_eq!(total, 100);
+    }
+
+    #[test]
+    fn expired_tokens_are_dropped_a_week_after_expiry() {
+        let store = Store::in_memory().unwrap();
+        store.revoke("old", 1000).unwrap();
+        store.revoke("new", 1_000_000).unwrap();
+        store.prune(1000 + EXPIRED_KEPT + 1).unwrap();
+        assert!(!store.is_revoked("old").unwrap());
+        assert!(store.is_revoked("new").unwrap());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_directory_and_database_are_the_owners_alone() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("state");
+        let store = Store::open(&data).unwrap();
+        store.set_meta("k", "v").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        for suffix in ["", "-wal", "-shm"] {
+            let f = data.join(format!("{DB_FILE}{suffix}"));
+            if f.exists() {
+                assert_eq!(mode(&f), 0o600, "{}", f.display());
+            }
+        }
+        assert!(data.join(format!("{DB_FILE}-wal")).exists());
+        drop(store);
+        // A database left readable by others is tightened on the next open.
+        std::fs::set_permissions(data.join(DB_FILE), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+        let _store = Store::open(&data).unwrap();
+        assert_eq!(mode(&data.join(DB_FILE)), 0o600);
+        // A file where the directory should be is named as such.
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, "x").unwrap();
+        let err = Store::open(&file).unwrap_err().to_string();
+        assert!(err.contains("not a directory"), "{err}");
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod client_config;
 pub mod clock;
 pub mod dpop;
 pub mod endpoints;
+pub mod expiring;
 pub mod form;
 pub mod id_token;
 pub mod jose;

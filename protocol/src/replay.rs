@@ -3,25 +3,18 @@
 //! the reference API.
 //!
 //! An entry lives until the token it guards could no longer be accepted anyway. The cache is
-//! bounded: when full, expired entries are dropped; if it is still full the request is refused
-//! rather than an unexpired entry forgotten, which would reopen a replay.
+//! bounded and swept as time passes ([`crate::expiring`]): when full of live entries the
+//! request is refused rather than an unexpired entry forgotten, which would reopen a replay.
 //!
 //! One of this crate's few stateful types (with [`crate::clock::ManualClock`]): it holds
 //! memory but does no I/O and reads no clock (the caller passes `now`).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use crate::expiring::{ExpiringMap, Full};
 
 #[derive(Debug)]
 pub struct ReplayCache {
-    capacity: usize,
-    entries: Mutex<HashMap<String, Entry>>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    first_seen: i64,
-    expires_at: i64,
+    /// key → the time it was first seen; live through `expires_at` inclusive.
+    entries: ExpiringMap<i64>,
 }
 
 /// Why a value was not accepted.
@@ -36,41 +29,29 @@ pub enum Replay {
 impl ReplayCache {
     pub fn new(capacity: usize) -> ReplayCache {
         ReplayCache {
-            capacity,
-            entries: Mutex::new(HashMap::new()),
+            entries: ExpiringMap::new(capacity),
         }
     }
 
     /// Records `key` as used until `expires_at`; refuses a key already recorded.
     pub fn check_and_insert(&self, key: String, now: i64, expires_at: i64) -> Result<(), Replay> {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(e) = entries.get(&key)
-            && e.expires_at >= now
+        // A token is still accepted at `now == exp`, so its entry lives through that second.
+        match self
+            .entries
+            .insert_new(key, now, now, expires_at.saturating_add(1))
         {
-            return Err(Replay::Seen { at: e.first_seen });
+            Ok(()) => Ok(()),
+            Err(Ok(first_seen)) => Err(Replay::Seen { at: first_seen }),
+            Err(Err(Full)) => Err(Replay::Full),
         }
-        if entries.len() >= self.capacity {
-            entries.retain(|_, e| e.expires_at >= now);
-            if entries.len() >= self.capacity {
-                return Err(Replay::Full);
-            }
-        }
-        entries.insert(
-            key,
-            Entry {
-                first_seen: now,
-                expires_at,
-            },
-        );
-        Ok(())
     }
 
     pub fn len(&self) -> usize {
-        self.entries.lock().map(|e| e.len()).unwrap_or_default()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.entries.is_empty()
     }
 }
 

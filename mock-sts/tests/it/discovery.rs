@@ -185,6 +185,37 @@ async fn environment_lists_apis_organisations_delegations_and_persons() {
 }
 
 #[tokio::test]
+async fn environment_lists_are_paged_with_totals() {
+    let tb = Testbed::start().await;
+    let (_, all) = get(&tb, "/testbed/environment?limit=1000").await;
+    let totals = &all["page"]["totals"];
+    let clients = totals["clients"].as_u64().unwrap();
+    assert!(clients >= 2, "{totals}");
+    assert_eq!(
+        all["clients"].as_array().unwrap().len() as u64,
+        clients.min(1000)
+    );
+
+    let (status, page) = get(&tb, "/testbed/environment?limit=1&offset=1").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        page["page"]["totals"], *totals,
+        "totals do not depend on the page"
+    );
+    for list in ["apis", "organisations", "clients"] {
+        let shown = page[list].as_array().unwrap();
+        assert_eq!(shown.len(), 1, "{list}");
+        assert_eq!(shown[0], all[list][1], "{list}: the second row");
+    }
+    // Never more than the maximum, whatever is asked for.
+    let (_, big) = get(&tb, "/testbed/environment?limit=1000000").await;
+    assert_eq!(big["page"]["limit"], 1000);
+    let (status, bad) = get(&tb, "/testbed/environment?limit=-5").await;
+    assert_eq!(status, 400);
+    assert!(bad["error_description"].as_str().unwrap().contains("limit"));
+}
+
+#[tokio::test]
 async fn an_issuer_with_a_path_serves_everything_under_it() {
     let tb = Testbed::start_with(|c| c.issuer = format!("{}/tenant-1", c.issuer)).await;
     assert!(tb.issuer.ends_with("/tenant-1"));

@@ -678,6 +678,23 @@ async fn the_flow_log_shows_a_login_decoded_with_secrets_masked() {
         .await
         .unwrap();
     assert_eq!(one["exchanges"].as_array().unwrap().len(), 1);
+    // Paged: the second newest is the next page's first; the total counts them all.
+    let total = one["total"].as_u64().unwrap();
+    assert!(total >= 5, "{one}");
+    let next: Value = reqwest::get(tb.url("/testbed/flows?limit=1&offset=1"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(next["exchanges"].as_array().unwrap().len(), 1);
+    assert!(next["exchanges"][0]["id"].as_u64() < one["exchanges"][0]["id"].as_u64());
+    assert_eq!(next["offset"], 1);
+    let bad = reqwest::get(tb.url("/testbed/flows?limit=-1"))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(bad.json::<Value>().await.unwrap()["error_description"].is_string());
     let none: Value = reqwest::get(tb.url("/testbed/flows?client_id=nobody-at-all"))
         .await
         .unwrap()

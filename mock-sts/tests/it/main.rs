@@ -13,6 +13,7 @@ mod login;
 mod persistence;
 mod revocation;
 mod selvbetjening;
+mod server;
 mod tenancy;
 mod token;
 mod ttt;
