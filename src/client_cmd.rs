@@ -61,13 +61,7 @@ struct CreateArgs {
 
 pub(crate) fn run(args: ClientArgs) -> Result<ExitCode, String> {
     let ClientCommand::Create(a) = args.command;
-    if !a.data.data_dir.join(mock_sts::store::DB_FILE).exists() {
-        return Err(format!(
-            "{} has no testbed state; start `helseid-testbed up --data-dir {}` once first",
-            a.data.data_dir.display(),
-            a.data.data_dir.display()
-        ));
-    }
+    crate::hints::existing_data_dir(&a.data.data_dir)?;
     let store = Store::open(&a.data.data_dir).map_err(|e| e.to_string())?;
     let scopes: Vec<String> = a
         .scopes

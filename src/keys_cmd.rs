@@ -66,12 +66,6 @@ pub(crate) fn run(args: KeysArgs) -> Result<ExitCode, String> {
 }
 
 fn open(d: &DataDirArg) -> Result<Store, String> {
-    if !d.data_dir.join(mock_sts::store::DB_FILE).exists() {
-        return Err(format!(
-            "{} has no testbed state; start `helseid-testbed up --data-dir {}` once first",
-            d.data_dir.display(),
-            d.data_dir.display()
-        ));
-    }
+    crate::hints::existing_data_dir(&d.data_dir)?;
     Store::open(&d.data_dir).map_err(|e| e.to_string())
 }

@@ -75,6 +75,7 @@ type Failure = (String, u8);
 
 /// The issuer and api-key: from the arguments, else the data directory `up` uses.
 fn target(args: &SessionArgs) -> Result<(String, Option<String>), Failure> {
+    crate::hints::not_a_file(&args.data_dir).map_err(|e| (e, 2))?;
     let stored = |key: &str| -> Option<String> {
         if !args.data_dir.join(mock_sts::store::DB_FILE).exists() {
             return None;
@@ -109,7 +110,7 @@ pub(crate) fn run(args: SessionArgs) -> Result<ExitCode, Failure> {
 async fn call(request: reqwest::RequestBuilder, what: &str, base: &str) -> Result<Value, Failure> {
     let response = request.send().await.map_err(|e| {
         (
-            format!("{what}: the testbed at {base} did not answer ({e}); is `helseid-testbed up` running there?"),
+            format!("{what}: {}", crate::hints::request_failed(&e, base)),
             2,
         )
     })?;
@@ -138,9 +139,12 @@ async fn run_async(args: SessionArgs) -> Result<ExitCode, Failure> {
     let with_key = |r: reqwest::RequestBuilder| -> Result<reqwest::RequestBuilder, Failure> {
         let key = key.clone().ok_or_else(|| {
             (
-                format!(
-                    "no api-key: give --api-key or ${API_KEY_ENV}, or the --data-dir `up` uses"
-                ),
+                match crate::hints::existing_data_dir(&args.data_dir) {
+                    Err(e) => format!("no api-key: {e}, or give --api-key or ${API_KEY_ENV}"),
+                    Ok(()) => format!(
+                        "no api-key: give --api-key or ${API_KEY_ENV}, or the --data-dir `up` uses"
+                    ),
+                },
                 2,
             )
         })?;

@@ -68,12 +68,18 @@ struct ShowArgs {
     /// Fødselsnummer or D-number of the person (or an HPR number).
     #[arg(value_name = "PID")]
     pid: String,
-    /// Seed of the population the person belongs to.
-    #[arg(long, default_value_t = synthpop::DEFAULT_SEED)]
-    seed: u64,
-    /// Size of that population.
-    #[arg(long, value_name = "N", default_value_t = 10_000, allow_hyphen_values = true, value_parser = parse_count)]
-    count: u64,
+    /// Seed of the population the person belongs to (default: the one `up` seeded the data
+    /// directory with, else the seed `up` uses).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Size of that population (default: the one `up` seeded the data directory with, else
+    /// the size `up` uses).
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = parse_count)]
+    count: Option<u64>,
+    /// The data directory of `up` whose population to look in (default: .testbed when it
+    /// exists).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
     /// Print the person as JSON.
     #[arg(long)]
     json: bool,
@@ -99,13 +105,15 @@ pub(crate) enum CmdError {
     NotFound(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("{0}")]
+    DataDir(String),
 }
 
 impl CmdError {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             CmdError::NotFound(_) | CmdError::Invalid(_) => 1,
-            CmdError::Population(_) | CmdError::Write { .. } => 2,
+            CmdError::Population(_) | CmdError::Write { .. } | CmdError::DataDir(_) => 2,
         }
     }
 }
@@ -118,8 +126,52 @@ pub(crate) fn run(args: SynthpopArgs) -> Result<ExitCode, CmdError> {
             Ok(ExitCode::SUCCESS)
         }
         SynthpopCommand::Validate(a) => Ok(validate(&a.numbers, a.json)),
-        SynthpopCommand::Show(a) => show::show(&a.pid, a.seed, a.count, a.json),
+        SynthpopCommand::Show(a) => {
+            let (seed, count, from) = show_population(&a)?;
+            show::show(&a.pid, seed, count, &from, a.json)
+        }
     }
+}
+
+/// The population `show` looks in, and where its seed and size came from: the arguments,
+/// else what `up` recorded in the data directory, else `up`'s defaults.
+fn show_population(a: &ShowArgs) -> Result<(u64, u64, String), CmdError> {
+    let defaults = mock_sts::seed::SeedOptions::default();
+    let recorded = match (a.seed, a.count) {
+        (Some(_), Some(_)) => None,
+        _ => recorded_population(a.data_dir.as_deref())?,
+    };
+    let from = match (&recorded, a.seed.is_some() && a.count.is_some()) {
+        (_, true) => "as given".to_owned(),
+        (Some((_, dir)), false) => format!("as `up` seeded {}", dir.display()),
+        (None, false) => "the defaults of `up`".to_owned(),
+    };
+    let base = recorded.map_or(defaults, |(o, _)| o);
+    Ok((
+        a.seed.unwrap_or(base.seed),
+        a.count.unwrap_or(base.population),
+        from,
+    ))
+}
+
+/// The seed and size `up` recorded in `dir` (default .testbed, when it has been used).
+fn recorded_population(
+    dir: Option<&std::path::Path>,
+) -> Result<Option<(mock_sts::seed::SeedOptions, PathBuf)>, CmdError> {
+    let (dir, explicit) = match dir {
+        Some(d) => (d.to_path_buf(), true),
+        None => (PathBuf::from(".testbed"), false),
+    };
+    if explicit {
+        crate::hints::existing_data_dir(&dir).map_err(CmdError::DataDir)?;
+    } else if !dir.join(mock_sts::store::DB_FILE).is_file() {
+        return Ok(None);
+    }
+    let store = mock_sts::store::Store::open(&dir)
+        .map_err(|e| CmdError::DataDir(format!("{}: {e}", dir.display())))?;
+    let options = mock_sts::seed::recorded(&store)
+        .map_err(|e| CmdError::DataDir(format!("{}: {e}", dir.display())))?;
+    Ok(options.map(|o| (o, dir)))
 }
 
 /// One line per number; exit 1 if any is invalid.

@@ -33,8 +33,7 @@ pub(crate) struct TokenArgs {
 }
 
 pub(crate) fn run(args: TokenArgs) -> Result<ExitCode, String> {
-    let text = std::fs::read_to_string(&args.client)
-        .map_err(|e| format!("{}: {e}", args.client.display()))?;
+    let text = crate::hints::read_client_file(&args.client)?;
     let file = protocol::client_config::parse(&text)
         .map_err(|e| format!("{}: {e}", args.client.display()))?;
     let multi = file
@@ -55,7 +54,7 @@ pub(crate) fn run(args: TokenArgs) -> Result<ExitCode, String> {
         .map_err(|e| e.to_string())?;
     let outcome = runtime
         .block_on(client.token(&request))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| crate::hints::request_failed(&e, &client.issuer))?;
     if args.raw {
         println!("{}", outcome.response.access_token);
         return Ok(ExitCode::SUCCESS);

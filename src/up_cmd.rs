@@ -27,7 +27,8 @@ pub(crate) struct UpArgs {
     /// Port to listen on; 0 takes a free one.
     #[arg(long, default_value_t = 8080)]
     port: u16,
-    /// The issuer URL clients are told (default: http://<bind>:<port>).
+    /// The issuer URL clients are told (default: http://<bind>:<port>; with --bind 0.0.0.0
+    /// give the name clients reach this machine by).
     #[arg(long, value_name = "URL")]
     issuer: Option<String>,
     #[command(flatten)]
@@ -154,6 +155,13 @@ async fn serve(args: UpArgs) -> Result<ExitCode, UpError> {
     if !ip.is_loopback() {
         eprintln!(
             "warning: listening on {local}, beyond this machine. This is a test STS: its signing keys and client keys are not secret."
+        );
+    }
+    if ip.is_unspecified() && args.issuer.is_none() {
+        eprintln!(
+            "warning: the issuer {} is not reachable by that name: {ip} means \"every address\" to listen on, not an address to connect to. Clients fetch discovery from the issuer and check it as the tokens' `iss`; give --issuer with a name or address they reach this machine by, e.g. --issuer http://HOSTNAME:{}",
+            sts.config.issuer,
+            local.port()
         );
     }
     let demo_file = args.data.data_dir.join(seed::DEMO_CLIENT_FILE);

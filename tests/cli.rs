@@ -766,3 +766,361 @@ fn a_bundled_client_scenario_runs_the_reference_client_of_this_binary() {
         stdout(&o)
     );
 }
+
+/// A running `up` in `dir` (killed when dropped): its issuer, and its standard error once
+/// stopped.
+struct Up {
+    child: std::process::Child,
+    issuer: String,
+}
+
+impl Up {
+    fn start(dir: &std::path::Path, extra: &[&str]) -> Up {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_helseid-testbed"))
+            .args(["up", "--port", "0"])
+            .args(extra)
+            .current_dir(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let issuer = first.strip_prefix("issuer: ").unwrap().to_owned();
+        // Everything is announced (warnings included) by the last line.
+        for line in lines.by_ref() {
+            if line.unwrap().starts_with("data directory:") {
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        Up { child, issuer }
+    }
+
+    /// Stops it and returns what it wrote on standard error.
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            std::io::Read::read_to_string(&mut e, &mut err).unwrap();
+        }
+        err
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 request to the testbed at `issuer`: (status, content type, body).
+fn http(
+    issuer: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let host = issuer.strip_prefix("http://").unwrap();
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-type")
+                .then(|| v.trim().to_owned())
+        })
+        .unwrap_or_default();
+    (status, content_type, body.to_owned())
+}
+
+#[test]
+fn login_refuses_an_unknown_idp_listing_the_bundled_ones() {
+    // Refused before any file is read or any request is sent.
+    for idp in ["nosuch", "bank-id"] {
+        let o = testbed(&["login", "--idp", idp]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert_refused(&o, &format!("invalid value '{idp}' for '--idp"));
+        for name in mock_idp::bundled().iter().map(|d| d.name) {
+            assert!(stderr(&o).contains(name), "{name} missing: {}", stderr(&o));
+        }
+    }
+    // An IdP that gives level 3 only, asked for 4 (the default).
+    let o = testbed(&["login", "--idp", "jobbkonto"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_refused(&o, "give --level 3");
+    let o = testbed(&["login", "--level", "5"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // The help names the IdPs and which of them needs --level 3.
+    let o = testbed(&["login", "--help"]);
+    let help = stdout(&o);
+    assert!(
+        help.contains("jobbkonto gives level 3 only and needs --level 3"),
+        "{help}"
+    );
+    for name in mock_idp::bundled().iter().map(|d| d.name) {
+        assert!(
+            help.contains(&format!("- {name}:")),
+            "{name} missing: {help}"
+        );
+    }
+}
+
+#[test]
+fn synthpop_show_finds_persons_of_the_population_up_seeds() {
+    // `up` seeds mock_sts::seed::DEFAULT_POPULATION persons; one far past 10,000 of them is
+    // found without --count, from a folder with no data directory.
+    let size = mock_sts::seed::DEFAULT_POPULATION;
+    assert!(size > 10_000);
+    let o = testbed(&[
+        "synthpop",
+        "generate",
+        "--count",
+        &size.to_string(),
+        "--format",
+        "csv",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut reader = csv::Reader::from_reader(o.stdout.as_slice());
+    let late = reader.records().nth(15_000).unwrap().unwrap();
+    let pid = late[1].to_owned();
+    let empty = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_helseid-testbed"))
+        .args(["synthpop", "show", &pid])
+        .current_dir(empty.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("index          15000"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn commands_say_when_nothing_answers_or_there_is_no_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let run_in = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_helseid-testbed"))
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap()
+    };
+    // No data directory yet.
+    let o = run_in(&["login"]);
+    assert_refused(&o, "helseid-testbed up");
+    let o = run_in(&["token", "--client", ".testbed/demo-client.json"]);
+    assert_refused(&o, "helseid-testbed up");
+    let o = run_in(&["keys", "list"]);
+    assert_refused(&o, "helseid-testbed up");
+    // A data directory that is a file.
+    std::fs::write(dir.join("state"), "not a directory").unwrap();
+    for args in [
+        &["keys", "list", "--data-dir", "state"][..],
+        &[
+            "client",
+            "create",
+            "--name",
+            "x",
+            "--scope",
+            "nhn:testbed-api/read",
+            "--data-dir",
+            "state",
+        ],
+        &["session", "list", "--data-dir", "state"],
+        &["synthpop", "show", "15038512363", "--data-dir", "state"],
+    ] {
+        let o = run_in(args);
+        assert_refused(&o, "state is a file, not a directory");
+    }
+
+    // The seeded files, with nothing answering at the issuer.
+    let up = Up::start(dir, &[]);
+    let nobody = "http://127.0.0.1:9";
+    for args in [
+        &[
+            "token",
+            "--client",
+            ".testbed/demo-client.json",
+            "--issuer",
+            nobody,
+        ][..],
+        &["login", "--issuer", nobody],
+        &["login", "--issuer", nobody, "--pid", "15038512363"],
+    ] {
+        let o = run_in(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert_refused(&o, &format!("nothing answers at the issuer {nobody}"));
+        assert_refused(&o, "helseid-testbed up");
+    }
+    // Any casing of a bundled IdP's name is that IdP.
+    let o = run_in(&["login", "--idp", "BankID", "--issuer", &up.issuer]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let shown: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(shown.to_string().contains("\"bankid-oidc\""), "{shown}");
+}
+
+#[test]
+fn synthpop_show_looks_in_the_population_up_seeded_the_data_directory_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    std::fs::write(dir.join("settings.yaml"), "seed: 7\npopulation: 300\n").unwrap();
+    let up = Up::start(dir, &["--config", "settings.yaml"]);
+    let (status, _, body) = http(&up.issuer, "GET", "/testbed/environment", &[], "");
+    assert_eq!(status, 200, "{body}");
+    let env: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let pid = env["test_persons"][0]["pid"].as_str().unwrap().to_owned();
+    drop(up);
+    let show = |cwd: &std::path::Path, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_helseid-testbed"))
+            .args(["synthpop", "show", &pid])
+            .args(extra)
+            .current_dir(cwd)
+            .output()
+            .unwrap()
+    };
+    let o = show(dir, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("(seed 7)"), "{}", stdout(&o));
+    // From elsewhere, with the data directory named.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let o = show(
+        elsewhere.path(),
+        &["--data-dir", dir.join(".testbed").to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Without it: `up`'s defaults, where that person is not.
+    let o = show(elsewhere.path(), &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_refused(&o, "the defaults of `up`");
+}
+
+#[test]
+fn up_on_every_address_without_an_issuer_warns_that_it_is_unreachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path(), &["--bind", "0.0.0.0"]);
+    assert!(up.issuer.starts_with("http://0.0.0.0:"), "{}", up.issuer);
+    let err = up.stop();
+    assert!(err.contains("is not reachable by that name"), "{err}");
+    assert!(err.contains("--issuer http://HOSTNAME:"), "{err}");
+    let up = Up::start(
+        dir.path(),
+        &[
+            "--bind",
+            "0.0.0.0",
+            "--issuer",
+            "http://testbed.example:8080",
+        ],
+    );
+    let err = up.stop();
+    assert!(!err.contains("not reachable"), "{err}");
+}
+
+#[test]
+fn every_testbed_json_endpoint_answers_errors_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path(), &[]);
+    // One bad request per endpoint (/metrics is Prometheus text by design).
+    let cases = [
+        ("POST", "/testbed/environment", ""),
+        ("GET", "/testbed/flows?limit=many", ""),
+        ("PUT", "/testbed/flows", ""),
+        ("GET", "/testbed/sessions?limit=-1", ""),
+        ("POST", "/testbed/sessions", "{}"),
+        ("GET", "/testbed/sessions/%FF", ""),
+        ("DELETE", "/testbed/sessions/nosuch", ""),
+        ("GET", "/testbed/sessions/nosuch/fault", ""),
+        ("GET", "/testbed/sessions/nosuch/end", ""),
+        ("GET", "/testbed/sessions/nosuch/reset", ""),
+        ("POST", "/testbed/sessions/nosuch/report", ""),
+        ("GET", "/testbed/sessions/nosuch/report.html", ""),
+        ("PUT", "/testbed/sessions/nosuch/report.xml", ""),
+    ];
+    for (method, path, body) in cases {
+        let (status, content_type, answer) = http(&up.issuer, method, path, &[], body);
+        assert!(status >= 400, "{method} {path}: {status} {answer}");
+        assert!(
+            content_type.starts_with("application/json"),
+            "{method} {path}: {status} {content_type} {answer}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&answer)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}: {answer}"));
+        assert!(v["error"].is_string(), "{method} {path}: {v}");
+        assert!(v["error_description"].is_string(), "{method} {path}: {v}");
+    }
+}
+
+#[test]
+fn conformance_help_describes_the_three_target_kinds() {
+    for flag in ["--help", "-h"] {
+        let o = testbed(&["conformance", flag]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let help = stdout(&o);
+        assert!(help.contains("API, client or identity provider"), "{help}");
+    }
+    let help = stdout(&testbed(&["conformance", "--help"]));
+    for kind in ["an api (", "a client (", "an idp ("] {
+        assert!(help.contains(kind), "{kind} missing: {help}");
+    }
+}
+
+#[test]
+fn completions_and_the_man_page_come_from_the_command_line() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let o = testbed(&["completions", shell]);
+        assert!(o.status.success(), "{shell}: {}", stderr(&o));
+        let script = stdout(&o);
+        for sub in ["login", "synthpop", "conformance", "completions"] {
+            assert!(script.contains(sub), "{shell}: {sub} missing");
+        }
+    }
+    let o = testbed(&["completions", "tcsh"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_refused(&o, "possible values");
+
+    let o = testbed(&["man"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let page = stdout(&o);
+    assert!(page.contains(".TH helseid-testbed 1"), "{page}");
+    for sub in ["up", "login", "synthpop", "conformance", "man"] {
+        // roff escapes the hyphens.
+        assert!(
+            page.contains(&format!("helseid\\-testbed\\-{sub}(1)")),
+            "{sub} missing: {page}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let o = testbed(&["man", "--dir", dir.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for page in [
+        "helseid-testbed.1",
+        "helseid-testbed-login.1",
+        "helseid-testbed-synthpop-show.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(page)).unwrap();
+        assert!(text.contains(".SH"), "{page}");
+    }
+    let login = std::fs::read_to_string(dir.path().join("helseid-testbed-login.1")).unwrap();
+    assert!(login.contains("jobbkonto"), "{login}");
+}

@@ -90,3 +90,61 @@ impl IntoResponse for OAuthError {
         response
     }
 }
+
+/// Largest plain-text error body [`json_errors`] carries over into the description.
+const MAX_TEXT_ERROR: usize = 4 * 1024;
+
+/// Middleware for JSON APIs (the `/testbed/...` endpoints): an error answer that is not JSON
+/// (axum's own rejections answer plain text, a wrong method an empty 405) becomes the
+/// `{error, error_description}` body with the same status and headers (`Allow` among them),
+/// its text as the description.
+pub async fn json_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = request.method().clone();
+    let path = request
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| request.uri().path(), |o| o.0.path())
+        .to_owned();
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, MAX_TEXT_ERROR)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let description = if !text.is_empty() {
+        text
+    } else if status == StatusCode::METHOD_NOT_ALLOWED {
+        format!("{method} is not allowed at {path}")
+    } else {
+        format!("{path}: {}", status.canonical_reason().unwrap_or("error"))
+    };
+    // RFC 6749 §4.1.2.1's `server_error` (not a token endpoint code, so not an ErrorCode).
+    let error = if status.is_server_error() {
+        "server_error"
+    } else {
+        ErrorCode::InvalidRequest.as_str()
+    };
+    let body = ErrorResponse {
+        error: error.to_owned(),
+        error_description: Some(description),
+    };
+    let mut fresh = (status, axum::Json(body)).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            fresh.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    fresh
+}

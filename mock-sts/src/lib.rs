@@ -403,8 +403,15 @@ fn build(sts: Arc<Sts>, idps: Option<Router>) -> Router {
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
         .route(endpoints::INTROSPECTION, post(introspection::introspect))
-        .route(testbed::ENVIRONMENT, get(environment::environment))
-        .route(testbed::FLOWS, get(flow_log::flows))
+        // JSON answers only, a wrong method's too.
+        .route(
+            testbed::ENVIRONMENT,
+            get(environment::environment).layer(axum::middleware::from_fn(error::json_errors)),
+        )
+        .route(
+            testbed::FLOWS,
+            get(flow_log::flows).layer(axum::middleware::from_fn(error::json_errors)),
+        )
         .route(testbed::METRICS, get(usage::metrics))
         .merge(selvbetjening::routes())
         .merge(ttt::routes())

@@ -9,7 +9,15 @@ use synthpop::{Person, Population, census_date};
 
 use super::{CmdError, describe};
 
-pub(crate) fn show(pid: &str, seed: u64, count: u64, json: bool) -> Result<ExitCode, CmdError> {
+/// `from` says where `seed` and `count` came from, for the message when the person is not
+/// there.
+pub(crate) fn show(
+    pid: &str,
+    seed: u64,
+    count: u64,
+    from: &str,
+    json: bool,
+) -> Result<ExitCode, CmdError> {
     let pid = pid.trim();
     let pop = Population::new(seed, count)?;
     let person = if pid.len() == 11 {
@@ -25,7 +33,7 @@ pub(crate) fn show(pid: &str, seed: u64, count: u64, json: bool) -> Result<ExitC
     };
     let person = person.ok_or_else(|| {
         CmdError::NotFound(format!(
-            "nobody with number {pid} in the population of seed {seed} and {count} persons (give the --seed and --count it was generated with)"
+            "nobody with number {pid} in the population of seed {seed} and {count} persons ({from}; give the --seed and --count it was generated with)"
         ))
     })?;
     let text = if json {

@@ -43,6 +43,10 @@ pub fn routes(sessions: Arc<Sessions>) -> Router {
         .route("/testbed/sessions/{id}/report", get(report_json))
         .route("/testbed/sessions/{id}/report.html", get(report_html))
         .route("/testbed/sessions/{id}/report.xml", get(report_junit))
+        // Every error of the JSON API is JSON: axum's rejections (a bad query string, a body
+        // too large) and a wrong method's 405 too. Not the authorities': they answer as
+        // HelseID would.
+        .route_layer(axum::middleware::from_fn(mock_sts::error::json_errors))
         .route(&format!("{PATH}/{{id}}"), any(authority))
         .route(&format!("{PATH}/{{id}}/{{*rest}}"), any(authority))
         .with_state(sessions)
