@@ -45,6 +45,16 @@ pub(crate) struct UpArgs {
     #[arg(long, value_name = "N", default_value_t = conformance::session::DEFAULT_MAX_KEPT,
           value_parser = clap::value_parser!(usize))]
     max_sessions: usize,
+    /// Audit-log rows kept (the oldest go first).
+    #[arg(long, value_name = "N", default_value_t = mock_sts::store::AuditRetention::default().max_rows)]
+    audit_max_rows: u64,
+    /// Days an audit-log row is kept.
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    audit_max_days: u32,
+    /// Connections served at once (default: as many as the file limit allows, at most
+    /// 10,000); at the limit the oldest connection waiting for its client is closed.
+    #[arg(long, value_name = "N")]
+    max_connections: Option<usize>,
 }
 
 /// `--data-dir`, shared by every command that opens the testbed's state.
@@ -85,6 +95,11 @@ pub(crate) fn run(args: UpArgs) -> Result<ExitCode, UpError> {
 }
 
 async fn serve(args: UpArgs) -> Result<ExitCode, UpError> {
+    if args.audit_max_rows == 0 || args.audit_max_days == 0 || args.max_connections == Some(0) {
+        return Err(UpError::Config(
+            "--audit-max-rows, --audit-max-days and --max-connections must be at least 1".into(),
+        ));
+    }
     let loaded = config_file::load(&args.config).map_err(|e| UpError::Config(e.to_string()))?;
     if let Some(issuer) = &args.issuer
         && !(issuer.starts_with("http://") || issuer.starts_with("https://"))
@@ -122,6 +137,10 @@ async fn serve(args: UpArgs) -> Result<ExitCode, UpError> {
     if let Some(confirm) = loaded.settings.require_draft_confirmation {
         config.require_draft_confirmation = confirm;
     }
+    store.set_audit_retention(mock_sts::store::AuditRetention {
+        max_rows: args.audit_max_rows,
+        max_age: i64::from(args.audit_max_days) * 24 * 3600,
+    });
     let sts = Sts::new(config, store, clock.clone()).map_err(|e| UpError::Start(e.to_string()))?;
     let defaults = SeedOptions::default();
     let options = SeedOptions {
@@ -227,8 +246,11 @@ async fn serve(args: UpArgs) -> Result<ExitCode, UpError> {
         },
     );
     let app = helseid_web::app(web, app);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+    let mut limits = mock_sts::server::Limits::default();
+    if let Some(n) = args.max_connections {
+        limits.max_connections = n;
+    }
+    mock_sts::server::serve(listener, app, limits, shutdown)
         .await
         .map_err(|e| UpError::Start(format!("server stopped: {e}")))?;
     eprintln!("stopped");

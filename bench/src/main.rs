@@ -22,6 +22,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
+
+mod soak;
 use helseid_reference::client::{Client, TokenRequest};
 use protocol::jose::{Alg, b64_encode};
 use protocol::signing::SigningKey;
@@ -77,6 +79,18 @@ struct BenchArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Memory under endless load instead (issue 14): a warm-up of system tokens, then
+    /// --soak-tokens more, then --soak-mixed requests of a vendor's mix (system tokens,
+    /// logins with userinfo, refreshes, malformed requests); prints RSS along the way and
+    /// the verdicts as JSON.
+    #[arg(long, conflicts_with = "issuer")]
+    soak: bool,
+    #[arg(long, value_name = "TOKENS", default_value_t = 20_000)]
+    soak_warmup: u64,
+    #[arg(long, value_name = "TOKENS", default_value_t = 300_000)]
+    soak_tokens: u64,
+    #[arg(long, value_name = "REQUESTS", default_value_t = 200_000)]
+    soak_mixed: u64,
 }
 
 fn main() -> ExitCode {
@@ -120,6 +134,21 @@ fn run(args: BenchArgs) -> Result<ExitCode, String> {
         }
         _ => return Err("--issuer and --client go together".into()),
     };
+    if args.soak {
+        let result = soak_run(&args, &target, spawned.as_ref());
+        let stderr = spawned.map(Server::stop).unwrap_or_default();
+        let report = result.map_err(|e| format!("{e}\nserver stderr:\n{}", stderr.trim_end()))?;
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
+        let met = report["memory_met"] == true && report["no_5xx_met"] == true;
+        return Ok(if met {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(3)
+        });
+    }
     let outcome = bench(&args, &target, deadline);
     match (outcome, spawned) {
         (Ok(report), server) => {
@@ -426,6 +455,42 @@ fn bench(args: &BenchArgs, target: &Target, deadline: Instant) -> Result<Report,
         rss_after_startup,
         rss_after_load,
     })
+}
+
+/// `--soak` against the server this program started (it needs its data directory for the
+/// demo login client).
+fn soak_run(args: &BenchArgs, target: &Target, server: Option<&Server>) -> Result<Value, String> {
+    let server = server.ok_or("--soak starts its own server")?;
+    let load = |path: &std::path::Path| -> Result<(Client, protocol::client_config::ClientConfigFile), String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let file = protocol::client_config::parse(&text)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let client = Client::from_config(&file, Some(&target.issuer))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok((client, file))
+    };
+    let (system, _) = load(&target.client_file)?;
+    let (login, file) = load(&server.data_dir.join(mock_sts::seed::DEMO_LOGIN_CLIENT_FILE))?;
+    let redirect_uri = file
+        .redirect_uris
+        .as_ref()
+        .and_then(|r| r.first().cloned())
+        .ok_or("the demo login client has no redirect URI")?;
+    soak::run(
+        soak::SoakPlan {
+            warmup_tokens: args.soak_warmup,
+            tokens: args.soak_tokens,
+            mixed_requests: args.soak_mixed,
+            concurrency: args.concurrency,
+        },
+        &target.issuer,
+        Arc::new(system),
+        Arc::new(login),
+        file.scopes.clone().unwrap_or_default(),
+        redirect_uri,
+        target.pid,
+        |pid| proc_memory(pid).map(|m| m.rss_kib),
+    )
 }
 
 /// Progress goes to stderr, with or without --json; stdout holds only the report.
