@@ -230,6 +230,20 @@ impl FlowIndex {
         {
             self.flows.pop_front();
         }
+        // A flow that goes on for ever (a refresh chain) keeps the front: the flows behind it
+        // that ended, and its own forgotten exchanges, are dropped now and then instead.
+        let limit = crate::flow_log::CAPACITY;
+        if self.flows.len() > 2 * limit
+            || self
+                .flows
+                .front()
+                .is_some_and(|f| f.exchanges.len() > limit)
+        {
+            self.flows.retain_mut(|f| {
+                f.exchanges.retain(|x| *x >= oldest);
+                !f.exchanges.is_empty()
+            });
+        }
         while self
             .artifact_order
             .front()
@@ -398,6 +412,51 @@ mod tests {
         assert_eq!(index.page(None, true, 10, 0).1, 1);
         assert!(index.get(6).is_none());
         assert!(index.get(1).is_some());
+    }
+
+    #[test]
+    fn a_refresh_chain_that_never_ends_does_not_keep_what_the_log_forgot() {
+        let mut index = FlowIndex::default();
+        let cap = crate::flow_log::CAPACITY as u64;
+        let rt = |n: u64| format!("RT{n:018}");
+        let mut id = 0;
+        let mut next = |body: String, response: String| {
+            id += 1;
+            let mut r = record(id, "POST", "/connect/token", "", &body);
+            r.response_body = response;
+            r
+        };
+        let first = next(
+            "client_id=app&grant_type=authorization_code&code=C0DE0123456789ABCDEF".into(),
+            format!(r#"{{"refresh_token":"{}"}}"#, rt(0)),
+        );
+        index.add(&first);
+        // The chain goes on while machines get tokens beside it, three times the log's size.
+        for n in 0..(3 * cap / 2) {
+            let refresh = next(
+                format!(
+                    "client_id=app&grant_type=refresh_token&refresh_token={}",
+                    rt(n)
+                ),
+                format!(r#"{{"refresh_token":"{}"}}"#, rt(n + 1)),
+            );
+            index.add(&refresh);
+            let machine = next(
+                "client_id=machine&grant_type=client_credentials".into(),
+                "{}".into(),
+            );
+            let oldest = machine.id.saturating_sub(cap - 1);
+            index.add(&machine);
+            index.forget_before(oldest);
+        }
+        let chain = index.get(1).unwrap();
+        assert!(
+            chain.exchanges.len() as u64 <= cap + 1,
+            "{} exchanges kept in the chain",
+            chain.exchanges.len()
+        );
+        let (_, total) = index.page(None, true, 1, 0);
+        assert!(total as u64 <= 2 * cap + 1, "{total} flows kept");
     }
 
     #[test]
