@@ -12,7 +12,8 @@ use std::path::Path;
 use protocol::client_config::{
     self, ClientConfigFile, SECRET_TYPE_RSA_PRIVATE_KEY_JWT, TestbedExtension,
 };
-use protocol::jose::{Alg, PublicJwk, RngError, random_bytes};
+use protocol::jose::key_policy::{self, KeyPolicyError};
+use protocol::jose::{Alg, RngError, random_bytes};
 use protocol::signing::{KeyError, SigningKey};
 use serde_json::Value;
 use thiserror::Error;
@@ -31,7 +32,7 @@ pub enum RegistrationError {
     #[error("organisation number {0:?} is not 9 digits")]
     OrgNr(String),
     #[error("the client's public key {0}")]
-    PublicKey(String),
+    PublicKey(#[from] KeyPolicyError),
     #[error("key: {0}")]
     Key(#[from] KeyError),
     #[error(transparent)]
@@ -169,6 +170,8 @@ pub fn create(
 ) -> Result<(Client, SigningKey), RegistrationError> {
     check(store, &new.scopes, &new.tenancy)?;
     let key = SigningKey::generate_rsa(CLIENT_KEY_BITS, Alg::PS256, protocol::jose::random_id())?;
+    // Generated here, but held to the rule every registered key meets.
+    let jwk = key_policy::check_client_jwk(&key.public_jwk().to_json())?.to_json();
     let client = Client {
         client_id: match new.client_id {
             Some(id) => id,
@@ -187,7 +190,7 @@ pub fn create(
         frontchannel_logout_uri: None,
         audience_specific_claims: Vec::new(),
         keys: vec![ClientKey {
-            jwk: key.public_jwk().to_json(),
+            jwk,
             created_at: now,
             expires_at: new.key_expires_at,
         }],
@@ -286,10 +289,12 @@ pub fn import(
         .private_jwk_json()
         .map_err(|e| RegistrationError::ConfigFile(e.to_string()))?;
     let public = match &private {
-        Value::Object(map) => {
-            PublicJwk::public_part(map).map_err(|e| RegistrationError::PublicKey(e.to_string()))?
+        Value::Object(map) => key_policy::check_client_jwk(&key_policy::public_members(map))?,
+        _ => {
+            return Err(RegistrationError::PublicKey(KeyPolicyError::Jwk(
+                protocol::jose::JwkError::NotObject,
+            )));
         }
-        _ => return Err(RegistrationError::PublicKey("is not a JSON object".into())),
     };
     // The key must also work as a private key, or the client could never authenticate.
     SigningKey::from_private_jwk(&private, Alg::PS256)?;
@@ -388,6 +393,61 @@ pub fn write_config_file(path: &Path, file: &ClientConfigFile) -> Result<(), Reg
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_config_file_key_is_held_to_the_client_key_policy() {
+        let store = Store::in_memory().unwrap();
+        let new = NewClient {
+            client_id: None,
+            name: "c".into(),
+            tenancy: Tenancy::SingleTenant {
+                orgnr: "999977774".into(),
+                child_orgnrs: vec![],
+            },
+            scopes: vec![],
+            grant_types: vec![],
+            redirect_uris: vec![],
+            binding: TokenBinding::Dpop,
+            key_expires_at: None,
+            origin: "cli".into(),
+        };
+        let (client, key) = create(&store, new, 0).unwrap();
+        let file = config_file(&client, &key, "https://sts.test").unwrap();
+        let imported = import(&store, &file, "999977774", 1).unwrap();
+        assert_eq!(imported.keys[0].jwk, client.keys[0].jwk);
+
+        let mut private = key.to_private_jwk().unwrap();
+        private["n"] = protocol::jose::b64_encode(&[0xff; 2048]).into();
+        let huge = ClientConfigFile {
+            private_jwk: Some(private.to_string()),
+            ..file.clone()
+        };
+        let e = import(&store, &huge, "999977774", 2).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                RegistrationError::PublicKey(KeyPolicyError::RsaTooLarge(16384))
+            ),
+            "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "the client's public key has an RSA modulus of 16384 bits; at most 8192 are accepted"
+        );
+        let mut enc = key.to_private_jwk().unwrap();
+        enc["use"] = "enc".into();
+        let enc = ClientConfigFile {
+            private_jwk: Some(enc.to_string()),
+            ..file
+        };
+        assert!(matches!(
+            import(&store, &enc, "999977774", 3),
+            Err(RegistrationError::PublicKey(KeyPolicyError::Use(_)))
+        ));
+        // The refused files changed nothing.
+        let stored = store.client(&client.client_id).unwrap().unwrap();
+        assert_eq!(stored.keys[0].jwk, client.keys[0].jwk);
+    }
 
     #[test]
     fn a_new_api_has_helseids_audience_and_scopes_of_its_own() {

@@ -26,7 +26,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use protocol::claims::{self, SELVBETJENING_AUDIENCE, SELVBETJENING_SCOPE};
-use protocol::jose::{Alg, JwkError, PublicJwk, constant_time_eq};
+use protocol::jose::key_policy::{KeyPolicyError, check_client_jwk};
+use protocol::jose::{PublicJwk, constant_time_eq};
 use protocol::oauth::ErrorCode;
 use protocol::selvbetjening::{
     API_KEY_HEADER, ApiScopeAccess, ApiScopeAccessStatus, AudienceSpecificClaimStatus,
@@ -392,18 +393,7 @@ pub enum RequestError {
     #[error("{what} {source}")]
     Jwk {
         what: &'static str,
-        source: JwkError,
-    },
-    #[error("{what} has use {value:?}; a client key is a signing key (use \"sig\")")]
-    JwkUse { what: &'static str, value: String },
-    #[error(
-        "{what} has alg {alg:?}, which a {kty} key cannot be used with; accepted are {list}",
-        list = Alg::allowed_list()
-    )]
-    JwkAlg {
-        what: &'static str,
-        alg: String,
-        kty: &'static str,
+        source: KeyPolicyError,
     },
     #[error("{what} is the client's current key; a rotation needs a new key")]
     SameKey { what: &'static str },
@@ -615,37 +605,14 @@ pub fn replace_key(
     Ok(expires_at)
 }
 
-/// A client's public key as it will be stored: public members only (a private member is
-/// refused, not stripped, so a leaked private key is noticed), RSA of at least 2048 bits or
-/// EC on P-256/384/521, a signing key, and an `alg` (when given) that fits the key.
+/// A client's public key as it will be stored, once [`check_client_jwk`] (the one rule for a
+/// registered key: public members only, RSA 2048–8192 bits with e = 65537, EC on a NIST curve,
+/// a signing key whose `alg` fits) accepts it. A private member is refused, not stripped, so a
+/// leaked private key is noticed.
 pub fn public_key(value: &Value, what: &'static str) -> Result<Value, RequestError> {
-    let jwk = PublicJwk::from_json(value).map_err(|source| RequestError::Jwk { what, source })?;
-    if let Some(u) = value.get("use") {
-        let u = u.as_str().unwrap_or_default();
-        if u != "sig" {
-            return Err(RequestError::JwkUse {
-                what,
-                value: u.to_owned(),
-            });
-        }
-    }
-    if let Some(alg) = &jwk.alg {
-        let fits = Alg::parse(alg).is_some_and(|a| match a.curve() {
-            None => jwk.kty() == "RSA",
-            Some(crv) => matches!(
-                jwk.material,
-                protocol::jose::KeyMaterial::Ec { crv: c, .. } if c == crv
-            ),
-        });
-        if !fits {
-            return Err(RequestError::JwkAlg {
-                what,
-                alg: alg.clone(),
-                kty: jwk.kty(),
-            });
-        }
-    }
-    Ok(jwk.to_json())
+    check_client_jwk(value)
+        .map(|jwk| jwk.to_json())
+        .map_err(|source| RequestError::Jwk { what, source })
 }
 
 /// Audience-specific claims, each typed `<audience>/<name>` for an API of the environment,
@@ -885,6 +852,7 @@ pub fn escape_html(s: &str) -> String {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+    use protocol::jose::Alg;
 
     #[test]
     fn api_key_is_compared_whole() {
@@ -913,18 +881,31 @@ mod tests {
         wrong_alg["alg"] = "PS256".into();
         assert!(matches!(
             public_key(&wrong_alg, "publicJwk"),
-            Err(RequestError::JwkAlg { .. })
+            Err(RequestError::Jwk {
+                source: KeyPolicyError::Alg { .. },
+                ..
+            })
         ));
         let mut enc = public.clone();
         enc["use"] = "enc".into();
         assert!(matches!(
             public_key(&enc, "publicJwk"),
-            Err(RequestError::JwkUse { .. })
+            Err(RequestError::Jwk {
+                source: KeyPolicyError::Use(_),
+                ..
+            })
         ));
         let weak =
             json!({"kty": "RSA", "e": "AQAB", "n": protocol::jose::b64_encode(&[0xc5; 128])});
         let e = public_key(&weak, "publicJwk").unwrap_err();
         assert!(e.to_string().contains("1024 bits"), "{e}");
+        let huge =
+            json!({"kty": "RSA", "e": "AQAB", "n": protocol::jose::b64_encode(&[0xff; 2048])});
+        let e = public_key(&huge, "publicJwk").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "publicJwk has an RSA modulus of 16384 bits; at most 8192 are accepted"
+        );
     }
 
     #[test]

@@ -663,5 +663,7 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
 }
 
+pub mod key_policy;
+
 #[cfg(test)]
 mod tests;

@@ -14,8 +14,14 @@
 //! `JsonIgnoreCondition.WhenWritingDefault` (null properties are left out) and a default
 //! `JsonStringEnumConverter` (enum names, read case-insensitively). The casing of enum values
 //! the API *writes* is taken from the doc comments in `CurrentClient.cs` ("ok", "pending",
-//! "updatePending"): camelCase. PascalCase names are accepted as aliases. Unknown fields are
-//! tolerated everywhere, as System.Text.Json does.
+//! "updatePending"): camelCase. PascalCase names are accepted as aliases.
+//!
+//! Unknown fields: System.Text.Json ignores them, and responses here tolerate them too. The
+//! request bodies ([`ClientDraft`], [`ClientUpdate`], [`AudienceSpecificClientClaim`]) refuse
+//! them with an error naming the field, as the test-token model does: `PUT /v1/client` is a
+//! full replacement, so a misspelt `apiScope` would otherwise be ignored and every scope
+//! removed. The JWK of `POST /v1/client-secret` is not a model here; unknown JWK members stay
+//! allowed (RFC 7517 §4).
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -51,7 +57,7 @@ pub const CONFIRMATION_STATUS_SUCCESS: &str = "Success";
 
 /// An audience-specific client claim requested for the client (`Key`/`Value`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AudienceSpecificClientClaim {
     /// Claim type as defined by the API.
     pub key: String,
@@ -61,7 +67,7 @@ pub struct AudienceSpecificClientClaim {
 
 /// Body of `POST /v1/client-drafts` (authenticated with [`API_KEY_HEADER`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClientDraft {
     /// Organisation number (9 digits) of the organisation that will own the client.
     pub organization_number: String,
@@ -223,7 +229,7 @@ impl CurrentClient {
 /// Body of `PUT /v1/client`: a full replacement. A `null` (or, from the samples, which leave
 /// nulls out, an absent) list is *applied*, not ignored (Selvbetjening.Samples README).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClientUpdate {
     /// The complete list of API scopes the client should have.
     #[serde(default)]
@@ -518,6 +524,34 @@ mod tests {
         // The samples leave nulls out (WhenWritingDefault): absent reads as null.
         let absent: ClientUpdate = serde_json::from_str(r#"{"apiScopes":["x"]}"#).unwrap();
         assert_eq!(absent.child_organization_numbers, None);
+    }
+
+    #[test]
+    fn request_bodies_refuse_unknown_fields_and_name_them() {
+        // A misspelt list must not read as an absent one: PUT replaces everything.
+        let err =
+            serde_json::from_str::<ClientUpdate>(r#"{"apiScope":["nhn:selvbetjening/client"]}"#)
+                .unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `apiScope`"),
+            "{err}"
+        );
+        let err = serde_json::from_str::<ClientUpdate>(
+            r#"{"apiScopes":[],"audienceSpecificClientClaims":[{"key":"a/b","value":"v","valeu":"w"}]}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown field `valeu`"), "{err}");
+        let err = serde_json::from_str::<ClientDraft>(
+            r#"{"organizationNumber":"999977774","publicJwk":"{}","apiScopes":[],"redirectUri":["x"]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `redirectUri`"),
+            "{err}"
+        );
+        // Responses still tolerate what they do not know, as System.Text.Json does.
+        let current: CurrentClient = serde_json::from_str(r#"{"apiScopes":[],"extra":1}"#).unwrap();
+        assert_eq!(current, CurrentClient::default());
     }
 
     #[test]

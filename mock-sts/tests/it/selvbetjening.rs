@@ -579,6 +579,138 @@ async fn draft_token_read_update_status_and_rotate_the_key() {
     assert_eq!(status, 200);
 }
 
+// --- misspelt fields and unusable keys ----------------------------------------------------------
+
+#[tokio::test]
+async fn an_update_with_an_unknown_field_is_refused_and_changes_nothing() {
+    let tb = Testbed::start().await;
+    let key = ec_key("k");
+    let mut d = draft(&key, &[SCOPE, "nhn:testbed-api/read"]);
+    d.redirect_uris = Some(vec!["http://localhost:1337/callback".into()]);
+    d.child_organization_numbers = Some(vec![CHILD.into()]);
+    let c = register(&tb, &d, &key).await;
+    let client = tb.client(&c);
+    let token = sb_token(&client).await;
+    let before = tb.sts.store.client(&c.id).unwrap().unwrap();
+
+    // Read as a full replacement, this would have removed every scope, URI and child.
+    let typo = json!({"apiScope": [SCOPE, "nhn:testbed-api/read"]});
+    let (status, _, err) = call(&tb, &client, Method::PUT, "/v1/client", &token, Some(&typo)).await;
+    assert_eq!(status, 400, "{err}");
+    assert_eq!(err["error"], "invalid_request");
+    let description = err["error_description"].as_str().unwrap();
+    assert!(
+        description.contains("not a valid ClientUpdate")
+            && description.contains("unknown field `apiScope`"),
+        "{description}"
+    );
+    let nested = json!({
+        "apiScopes": [SCOPE],
+        "audienceSpecificClientClaims": [{"key": "nhn:testbed-api/unit", "vaule": "x"}],
+    });
+    let (status, _, err) = call(
+        &tb,
+        &client,
+        Method::PUT,
+        "/v1/client",
+        &token,
+        Some(&nested),
+    )
+    .await;
+    assert_eq!(status, 400, "{err}");
+    assert!(
+        err["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `vaule`"),
+        "{err}"
+    );
+    assert_eq!(tb.sts.store.client(&c.id).unwrap().unwrap(), before);
+
+    // Spelt right, the same body replaces: the lists it leaves out are emptied.
+    let right = json!({"apiScopes": [SCOPE]});
+    let (status, _, body) = call(
+        &tb,
+        &client,
+        Method::PUT,
+        "/v1/client",
+        &token,
+        Some(&right),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let after = tb.sts.store.client(&c.id).unwrap().unwrap();
+    assert_eq!(after.scopes, [SCOPE]);
+    assert!(after.redirect_uris.is_empty());
+    assert_eq!(
+        after.tenancy,
+        Tenancy::SingleTenant {
+            orgnr: ORGNR.into(),
+            child_orgnrs: vec![]
+        }
+    );
+
+    // A draft with a misspelt field is refused too.
+    let mut body = serde_json::to_value(draft(&key, &[SCOPE])).unwrap();
+    body["redirectUri"] = json!(["http://localhost:1337/callback"]);
+    let (status, _, err) = post_draft(&tb, Some(API_KEY), &body).await;
+    assert_eq!(status, 400, "{err}");
+    assert!(
+        err["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `redirectUri`"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn client_secret_refuses_a_key_outside_the_policy() {
+    let tb = Testbed::start().await;
+    let key = ec_key("k");
+    let c = register(&tb, &draft(&key, &[SCOPE]), &key).await;
+    let client = tb.client(&c);
+    let token = sb_token(&client).await;
+    let before = tb.sts.store.client(&c.id).unwrap().unwrap();
+
+    // A 16,384-bit "modulus" of 0xFF octets: once stored as the client's key.
+    let huge = json!({
+        "kty": "RSA", "e": "AQAB", "kid": "huge", "alg": "PS256", "use": "sig",
+        "n": protocol::jose::b64_encode(&[0xff; 2048]),
+    });
+    let (status, _, err) = call(
+        &tb,
+        &client,
+        Method::POST,
+        "/v1/client-secret",
+        &token,
+        Some(&huge),
+    )
+    .await;
+    assert_eq!(status, 400, "{err}");
+    assert_eq!(err["error"], "invalid_request");
+    assert_eq!(
+        err["error_description"],
+        "the new public JWK has an RSA modulus of 16384 bits; at most 8192 are accepted"
+    );
+    assert_eq!(tb.sts.store.client(&c.id).unwrap().unwrap(), before);
+
+    // HelseID.Library's rotation key: RSA-4096 for PS256.
+    let good = SigningKey::generate_rsa(4096, Alg::PS256, "rsa-4096".into()).unwrap();
+    let (status, _, body) = call(
+        &tb,
+        &client,
+        Method::POST,
+        "/v1/client-secret",
+        &token,
+        Some(&good.public_jwk().to_json()),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let stored = tb.sts.store.client(&c.id).unwrap().unwrap();
+    assert_eq!(stored.keys[0].jwk, good.public_jwk().to_json());
+}
+
 // --- key expiry -----------------------------------------------------------------------------
 
 /// One token request built at the testbed's (moved) clock, with a valid nonce.
