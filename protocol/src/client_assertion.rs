@@ -104,8 +104,10 @@ pub fn other_method(
     client_secret: Option<&str>,
     authorization: Option<&str>,
 ) -> Option<&'static str> {
-    let basic =
-        authorization.is_some_and(|a| a.len() >= 6 && a[..6].eq_ignore_ascii_case("basic "));
+    // `get`, not `[..6]`: the sixth byte may fall inside a multi-byte character.
+    let basic = authorization
+        .and_then(|a| a.get(..6))
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic "));
     if basic {
         Some(
             "client_secret_basic is not accepted; HelseID authenticates clients only with private_key_jwt",
@@ -215,31 +217,28 @@ fn check_claims(jws: &Jws<'_>, rules: &Rules<'_>) -> Result<String, AssertionErr
     }
     check_audience(jws, rules.audiences)?;
 
+    // Saturating: the times are the client's, and `"iat": -1e300` reads as i64::MIN.
     let now = rules.now;
     let exp = required_time(jws, "exp")?;
-    if exp <= now - CLOCK_SKEW_SECS {
+    if exp <= now.saturating_sub(CLOCK_SKEW_SECS) {
         return Err(AssertionError::Expired { exp, now });
     }
-    if exp - now > MAX_LIFETIME_SECS + CLOCK_SKEW_SECS {
-        return Err(AssertionError::TooLong {
-            exp,
-            ahead: exp - now,
-        });
+    let ahead = exp.saturating_sub(now);
+    if ahead > MAX_LIFETIME_SECS + CLOCK_SKEW_SECS {
+        return Err(AssertionError::TooLong { exp, ahead });
     }
     if let Some(nbf) = optional_time(jws, "nbf")?
-        && nbf > now + CLOCK_SKEW_SECS
+        && nbf > now.saturating_add(CLOCK_SKEW_SECS)
     {
         return Err(AssertionError::NotYetValid { nbf, now });
     }
     if let Some(iat) = optional_time(jws, "iat")? {
-        if iat > now + CLOCK_SKEW_SECS {
+        if iat > now.saturating_add(CLOCK_SKEW_SECS) {
             return Err(AssertionError::IssuedInFuture { iat, now });
         }
-        if now - iat > MAX_AGE_SECS + CLOCK_SKEW_SECS {
-            return Err(AssertionError::TooOld {
-                iat,
-                age: now - iat,
-            });
+        let age = now.saturating_sub(iat);
+        if age > MAX_AGE_SECS + CLOCK_SKEW_SECS {
+            return Err(AssertionError::TooOld { iat, age });
         }
     }
     Ok(sub.to_owned())
