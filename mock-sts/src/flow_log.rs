@@ -383,13 +383,14 @@ pub async fn record(State(sts): State<Arc<Sts>>, request: Request, next: Next) -
         path,
         query,
         request_headers,
-        request_body: request_body.slice(..request_body.len().min(MAX_RECORDED)),
+        // Copied to their exact size: a slice would keep the whole receive buffer alive.
+        request_body: Bytes::copy_from_slice(&request_body[..request_body.len().min(MAX_RECORDED)]),
         status: parts.status.as_u16(),
         location,
         response_body: if is_html {
             Bytes::from_static(b"(an HTML page)")
         } else {
-            response_body.slice(..response_body.len().min(MAX_RECORDED))
+            Bytes::copy_from_slice(&response_body[..response_body.len().min(MAX_RECORDED)])
         },
         hidden_values: if is_html {
             hidden_values(&String::from_utf8_lossy(&response_body))

@@ -7,6 +7,7 @@
 //! not what the log holds.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher as _;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -49,10 +50,12 @@ pub struct Flow {
 #[derive(Debug, Default)]
 pub struct FlowIndex {
     flows: VecDeque<Flow>,
-    /// A handed-out value and the flow it came from.
-    artifacts: HashMap<String, u64>,
+    /// A handed-out value (by its hash: tokens are long, and a 64-bit hash tells them apart
+    /// well enough to group exchanges for display) and the flow it came from.
+    artifacts: HashMap<u64, u64>,
     /// When each artifact was handed out (exchange id), to forget it with its exchange.
-    artifact_order: VecDeque<(u64, String)>,
+    artifact_order: VecDeque<(u64, u64)>,
+    hasher: std::hash::RandomState,
     /// A DPoP nonce challenge waiting for its retry: (client, path) → flow.
     retries: HashMap<(String, String), u64>,
     /// The oldest exchange the log still holds: flows that ended before it are gone.
@@ -175,7 +178,7 @@ impl FlowIndex {
             .or_else(|| {
                 sent(r)
                     .iter()
-                    .filter_map(|v| self.artifacts.get(v).copied())
+                    .filter_map(|v| self.artifacts.get(&self.hasher.hash_one(v)).copied())
                     .max()
             })
             .and_then(|id| self.position(id));
@@ -214,8 +217,9 @@ impl FlowIndex {
             self.retries.insert(k, id);
         }
         for v in handed_out(r) {
-            self.artifact_order.push_back((r.id, v.clone()));
-            self.artifacts.insert(v, id);
+            let h = self.hasher.hash_one(&v);
+            self.artifact_order.push_back((r.id, h));
+            self.artifacts.insert(h, id);
         }
         self.flows[index].clone()
     }
