@@ -27,7 +27,12 @@ impl Drop for Up {
 }
 
 fn up(dir: &Path, extra: &[&str]) -> Up {
+    up_with(dir, extra, &[])
+}
+
+fn up_with(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Up {
     let mut child = Command::new(BIN)
+        .envs(env.iter().copied())
         .args(["up", "--data-dir"])
         .arg(dir)
         .args(if extra.contains(&"--port") {
@@ -541,5 +546,35 @@ fn a_session_from_the_command_line_judges_the_demo_client() {
         text(&fault.stderr).contains("has ended"),
         "{}",
         text(&fault.stderr)
+    );
+}
+
+/// A `FROM scratch` image has no CA certificates; `up` needs none (its back channel to the
+/// IdPs is plain HTTP), so it must start and serve logins without them.
+#[tokio::test]
+async fn up_runs_without_any_ca_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tb = up_with(
+        dir.path(),
+        &[],
+        &[
+            ("SSL_CERT_FILE", "/dev/null"),
+            ("SSL_CERT_DIR", "/nonexistent"),
+        ],
+    );
+    let doc = get(&format!("{}/.well-known/openid-configuration", tb.issuer)).await;
+    assert_eq!(doc["issuer"], tb.issuer);
+    // A login goes through the STS's back channel to an IdP.
+    let o = run(&[
+        "login",
+        "--client",
+        dir.path().join("demo-login-client.json").to_str().unwrap(),
+        "--issuer",
+        &tb.issuer,
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        tb.child.try_wait().unwrap().is_none(),
+        "up stopped without certificates"
     );
 }

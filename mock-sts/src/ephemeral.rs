@@ -4,4 +4,7 @@
 //! entries are refused). The structure is [`protocol::expiring`], shared with the replay
 //! caches.
 
-pub use protocol::expiring::{ExpiringMap as Ephemeral, Full};
+pub use protocol::expiring::Full;
+
+/// Short-lived state by its (random, unguessable) key.
+pub type Ephemeral<T> = protocol::expiring::ExpiringMap<String, T>;

@@ -89,6 +89,22 @@ impl fmt::Debug for Federation {
     }
 }
 
+/// The HTTP client for the back channel to the IdPs, which are reached over plain HTTP on
+/// the address the server listens on: it trusts no certificate roots, so it needs none from
+/// the system (a `FROM scratch` image has none, and loading them would fail there).
+fn back_channel() -> reqwest::Client {
+    let builder = || {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(10))
+    };
+    builder()
+        .tls_certs_only(Vec::<reqwest::Certificate>::new())
+        .build()
+        .or_else(|_| builder().build())
+        .unwrap_or_default()
+}
+
 impl Federation {
     pub fn new(
         upstreams: Vec<Upstream>,
@@ -103,11 +119,7 @@ impl Federation {
             internal_base: internal_base.trim_end_matches('/').to_owned(),
             public_base: public_base.trim_end_matches('/').to_owned(),
             idps: None,
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(std::time::Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
+            http: back_channel(),
         }
     }
 

@@ -11,7 +11,9 @@
 //!
 //! Holds memory but does no I/O and reads no clock (the caller passes `now`).
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Mutex, MutexGuard};
 
 /// Seconds between sweeps of expired entries.
@@ -22,19 +24,19 @@ pub const SWEEP_EVERY: i64 = 10;
 pub struct Full;
 
 #[derive(Debug)]
-pub struct ExpiringMap<T> {
+pub struct ExpiringMap<K, T> {
     capacity: usize,
-    inner: Mutex<Inner<T>>,
+    inner: Mutex<Inner<K, T>>,
 }
 
 #[derive(Debug)]
-struct Inner<T> {
+struct Inner<K, T> {
     /// key → (expires_at, value); an entry is live while `now < expires_at`.
-    entries: HashMap<String, (i64, T)>,
+    entries: HashMap<K, (i64, T)>,
     next_sweep: i64,
 }
 
-impl<T> Inner<T> {
+impl<K: Hash + Eq, T> Inner<K, T> {
     fn sweep(&mut self, now: i64) {
         self.entries.retain(|_, (exp, _)| *exp > now);
         self.next_sweep = now.saturating_add(SWEEP_EVERY);
@@ -45,8 +47,8 @@ impl<T> Inner<T> {
     }
 }
 
-impl<T: Clone> ExpiringMap<T> {
-    pub fn new(capacity: usize) -> ExpiringMap<T> {
+impl<K: Hash + Eq, T: Clone> ExpiringMap<K, T> {
+    pub fn new(capacity: usize) -> ExpiringMap<K, T> {
         ExpiringMap {
             capacity,
             inner: Mutex::new(Inner {
@@ -56,12 +58,12 @@ impl<T: Clone> ExpiringMap<T> {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner<T>> {
+    fn lock(&self) -> MutexGuard<'_, Inner<K, T>> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Stores `value` under `key` until `expires_at` (exclusive), replacing what was there.
-    pub fn insert(&self, key: String, value: T, now: i64, expires_at: i64) -> Result<(), Full> {
+    pub fn insert(&self, key: K, value: T, now: i64, expires_at: i64) -> Result<(), Full> {
         let mut inner = self.lock();
         if now >= inner.next_sweep {
             inner.sweep(now);
@@ -80,7 +82,7 @@ impl<T: Clone> ExpiringMap<T> {
     /// instead (the replay check: one lock for look-up and insert).
     pub fn insert_new(
         &self,
-        key: String,
+        key: K,
         value: T,
         now: i64,
         expires_at: i64,
@@ -105,7 +107,10 @@ impl<T: Clone> ExpiringMap<T> {
     }
 
     /// The live value under `key`.
-    pub fn get(&self, key: &str, now: i64) -> Option<T> {
+    pub fn get<Q: Hash + Eq + ?Sized>(&self, key: &Q, now: i64) -> Option<T>
+    where
+        K: Borrow<Q>,
+    {
         self.lock()
             .entries
             .get(key)
@@ -114,11 +119,17 @@ impl<T: Clone> ExpiringMap<T> {
     }
 
     /// Removes and returns the value (live or not, with its expiry), for one-time use.
-    pub fn take(&self, key: &str) -> Option<(i64, T)> {
+    pub fn take<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<(i64, T)>
+    where
+        K: Borrow<Q>,
+    {
         self.lock().entries.remove(key)
     }
 
-    pub fn remove(&self, key: &str) {
+    pub fn remove<Q: Hash + Eq + ?Sized>(&self, key: &Q)
+    where
+        K: Borrow<Q>,
+    {
         self.lock().entries.remove(key);
     }
 
@@ -138,7 +149,7 @@ mod tests {
 
     #[test]
     fn entries_expire_and_the_map_stays_bounded() {
-        let m = ExpiringMap::new(2);
+        let m = ExpiringMap::<String, i32>::new(2);
         m.insert("a".into(), 1, 0, 10).unwrap();
         m.insert("b".into(), 2, 0, 100).unwrap();
         assert_eq!(m.get("a", 5), Some(1));
@@ -152,7 +163,7 @@ mod tests {
 
     #[test]
     fn expired_entries_go_as_time_passes_not_only_when_full() {
-        let m = ExpiringMap::new(1_000_000);
+        let m = ExpiringMap::<String, i32>::new(1_000_000);
         for i in 0..1000 {
             m.insert(format!("k{i}"), i, 0, 5).unwrap();
         }
@@ -167,7 +178,7 @@ mod tests {
 
     #[test]
     fn a_swept_burst_gives_its_memory_back() {
-        let m = ExpiringMap::new(1_000_000);
+        let m = ExpiringMap::<String, i32>::new(1_000_000);
         for i in 0..100_000 {
             m.insert(format!("k{i}"), i, 0, 5).unwrap();
         }
@@ -182,7 +193,7 @@ mod tests {
 
     #[test]
     fn insert_new_refuses_a_live_key_and_takes_an_expired_one() {
-        let m = ExpiringMap::new(10);
+        let m = ExpiringMap::<String, i64>::new(10);
         m.insert_new("a".into(), 100, 100, 161).unwrap();
         assert_eq!(m.insert_new("a".into(), 130, 130, 191), Err(Ok(100)));
         m.insert_new("a".into(), 200, 200, 261).unwrap();

@@ -11,10 +11,14 @@
 
 use crate::expiring::{ExpiringMap, Full};
 
+/// Keys are held as 64-bit hashes under a per-cache random key: a busy STS holds some
+/// hundred thousand live `jti`s, and a hash is a sixth of a key's memory. A collision can only
+/// refuse a fresh value as a replay (one chance in 2^64 per pair), never accept a replay.
 #[derive(Debug)]
 pub struct ReplayCache {
-    /// key → the time it was first seen; live through `expires_at` inclusive.
-    entries: ExpiringMap<i64>,
+    /// key hash → the time it was first seen; live through `expires_at` inclusive.
+    entries: ExpiringMap<u64, i64>,
+    hasher: std::hash::RandomState,
 }
 
 /// Why a value was not accepted.
@@ -30,12 +34,14 @@ impl ReplayCache {
     pub fn new(capacity: usize) -> ReplayCache {
         ReplayCache {
             entries: ExpiringMap::new(capacity),
+            hasher: std::hash::RandomState::new(),
         }
     }
 
     /// Records `key` as used until `expires_at`; refuses a key already recorded.
     pub fn check_and_insert(&self, key: String, now: i64, expires_at: i64) -> Result<(), Replay> {
         // A token is still accepted at `now == exp`, so its entry lives through that second.
+        let key = std::hash::BuildHasher::hash_one(&self.hasher, key.as_str());
         match self
             .entries
             .insert_new(key, now, now, expires_at.saturating_add(1))
