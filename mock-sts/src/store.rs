@@ -575,20 +575,7 @@ impl Store {
         limit: usize,
         offset: usize,
     ) -> Result<(Vec<Client>, usize), StoreError> {
-        let conn = self.conn();
-        let total: i64 = conn.query_row_cached("SELECT COUNT(*) FROM clients", [], |r| r.get(0))?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT client_id, doc FROM clients ORDER BY client_id LIMIT ?1 OFFSET ?2",
-        )?;
-        let rows = stmt.query_map(params![limit as i64, offset as i64], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, doc) = row?;
-            out.push(parse_doc(&doc, &id)?);
-        }
-        Ok((out, total as usize))
+        self.docs_page("clients", "client_id", limit, offset)
     }
 
     /// Inserts or replaces a client.
@@ -620,20 +607,7 @@ impl Store {
 
     /// A page of APIs by audience, and how many there are.
     pub fn apis_page(&self, limit: usize, offset: usize) -> Result<(Vec<Api>, usize), StoreError> {
-        let conn = self.conn();
-        let total: i64 = conn.query_row_cached("SELECT COUNT(*) FROM apis", [], |r| r.get(0))?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT audience, doc FROM apis ORDER BY audience LIMIT ?1 OFFSET ?2",
-        )?;
-        let rows = stmt.query_map(params![limit as i64, offset as i64], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, doc) = row?;
-            out.push(parse_doc(&doc, &id)?);
-        }
-        Ok((out, total as usize))
+        self.docs_page("apis", "audience", limit, offset)
     }
 
     /// The organisation numbers whose parent is `orgnr`.
@@ -1185,6 +1159,32 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// A page of a `(key, doc)` table's documents by key, and how many rows it has. `table`
+    /// and `key` are this module's own names, never input.
+    fn docs_page<T: for<'de> Deserialize<'de>>(
+        &self,
+        table: &'static str,
+        key: &'static str,
+        limit: usize,
+        offset: usize,
+    ) -> Result<(Vec<T>, usize), StoreError> {
+        let conn = self.conn();
+        let total: i64 =
+            conn.query_row_cached(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {key}, doc FROM {table} ORDER BY {key} LIMIT ?1 OFFSET ?2"
+        ))?;
+        let rows = stmt.query_map(params![limit as i64, offset as i64], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, doc) = row?;
+            out.push(parse_doc(&doc, &id)?);
+        }
+        Ok((out, total as usize))
     }
 
     fn docs<T: for<'de> Deserialize<'de>>(&self, sql: &str) -> Result<Vec<T>, StoreError> {

@@ -479,15 +479,7 @@ impl PublicJwk {
                 if alg.curve() != Some(*crv) {
                     return Err(JoseError::KeyAlgMismatch { alg, kty: "EC" });
                 }
-                let params: &signature::EcdsaVerificationAlgorithm = match crv {
-                    Curve::P256 => &signature::ECDSA_P256_SHA256_FIXED,
-                    Curve::P384 => &signature::ECDSA_P384_SHA384_FIXED,
-                    Curve::P521 => &signature::ECDSA_P521_SHA512_FIXED,
-                };
-                let mut point = Vec::with_capacity(1 + x.len() + y.len());
-                point.push(0x04);
-                point.extend_from_slice(x);
-                point.extend_from_slice(y);
+                let (params, point) = ec_public_key(*crv, x, y);
                 UnparsedPublicKey::new(params, &point)
                     .verify(message, sig)
                     .is_ok()
@@ -664,6 +656,25 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 pub mod key_policy;
+
+/// An EC public key as aws-lc reads it: the verification algorithm of `crv` (fixed-length
+/// signatures, as JWS has them) and the uncompressed point `0x04 || x || y` (SEC 1 §2.3.3).
+pub(crate) fn ec_public_key(
+    crv: Curve,
+    x: &[u8],
+    y: &[u8],
+) -> (&'static signature::EcdsaVerificationAlgorithm, Vec<u8>) {
+    let algorithm: &'static signature::EcdsaVerificationAlgorithm = match crv {
+        Curve::P256 => &signature::ECDSA_P256_SHA256_FIXED,
+        Curve::P384 => &signature::ECDSA_P384_SHA384_FIXED,
+        Curve::P521 => &signature::ECDSA_P521_SHA512_FIXED,
+    };
+    let mut point = Vec::with_capacity(1 + x.len() + y.len());
+    point.push(0x04);
+    point.extend_from_slice(x);
+    point.extend_from_slice(y);
+    (algorithm, point)
+}
 
 #[cfg(test)]
 mod tests;

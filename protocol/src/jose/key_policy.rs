@@ -23,7 +23,7 @@
 //! DPoP proof keys and keys read out of tokens or JWKS documents are not held to this: they
 //! go through [`PublicJwk::from_json`] alone, as before.
 
-use aws_lc_rs::signature::{self, ParsedPublicKey};
+use aws_lc_rs::signature::ParsedPublicKey;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
@@ -150,15 +150,7 @@ fn exponent_text(e: &[u8]) -> String {
 }
 
 fn check_ec(crv: Curve, x: &[u8], y: &[u8]) -> Result<(), KeyPolicyError> {
-    let algorithm: &'static signature::EcdsaVerificationAlgorithm = match crv {
-        Curve::P256 => &signature::ECDSA_P256_SHA256_FIXED,
-        Curve::P384 => &signature::ECDSA_P384_SHA384_FIXED,
-        Curve::P521 => &signature::ECDSA_P521_SHA512_FIXED,
-    };
-    let mut point = Vec::with_capacity(1 + x.len() + y.len());
-    point.push(0x04);
-    point.extend_from_slice(x);
-    point.extend_from_slice(y);
+    let (algorithm, point) = super::ec_public_key(crv, x, y);
     ParsedPublicKey::new(algorithm, &point)
         .map_err(|_| KeyPolicyError::NotOnCurve(crv.as_str()))?;
     Ok(())
