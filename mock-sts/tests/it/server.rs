@@ -111,6 +111,9 @@ async fn half_open_connections_are_closed_and_do_not_stop_discovery() {
     let still_open = waits.iter().filter(|w| w.is_none()).count();
     assert_eq!(still_open, 0, "{still_open} of 2,000 stayed open");
     let slowest = waits.iter().flatten().max().copied().unwrap_or_default();
+    eprintln!(
+        "2,000 half-open connections: discovery answered in {took:?}; the last of them closed by the server after {slowest:?}"
+    );
     assert!(
         slowest < Duration::from_secs(6),
         "the last closed after {slowest:?}"
