@@ -100,12 +100,17 @@ const EMPLOYER_METHODS: &[LoginMethod] = &[LoginMethod {
     selectors: &[],
 }];
 
+// TestIDP is preselected with `idp:testidpnew-oidc` in HelseID's 2025 samples and with
+// `idp:testidp-oidc` in older material; ID-porten was once `id-porten-oidc` (reference §9,
+// §12.4). Both names of each select the same IdP.
+
 /// The bundled identity providers, in the order HelseID's IdP menu would list them.
 pub fn bundled() -> Vec<IdpDescriptor> {
     vec![
         IdpDescriptor {
             name: "testidp",
             scheme: "testidp-oidc",
+            scheme_aliases: &["testidpnew-oidc"],
             scheme_confirmed: true,
             display_name: Text::new("HelseID TestIDP", "HelseID TestIDP"),
             methods: TESTIDP_METHODS,
@@ -128,6 +133,7 @@ pub fn bundled() -> Vec<IdpDescriptor> {
         IdpDescriptor {
             name: "idporten",
             scheme: "idporten-oidc",
+            scheme_aliases: &["id-porten-oidc"],
             scheme_confirmed: true,
             display_name: Text::new("ID-porten", "ID-porten"),
             methods: IDPORTEN_METHODS,
@@ -150,6 +156,7 @@ pub fn bundled() -> Vec<IdpDescriptor> {
         IdpDescriptor {
             name: "bankid",
             scheme: "bankid-oidc",
+            scheme_aliases: &[],
             scheme_confirmed: false,
             display_name: Text::new("BankID", "BankID"),
             methods: BANKID_METHODS,
@@ -172,6 +179,7 @@ pub fn bundled() -> Vec<IdpDescriptor> {
         IdpDescriptor {
             name: "buypass",
             scheme: "buypass-oidc",
+            scheme_aliases: &[],
             scheme_confirmed: true,
             display_name: Text::new("Buypass ID", "Buypass ID"),
             methods: BUYPASS_METHODS,
@@ -197,6 +205,7 @@ pub fn bundled() -> Vec<IdpDescriptor> {
         IdpDescriptor {
             name: "commfides",
             scheme: "commfides-oidc",
+            scheme_aliases: &[],
             scheme_confirmed: false,
             display_name: Text::new("Commfides e-ID", "Commfides e-ID"),
             methods: COMMFIDES_METHODS,
@@ -219,6 +228,7 @@ pub fn bundled() -> Vec<IdpDescriptor> {
         IdpDescriptor {
             name: "jobbkonto",
             scheme: "adfs-helse-testfjord-oidc",
+            scheme_aliases: &[],
             scheme_confirmed: false,
             display_name: Text::new(
                 "Helse Testfjord HF – jobbkonto",

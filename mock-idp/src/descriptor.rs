@@ -94,6 +94,9 @@ pub struct IdpDescriptor {
     pub name: &'static str,
     /// HelseID's `idp` claim value for this IdP.
     pub scheme: &'static str,
+    /// Other `idp:` names that select this IdP (an older or newer name of the same one); a
+    /// login selected by one carries it as its `idp` claim.
+    pub scheme_aliases: &'static [&'static str],
     /// Whether `scheme` is seen in HelseID material (reference §9); the others are the
     /// testbed's guess, listed as UNCONFIRMED in docs/mock-idp.md.
     pub scheme_confirmed: bool,

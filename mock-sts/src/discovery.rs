@@ -106,6 +106,7 @@ pub fn identity_providers(sts: &Sts) -> Vec<Value> {
             f.upstreams.iter().map(|u| {
                 json!({
                     "idp": u.scheme,
+                    "also_selected_by": u.aliases,
                     "name": u.display_nb,
                     "name_en": u.display_en,
                     "security_levels": u.levels,

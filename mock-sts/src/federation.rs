@@ -23,6 +23,8 @@ pub struct Upstream {
     pub name: String,
     /// HelseID's `idp` claim value (`testidp-oidc`, `idporten-oidc`, ...).
     pub scheme: String,
+    /// Other names that select it (`testidpnew-oidc` for TestIDP).
+    pub aliases: Vec<String>,
     pub display_nb: String,
     pub display_en: String,
     /// Security levels it can assert.
@@ -105,6 +107,16 @@ fn back_channel() -> reqwest::Client {
         .unwrap_or_default()
 }
 
+impl Upstream {
+    /// The `idp` claim of a login at this IdP: the name the client selected it by when that
+    /// is one of its aliases, else its scheme.
+    pub fn claimed_scheme<'a>(&'a self, selected: Option<&'a str>) -> &'a str {
+        selected
+            .filter(|s| self.aliases.iter().any(|a| a == s))
+            .unwrap_or(&self.scheme)
+    }
+}
+
 impl Federation {
     pub fn new(
         upstreams: Vec<Upstream>,
@@ -124,9 +136,11 @@ impl Federation {
     }
 
     pub fn find(&self, name_or_scheme: &str) -> Option<&Upstream> {
-        self.upstreams
-            .iter()
-            .find(|u| u.name == name_or_scheme || u.scheme == name_or_scheme)
+        self.upstreams.iter().find(|u| {
+            u.name == name_or_scheme
+                || u.scheme == name_or_scheme
+                || u.aliases.iter().any(|a| a == name_or_scheme)
+        })
     }
 
     /// The IdPs that can assert at least `min_level`.

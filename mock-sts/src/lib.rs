@@ -355,6 +355,7 @@ pub fn app_with_idps(mut sts: Sts, listen_base: &str) -> Result<(Arc<Sts>, Route
         .map(|d| federation::Upstream {
             name: d.name.to_owned(),
             scheme: d.scheme.to_owned(),
+            aliases: d.scheme_aliases.iter().map(|a| (*a).to_owned()).collect(),
             display_nb: d.display_name.nb.to_owned(),
             display_en: d.display_name.en.to_owned(),
             levels: d

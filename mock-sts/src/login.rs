@@ -432,7 +432,7 @@ pub async fn callback(State(sts): State<Arc<Sts>>, Query(q): Query<CallbackQuery
         &population,
         &assertion.pid,
         assertion.security_level,
-        &upstream.scheme,
+        upstream.claimed_scheme(t.request.idp.as_deref()),
         assertion.amr.clone(),
         now,
     ) else {

@@ -1258,3 +1258,118 @@ async fn endsession_refuses_an_id_token_hint_this_sts_did_not_issue() {
         .await
         .unwrap();
 }
+
+/// The way HelseID's 2025 samples select IdPs (reference §12.4): TestIDP as
+/// `idp:testidpnew-oidc` (the older `idp:testidp-oidc` too), Buypass's smart card as
+/// `idp:buypass-oidc bp:amr:sc`; a name the STS does not know selects nothing (the user gets
+/// the IdP menu).
+#[tokio::test]
+async fn idps_are_selected_by_the_names_helseids_current_samples_use() {
+    let tb = Testbed::start().await;
+    let c = login_client(&tb);
+    let client = tb.client(&c);
+    let (pid, _) = practitioner(&tb);
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let authorize = |acr: &str| {
+        let mut req = request(SCOPES);
+        req.acr_values = Some(acr.into());
+        req
+    };
+    for (acr, goes_to) in [
+        ("idp:testidpnew-oidc Level4", Some("/idp/testidp/authorize")),
+        ("idp:testidp-oidc", Some("/idp/testidp/authorize")),
+        ("idp:buypass-oidc bp:amr:sc", Some("/idp/buypass/authorize")),
+        ("idp:testidp-new-oidc", None),
+    ] {
+        let pushed = client.push(&authorize(acr)).await.unwrap();
+        let r = no_redirects.get(&pushed.url).send().await.unwrap();
+        let location = r
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        match goes_to {
+            Some(path) => {
+                // Through the STS's start of the federation, straight to that IdP.
+                let mut hops = 0;
+                let mut at = location.clone();
+                while !at.contains(path) && hops < 3 && !at.is_empty() {
+                    let url = if at.starts_with("http") {
+                        at.clone()
+                    } else {
+                        tb.url(&at)
+                    };
+                    let next = no_redirects.get(url).send().await.unwrap();
+                    at = next
+                        .headers()
+                        .get("location")
+                        .and_then(|l| l.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    hops += 1;
+                }
+                assert!(at.contains(path), "{acr}: {location} led to {at:?}");
+            }
+            None => {
+                assert_eq!(r.status(), 200, "{acr}: the IdP menu, not {location}");
+                let page = r.text().await.unwrap();
+                assert!(
+                    page.contains("/idp/testidp") || page.contains("TestIDP"),
+                    "{acr}"
+                );
+            }
+        }
+    }
+
+    // The login's `idp` claim is the name the client selected it by.
+    for (acr, claimed) in [
+        ("idp:testidpnew-oidc Level4", "testidpnew-oidc"),
+        ("idp:testidp-oidc Level4", "testidp-oidc"),
+    ] {
+        let mut req = authorize(acr);
+        req.test_pid = Some(pid.clone());
+        req.test_security_level = Some(4);
+        tb.clock.set(SystemClock.now());
+        let (_, tokens) = client
+            .login_and_redeem(&Browser::new().unwrap(), &req, &UserChoice::default())
+            .await
+            .unwrap();
+        let at = claims_of(&tokens.response.access_token);
+        assert_eq!(at["idp"], claimed, "{acr}");
+    }
+    // The smart card, selected without the menu.
+    let mut req = authorize("idp:buypass-oidc bp:amr:sc");
+    req.login_hint = Some(pid.clone());
+    let choice = UserChoice {
+        idp: Some("buypass".into()),
+        pid: Some(pid.clone()),
+        method: None,
+    };
+    tb.clock.set(SystemClock.now());
+    let (_, tokens) = client
+        .login_and_redeem(&Browser::new().unwrap(), &req, &choice)
+        .await
+        .unwrap();
+    let id = claims_of(tokens.response.id_token.as_deref().unwrap());
+    assert_eq!(id["idp"], "buypass-oidc");
+    assert_eq!(id["amr"], json!(["bp:amr:sc"]));
+
+    // The menu's list names both TestIDP names.
+    let idps: Value = reqwest::get(tb.url("/connect/availableidps"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let testidp = idps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["idp"] == "testidp-oidc")
+        .unwrap();
+    assert_eq!(testidp["also_selected_by"], json!(["testidpnew-oidc"]));
+}
