@@ -212,3 +212,50 @@ async fn an_expired_client_key_is_refused() {
         "expired at",
     );
 }
+
+/// Client assertions as HelseID.Library (2026) builds them (`typ` `client-authentication+jwt`,
+/// `exp = iat + 10 s`, `aud` the issuer, no `nbf`) and as older clients do (`typ` `JWT`, 60 s,
+/// `aud` the token endpoint) both pass; each refused when it has run out (reference §2.2,
+/// §12.4).
+#[tokio::test]
+async fn assertions_as_helseid_library_and_as_older_clients_build_them() {
+    let tb = Testbed::start().await;
+    let demo = tb.demo();
+    let now = tb.clock.now();
+    let typ = |t: &str| {
+        let mut h = Map::new();
+        h.insert("typ".into(), t.into());
+        h
+    };
+    let library = |iat: i64| json!({ "aud": tb.issuer, "iat": iat, "exp": iat + 10, "nbf": null });
+    let older =
+        |iat: i64| json!({ "aud": tb.token_endpoint(), "iat": iat, "nbf": iat, "exp": iat + 60 });
+    let a = tb.assertion_with(&demo, typ("client-authentication+jwt"), library(now));
+    assert_eq!(
+        tb.send(&demo, a, &[]).await.0,
+        200,
+        "HelseID.Library's assertion"
+    );
+    let a = tb.assertion_with(&demo, typ("JWT"), older(now));
+    assert_eq!(
+        tb.send(&demo, a, &[]).await.0,
+        200,
+        "an older client's assertion"
+    );
+
+    // Refused once expired (beyond the STS's clock skew).
+    let a = tb.assertion_with(&demo, typ("client-authentication+jwt"), library(now - 60));
+    assert_error(
+        &tb.send(&demo, a, &[]).await,
+        400,
+        "invalid_client",
+        "expired",
+    );
+    let a = tb.assertion_with(&demo, typ("JWT"), older(now - 180));
+    assert_error(
+        &tb.send(&demo, a, &[]).await,
+        400,
+        "invalid_client",
+        "expired",
+    );
+}
