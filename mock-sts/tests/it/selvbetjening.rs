@@ -709,6 +709,17 @@ async fn client_secret_refuses_a_key_outside_the_policy() {
     assert_eq!(status, 200, "{body}");
     let stored = tb.sts.store.client(&c.id).unwrap().unwrap();
     assert_eq!(stored.keys[0].jwk, good.public_jwk().to_json());
+
+    // End to end (issue 15): tokens with the RSA-4096 key's PS256 assertions.
+    let rotated = TestClient {
+        id: c.id.clone(),
+        key: good,
+    };
+    let (status, body) = token_at_testbed_time(&tb, &rotated).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = token_at_testbed_time(&tb, &c).await;
+    assert_eq!(status, 400, "the replaced key no longer works: {body}");
+    assert_eq!(body["error"], "invalid_client");
 }
 
 // --- key expiry -----------------------------------------------------------------------------
