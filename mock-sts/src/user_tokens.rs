@@ -89,19 +89,16 @@ pub fn issue(
         .cloned()
         .collect();
 
-    // The client assertion of this request wins over the request object of the login, kind
-    // by kind (organisation, journal id, attestation).
-    let mut details: Vec<Detail> = req.details.to_vec();
-    if let Some(raw) = &grant.authorization_details {
-        let from_object = assertion_details::parse(raw)
-            .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
-        for d in from_object {
-            let kind = std::mem::discriminant(&d);
-            if !details.iter().any(|x| std::mem::discriminant(x) == kind) {
-                details.push(d);
-            }
+    // This request's client assertion and the login's request object (protocol::
+    // assertion_details::combine: the attestation through one channel only).
+    let from_object = match &grant.authorization_details {
+        Some(raw) => {
+            assertion_details::parse(raw).map_err(|e| OAuthError::invalid_request(e.to_string()))?
         }
-    }
+        None => Vec::new(),
+    };
+    let details: Vec<Detail> = assertion_details::combine(req.details, from_object)
+        .map_err(|e| OAuthError::new(ErrorCode::AccessDenied, e.to_string()))?;
     let orgs = tenancy::resolve(&sts.store, client, &details)?;
 
     let mut extra: Map<String, Value> = grant.user.claims(&scopes, None);

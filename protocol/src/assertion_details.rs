@@ -71,6 +71,40 @@ pub enum DetailsError {
     Duplicate(&'static str),
 }
 
+/// A Tillitsrammeverk attestation came through both channels (reference §12.4: HelseID
+/// answers `access_denied` with a description starting `HID-DOUBLE-STRUCTURE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error(
+    "{DOUBLE_STRUCTURE}: the Tillitsrammeverk attestation ({TYPE_TILLITSRAMMEVERK}) was sent both in the login's request object and in this request's client assertion; send it in one of them"
+)]
+pub struct DoubleStructure;
+
+/// The start of HelseID's error description for an attestation sent twice.
+pub const DOUBLE_STRUCTURE: &str = "HID-DOUBLE-STRUCTURE";
+
+/// The details a token request acts on: those of its client assertion (they apply to this
+/// response only) and those of the login's request object at PAR (they apply to every token
+/// of the login, its refreshes included). The assertion's win kind by kind (a client may act
+/// for another organisation in one call), except the Tillitsrammeverk attestation, which may
+/// come through one channel only (reference §12.4, HelseID's Tillitsrammeverk profile).
+pub fn combine(
+    from_assertion: &[Detail],
+    from_request_object: Vec<Detail>,
+) -> Result<Vec<Detail>, DoubleStructure> {
+    let is_attestation = |d: &Detail| matches!(d, Detail::Tillitsrammeverk(_));
+    if from_assertion.iter().any(is_attestation) && from_request_object.iter().any(is_attestation) {
+        return Err(DoubleStructure);
+    }
+    let mut details = from_assertion.to_vec();
+    for d in from_request_object {
+        let kind = std::mem::discriminant(&d);
+        if !details.iter().any(|x| std::mem::discriminant(x) == kind) {
+            details.push(d);
+        }
+    }
+    Ok(details)
+}
+
 /// Reads the entries of the structured claim.
 pub fn parse(details: &Value) -> Result<Vec<Detail>, DetailsError> {
     let entries: Vec<&Value> = match details {
@@ -194,6 +228,27 @@ pub fn org_number(s: &str) -> Result<String, DetailsError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_attestation_through_both_channels_is_refused_other_kinds_the_assertion_wins() {
+        use super::*;
+        let att = || Detail::Tillitsrammeverk(serde_json::json!({"type": TYPE_TILLITSRAMMEVERK}));
+        let journal = |j: &str| Detail::SfmJournalId(j.into());
+        // One channel each: both kept.
+        assert_eq!(
+            combine(&[att()], vec![journal("a")]).unwrap(),
+            vec![att(), journal("a")]
+        );
+        assert_eq!(combine(&[], vec![att()]).unwrap(), vec![att()]);
+        // The same other kind in both: the assertion's.
+        assert_eq!(
+            combine(&[journal("b")], vec![journal("a")]).unwrap(),
+            vec![journal("b")]
+        );
+        // The attestation in both.
+        let err = combine(&[att()], vec![att(), journal("a")]).unwrap_err();
+        assert!(err.to_string().starts_with("HID-DOUBLE-STRUCTURE"));
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -951,6 +951,72 @@ async fn tillitsrammeverk_in_a_request_object_is_enriched_into_the_access_token(
             ["id"],
         hpr
     );
+
+    // Issue 15: the attestation again, now in the refresh's client assertion as well, is
+    // refused as HelseID refuses it (reference §12.4).
+    match client
+        .refresh(
+            refreshed.refresh_token.as_deref().unwrap(),
+            None,
+            Some(json!([attestation()])),
+        )
+        .await
+    {
+        Err(ClientError::Refused { status, error }) => {
+            assert_eq!(status, 400);
+            assert_eq!(error.error, "access_denied");
+            let description = error.error_description.unwrap_or_default();
+            assert!(
+                description.starts_with("HID-DOUBLE-STRUCTURE"),
+                "{description}"
+            );
+        }
+        other => panic!("an attestation through both channels: {other:?}"),
+    }
+}
+
+/// Issue 15: an attestation in a client assertion at the token endpoint applies to that
+/// response only; the login's later tokens carry none (reference §12.4).
+#[tokio::test]
+async fn tillitsrammeverk_in_a_client_assertion_applies_to_that_response_only() {
+    let tb = Testbed::start().await;
+    let c = login_client(&tb);
+    let client = tb.client(&c);
+    let (pid, hpr) = practitioner(&tb);
+    let mut req = request(SCOPES);
+    req.acr_values = Some("idp:testidpnew-oidc".into());
+    req.test_pid = Some(pid.clone());
+    req.test_security_level = Some(4);
+    let (_, tokens) = client
+        .login_and_redeem(&Browser::new().unwrap(), &req, &UserChoice::default())
+        .await
+        .unwrap();
+    let at = claims_of(&tokens.response.access_token);
+    assert!(at.get("nhn:tillitsrammeverk:parameters").is_none(), "{at}");
+    let with = client
+        .refresh(
+            tokens.response.refresh_token.as_deref().unwrap(),
+            None,
+            Some(json!([attestation()])),
+        )
+        .await
+        .unwrap()
+        .response;
+    assert_eq!(
+        claims_of(&with.access_token)["nhn:tillitsrammeverk:parameters"]["practitioner"]["hpr_nr"]
+            ["id"],
+        hpr
+    );
+    let after = client
+        .refresh(with.refresh_token.as_deref().unwrap(), None, None)
+        .await
+        .unwrap()
+        .response;
+    let at = claims_of(&after.access_token);
+    assert!(
+        at.get("nhn:tillitsrammeverk:parameters").is_none(),
+        "the assertion's attestation did not stay: {at}"
+    );
 }
 
 #[tokio::test]
