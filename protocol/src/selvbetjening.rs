@@ -12,9 +12,11 @@
 //!
 //! The samples serialise with `JsonSerializerDefaults.Web` (camelCase),
 //! `JsonIgnoreCondition.WhenWritingDefault` (null properties are left out) and a default
-//! `JsonStringEnumConverter` (enum names, read case-insensitively). The casing of enum values
-//! the API *writes* is taken from the doc comments in `CurrentClient.cs` ("ok", "pending",
-//! "updatePending"): camelCase. PascalCase names are accepted as aliases.
+//! `JsonStringEnumConverter` (enum names, read case-insensitively). The scope and claim
+//! statuses are written as HelseID's 2025–2026 material has them, `Ok`, `Pending` and
+//! `UpdatePending` (reference §12.4; a default `JsonStringEnumConverter` writes member names),
+//! and read in either casing (`CurrentClient.cs`'s doc comments spell them "ok", "pending",
+//! "updatePending"). The other enums keep camelCase (their server casing is UNCONFIRMED).
 //!
 //! Unknown fields: System.Text.Json ignores them, and responses here tolerate them too. The
 //! request bodies ([`ClientDraft`], [`ClientUpdate`], [`AudienceSpecificClientClaim`]) refuse
@@ -111,10 +113,10 @@ pub struct ClientDraftResponse {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ScopeAccessStatus {
     /// The scope can be used.
-    #[serde(rename = "ok", alias = "Ok")]
+    #[serde(rename = "Ok", alias = "ok")]
     Ok,
     /// The scope cannot be used yet; see `statusReason`.
-    #[serde(rename = "pending", alias = "Pending")]
+    #[serde(rename = "Pending", alias = "pending")]
     Pending,
 }
 
@@ -122,13 +124,13 @@ pub enum ScopeAccessStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum AudienceSpecificClaimStatus {
     /// `activeClaimValue` is included in access tokens.
-    #[serde(rename = "ok", alias = "Ok")]
+    #[serde(rename = "Ok", alias = "ok")]
     Ok,
     /// Not yet included in access tokens; the value is in `pendingClaimValue`.
-    #[serde(rename = "pending", alias = "Pending")]
+    #[serde(rename = "Pending", alias = "pending")]
     Pending,
     /// Tokens carry `activeClaimValue` while the new `pendingClaimValue` awaits approval.
-    #[serde(rename = "updatePending", alias = "UpdatePending")]
+    #[serde(rename = "UpdatePending", alias = "updatePending")]
     UpdatePending,
 }
 
@@ -452,17 +454,17 @@ mod tests {
 
     const CURRENT: &str = r#"{
       "apiScopes": [
-        { "scope": "nhn:selvbetjening/client", "status": "ok", "statusReason": null },
-        { "scope": "nhn:kjernejournal/api", "status": "pending",
+        { "scope": "nhn:selvbetjening/client", "status": "Ok", "statusReason": null },
+        { "scope": "nhn:kjernejournal/api", "status": "Pending",
           "statusReason": "Awaiting approval from the API owner" }
       ],
       "audienceSpecificClientClaims": [
         { "claimType": "nhn:kjernejournal/kilde", "activeClaimValue": "EPJ-A",
-          "pendingClaimValue": "EPJ-B", "status": "updatePending", "statusReason": "Changed" },
+          "pendingClaimValue": "EPJ-B", "status": "UpdatePending", "statusReason": "Changed" },
         { "claimType": "nhn:sfm/journal-id", "activeClaimValue": null,
-          "pendingClaimValue": "j-1", "status": "pending", "statusReason": null },
+          "pendingClaimValue": "j-1", "status": "Pending", "statusReason": null },
         { "claimType": "nhn:x/y", "activeClaimValue": "v", "pendingClaimValue": null,
-          "status": "ok", "statusReason": null }
+          "status": "Ok", "statusReason": null }
       ],
       "redirectUris": ["http://localhost:1337/callback"],
       "postLogoutRedirectUris": [],
@@ -504,12 +506,21 @@ mod tests {
     }
 
     #[test]
-    fn pascal_case_enum_values_are_accepted() {
-        let a: ApiScopeAccess =
-            serde_json::from_str(r#"{"scope":"s","status":"Pending","statusReason":null}"#)
-                .unwrap();
-        assert_eq!(a.status, ScopeAccessStatus::Pending);
-        assert_eq!(serde_json::to_value(a).unwrap()["status"], "pending");
+    fn statuses_are_written_pascal_case_and_read_in_either_casing() {
+        for sent in ["Pending", "pending"] {
+            let a: ApiScopeAccess = serde_json::from_str(&format!(
+                r#"{{"scope":"s","status":"{sent}","statusReason":null}}"#
+            ))
+            .unwrap();
+            assert_eq!(a.status, ScopeAccessStatus::Pending);
+            assert_eq!(serde_json::to_value(a).unwrap()["status"], "Pending");
+        }
+        assert_eq!(
+            serde_json::to_value(AudienceSpecificClaimStatus::UpdatePending).unwrap(),
+            "UpdatePending"
+        );
+        assert_eq!(serde_json::to_value(ScopeAccessStatus::Ok).unwrap(), "Ok");
+        assert!(serde_json::from_str::<ScopeAccessStatus>(r#""OK_""#).is_err());
         let empty: CurrentClient = serde_json::from_str("{}").unwrap();
         assert_eq!(empty, CurrentClient::default());
     }
