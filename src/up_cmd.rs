@@ -45,6 +45,12 @@ pub(crate) struct UpArgs {
     #[arg(long, value_name = "N", default_value_t = conformance::session::DEFAULT_MAX_KEPT,
           value_parser = clap::value_parser!(usize))]
     max_sessions: usize,
+    /// Seconds before a Selvbetjening change (a new key, `PUT /v1/client`) reaches the token
+    /// endpoint, as in HelseID's TEST (up to 20 s), to test a client's retry logic; 0 applies
+    /// changes at once.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0,
+          value_parser = clap::value_parser!(u16).range(0..=600))]
+    selvbetjening_delay: u16,
     /// Audit-log rows kept (the oldest go first).
     #[arg(long, value_name = "N", default_value_t = mock_sts::store::AuditRetention::default().max_rows)]
     audit_max_rows: u64,
@@ -137,6 +143,7 @@ async fn serve(args: UpArgs) -> Result<ExitCode, UpError> {
     if let Some(confirm) = loaded.settings.require_draft_confirmation {
         config.require_draft_confirmation = confirm;
     }
+    config.selvbetjening_delay = i64::from(args.selvbetjening_delay);
     store.set_audit_retention(mock_sts::store::AuditRetention {
         max_rows: args.audit_max_rows,
         max_age: i64::from(args.audit_max_days) * 24 * 3600,

@@ -407,6 +407,13 @@ fn bad_configuration_is_named_and_exits_non_zero() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("bad.yaml"), "{}", text(&o.stderr));
+    let o = run(&["up", "--port", "0", "--selvbetjening-delay", "601"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("--selvbetjening-delay"),
+        "{}",
+        text(&o.stderr)
+    );
     for limit in ["--audit-max-rows", "--audit-max-days", "--max-connections"] {
         let o = run(&["up", "--port", "0", limit, "0"]);
         assert_eq!(o.status.code(), Some(2), "{limit} 0");

@@ -51,6 +51,8 @@ pub fn authenticate(
         .ok_or_else(|| OAuthError::invalid_client("client_assertion is missing"))?;
     let claimed = client_assertion::claimed_client(assertion)
         .map_err(|e| OAuthError::invalid_client(e.to_string()))?;
+    // Selvbetjening changes whose propagation delay has passed take effect now.
+    sts.store.apply_due_changes(sts.now()).map_err(internal)?;
     let client = sts
         .store
         .client(&claimed)

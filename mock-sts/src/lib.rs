@@ -108,6 +108,10 @@ pub struct StsConfig {
     pub require_draft_confirmation: bool,
     /// Lifetime of a key registered through Selvbetjening.
     pub client_key_lifetime: i64,
+    /// Seconds before a change made through Selvbetjening (`PUT /v1/client`, a new key)
+    /// reaches the token endpoint; 0 for at once. HelseID's TEST takes up to 20 s, and a
+    /// vendor's retry logic needs something to retry against ([`selvbetjening`]).
+    pub selvbetjening_delay: i64,
 }
 
 impl StsConfig {
@@ -119,6 +123,7 @@ impl StsConfig {
             api_key: api_key.to_owned(),
             require_draft_confirmation: false,
             client_key_lifetime: 365 * 24 * 3600,
+            selvbetjening_delay: 0,
         }
     }
 
@@ -142,6 +147,7 @@ impl fmt::Debug for StsConfig {
             api_key: _,
             require_draft_confirmation,
             client_key_lifetime,
+            selvbetjening_delay,
         } = self;
         f.debug_struct("StsConfig")
             .field("issuer", issuer)
@@ -150,6 +156,7 @@ impl fmt::Debug for StsConfig {
             .field("api_key", &"[redacted]")
             .field("require_draft_confirmation", require_draft_confirmation)
             .field("client_key_lifetime", client_key_lifetime)
+            .field("selvbetjening_delay", selvbetjening_delay)
             .finish()
     }
 }

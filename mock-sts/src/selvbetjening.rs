@@ -107,7 +107,7 @@ async fn get_client(
     headers: HeaderMap,
 ) -> Result<Response, OAuthError> {
     let client = calling_client(&sts, &headers, Method::GET, CLIENT_PATH)?;
-    Ok(no_store(Json(current_client(&client)).into_response()))
+    Ok(no_store(Json(seen(&sts, &client)?).into_response()))
 }
 
 /// `PUT /v1/client`: replaces the calling client's scopes, claims, URIs and child
@@ -122,7 +122,7 @@ async fn put_client(
     let update: ClientUpdate = json_body(&headers, &body, "ClientUpdate")?;
     let apis = sts.store.apis().map_err(internal)?;
     apply_update(&sts.store, &apis, &mut client, &update)?;
-    sts.store.put_client(&client).map_err(internal)?;
+    save(&sts, &client)?;
     sts.audit(
         sts.now(),
         "selvbetjening_client_update",
@@ -136,7 +136,74 @@ async fn put_client(
         }),
     )
     .map_err(internal)?;
-    Ok(no_store(Json(current_client(&client)).into_response()))
+    Ok(no_store(Json(seen(&sts, &client)?).into_response()))
+}
+
+/// Stores a change of an existing client: at once, or, with a propagation delay
+/// ([`crate::StsConfig::selvbetjening_delay`]), as a change the token endpoint sees only
+/// when it is due (the Selvbetjening API itself reads it back at once, as HelseID's does).
+fn save(sts: &Sts, client: &Client) -> Result<(), OAuthError> {
+    let delay = sts.config.selvbetjening_delay;
+    if delay > 0 {
+        let due_at = match sts
+            .store
+            .pending_client(&client.client_id)
+            .map_err(internal)?
+        {
+            Some((due, _)) => due,
+            None => sts.now() + delay,
+        };
+        sts.store
+            .put_client_pending(client, due_at)
+            .map_err(internal)
+    } else {
+        sts.store.put_client(client).map_err(internal)
+    }
+}
+
+/// `CurrentClient` for `client` as the Selvbetjening API has it: while a change is still on
+/// its way to the token endpoint, scopes and claim values it does not have yet are
+/// `Pending` (a changed claim `UpdatePending`), with the time they take effect.
+fn seen(sts: &Sts, client: &Client) -> Result<CurrentClient, OAuthError> {
+    let mut current = current_client(client);
+    let Some((due, _)) = sts
+        .store
+        .pending_client(&client.client_id)
+        .map_err(internal)?
+    else {
+        return Ok(current);
+    };
+    let Some(effective) = sts.store.client(&client.client_id).map_err(internal)? else {
+        return Ok(current);
+    };
+    let reason = format!(
+        "the change reaches HelseID's token endpoint at {}",
+        rfc3339(due)
+    );
+    for scope in &mut current.api_scopes {
+        if !effective.scopes.contains(&scope.scope) {
+            scope.status = ScopeAccessStatus::Pending;
+            scope.status_reason = Some(reason.clone());
+        }
+    }
+    for claim in &mut current.audience_specific_client_claims {
+        let active = effective
+            .audience_specific_claims
+            .iter()
+            .find(|c| c.claim_type == claim.claim_type)
+            .map(|c| c.value.clone());
+        if active.as_ref() != claim.active_claim_value.as_ref() {
+            claim.pending_claim_value = claim.active_claim_value.take();
+            claim.status = if active.is_some() {
+                AudienceSpecificClaimStatus::UpdatePending
+            } else {
+                AudienceSpecificClaimStatus::Pending
+            };
+            claim.active_claim_value = active;
+            claim.status_reason = Some(reason.clone());
+        }
+    }
+    Ok(current)
 }
 
 /// `GET /v1/client-status`.
@@ -208,7 +275,7 @@ pub fn register_draft(
 pub fn rotate_key(sts: &Sts, client: &mut Client, jwk: &Value) -> Result<i64, OAuthError> {
     let now = sts.now();
     let expires_at = replace_key(client, jwk, now, sts.config.client_key_lifetime)?;
-    sts.store.put_client(client).map_err(internal)?;
+    save(sts, client)?;
     sts.audit(
         now,
         "selvbetjening_client_secret",
@@ -364,6 +431,15 @@ fn calling_client(
     api_path: &str,
 ) -> Result<Client, OAuthError> {
     let caller = resource::authenticate(sts, headers, &method, &path(api_path), &PROTECTED)?;
+    sts.store.apply_due_changes(sts.now()).map_err(internal)?;
+    // The API reads its own writes: a change still on its way to the token endpoint.
+    if let Some((_, pending)) = sts
+        .store
+        .pending_client(&caller.client_id)
+        .map_err(internal)?
+    {
+        return Ok(pending);
+    }
     sts.store
         .client(&caller.client_id)
         .map_err(internal)?

@@ -438,7 +438,9 @@ impl Store {
              CREATE INDEX IF NOT EXISTS conformance_session_records_by_session
                 ON conformance_session_records (session_id, seq);
              CREATE TABLE IF NOT EXISTS reservations (
-                pid TEXT PRIMARY KEY, team TEXT NOT NULL, at INTEGER NOT NULL);",
+                pid TEXT PRIMARY KEY, team TEXT NOT NULL, at INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS pending_clients (
+                client_id TEXT PRIMARY KEY, due_at INTEGER NOT NULL, doc TEXT NOT NULL);",
         )?;
         // Schema 1 had one key ring; its keys are the STS's own (ring "").
         let has_ring: bool = conn
@@ -587,6 +589,58 @@ impl Store {
             params![client.client_id, doc],
         )?;
         Ok(())
+    }
+
+    /// Stores `client` as a change that takes effect at `due_at` (Selvbetjening's propagation
+    /// delay): [`Store::client`] keeps answering the current version until
+    /// [`Store::apply_due_changes`] runs at or after that time. A later change replaces an
+    /// earlier one still waiting, keeping the earlier due time.
+    pub fn put_client_pending(&self, client: &Client, due_at: i64) -> Result<(), StoreError> {
+        let doc = to_doc(client)?;
+        self.conn().execute_cached(
+            "INSERT INTO pending_clients (client_id, due_at, doc) VALUES (?1, ?2, ?3)
+             ON CONFLICT(client_id) DO UPDATE SET doc = excluded.doc",
+            params![client.client_id, due_at, doc],
+        )?;
+        Ok(())
+    }
+
+    /// A change of `client_id` still waiting, with when it takes effect.
+    pub fn pending_client(&self, client_id: &str) -> Result<Option<(i64, Client)>, StoreError> {
+        let row: Option<(i64, String)> = self
+            .conn()
+            .query_row_cached(
+                "SELECT due_at, doc FROM pending_clients WHERE client_id = ?1",
+                [client_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        row.map(|(due, doc)| parse_doc(&doc, client_id).map(|c| (due, c)))
+            .transpose()
+    }
+
+    /// Makes every waiting change due at `now` the client's current version, in one
+    /// transaction; returns how many.
+    pub fn apply_due_changes(&self, now: i64) -> Result<usize, StoreError> {
+        let mut conn = self.conn();
+        let due: i64 = conn.query_row_cached(
+            "SELECT COUNT(*) FROM pending_clients WHERE due_at <= ?1",
+            [now],
+            |r| r.get(0),
+        )?;
+        if due == 0 {
+            return Ok(0);
+        }
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO clients (client_id, doc)
+             SELECT client_id, doc FROM pending_clients WHERE due_at <= ?1 ORDER BY client_id
+             ON CONFLICT(client_id) DO UPDATE SET doc = excluded.doc",
+            [now],
+        )?;
+        let n = tx.execute("DELETE FROM pending_clients WHERE due_at <= ?1", [now])?;
+        tx.commit()?;
+        Ok(n)
     }
 
     /// Inserts a client; false if the id is taken.

@@ -1160,3 +1160,109 @@ async fn the_confirm_page_knows_only_selvbetjening_drafts_and_escapes_what_it_sh
     assert_eq!(status, 400);
     assert!(page.as_str().unwrap().contains("notaport"), "{page}");
 }
+
+// --- propagation delay (issue 15) ------------------------------------------------------------
+
+/// With `selvbetjening_delay` (HelseID's TEST takes up to 20 s), a new key and new scopes
+/// reach the token endpoint only when the delay has passed; until then the old key still
+/// works, the API shows the new scope `Pending` with the time it takes effect.
+#[tokio::test]
+async fn changes_reach_the_token_endpoint_after_the_propagation_delay() {
+    let tb = Testbed::start_with(|c| c.selvbetjening_delay = 20).await;
+    let old = ec_key("old");
+    let c = register(&tb, &draft(&old, &[SCOPE]), &old).await;
+    let client = tb.client(&c);
+    let token = sb_token(&client).await;
+
+    let new = ec_key("new");
+    let (status, _, body) = call(
+        &tb,
+        &client,
+        Method::POST,
+        "/v1/client-secret",
+        &token,
+        Some(&new.public_jwk().to_json()),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let update = json!({
+        "apiScopes": [SCOPE, "nhn:testbed-api/read"],
+        "audienceSpecificClientClaims": [], "redirectUris": [], "postLogoutRedirectUris": [],
+        "childOrganizationNumbers": [],
+    });
+    let (status, _, body) = call(
+        &tb,
+        &client,
+        Method::PUT,
+        "/v1/client",
+        &token,
+        Some(&update),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    let rotated = TestClient {
+        id: c.id.clone(),
+        key: SigningKey::from_private_jwk(&new.to_private_jwk().unwrap(), new.alg).unwrap(),
+    };
+    // Not yet: the new key is refused, the old one still works.
+    let (status, body) = token_at_testbed_time(&tb, &rotated).await;
+    assert_eq!(status, 400, "the new key before the delay: {body}");
+    let (status, body) = token_at_testbed_time(&tb, &c).await;
+    assert_eq!(status, 200, "the old key during the delay: {body}");
+    // The API reads its own write, the new scope pending.
+    let (_, _, body) = call(&tb, &client, Method::GET, "/v1/client", &token, None).await;
+    let current: CurrentClient = serde_json::from_value(body.clone()).unwrap();
+    let pending = current
+        .api_scopes
+        .iter()
+        .find(|s| s.scope == "nhn:testbed-api/read")
+        .unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(pending.status, ScopeAccessStatus::Pending);
+    assert!(
+        pending
+            .status_reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("reaches"),
+        "{body}"
+    );
+    assert_eq!(body["apiScopes"][1]["status"], "Pending");
+
+    // After the delay: the new key and scope, and the old key refused.
+    tb.clock.advance(21);
+    let (status, body) = token_at_testbed_time(&tb, &rotated).await;
+    assert_eq!(status, 200, "the new key after the delay: {body}");
+    let (status, body) = token_at_testbed_time(&tb, &c).await;
+    assert_eq!(status, 400, "the old key after the delay: {body}");
+    let stored = tb.sts.store.client(&c.id).unwrap().unwrap();
+    assert!(stored.scopes.contains(&"nhn:testbed-api/read".to_owned()));
+    assert!(tb.sts.store.pending_client(&c.id).unwrap().is_none());
+}
+
+/// Without a delay (the default) a change is in effect at once.
+#[tokio::test]
+async fn without_a_delay_a_new_key_works_at_once() {
+    let tb = Testbed::start().await;
+    let old = ec_key("old");
+    let c = register(&tb, &draft(&old, &[SCOPE]), &old).await;
+    let client = tb.client(&c);
+    let token = sb_token(&client).await;
+    let new = ec_key("new");
+    let (status, _, _) = call(
+        &tb,
+        &client,
+        Method::POST,
+        "/v1/client-secret",
+        &token,
+        Some(&new.public_jwk().to_json()),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let rotated = TestClient {
+        id: c.id.clone(),
+        key: new,
+    };
+    assert_eq!(token_at_testbed_time(&tb, &rotated).await.0, 200);
+    assert!(tb.sts.store.pending_client(&c.id).unwrap().is_none());
+}
