@@ -1163,28 +1163,40 @@ async fn the_confirm_page_knows_only_selvbetjening_drafts_and_escapes_what_it_sh
 
 // --- propagation delay (issue 15) ------------------------------------------------------------
 
+/// A registered client with the key `old`, its reference client and a Selvbetjening token.
+async fn registered(tb: &Testbed) -> (TestClient, Client, String) {
+    let old = ec_key("old");
+    let c = register(tb, &draft(&old, &[SCOPE]), &old).await;
+    let client = tb.client(&c);
+    let token = sb_token(&client).await;
+    (c, client, token)
+}
+
+/// `POST /v1/client-secret` with `key`'s public half; must answer 200.
+async fn post_key(tb: &Testbed, client: &Client, token: &str, key: &SigningKey) {
+    let jwk = key.public_jwk().to_json();
+    let (status, _, body) = call(
+        tb,
+        client,
+        Method::POST,
+        "/v1/client-secret",
+        token,
+        Some(&jwk),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
 /// With `selvbetjening_delay` (HelseID's TEST takes up to 20 s), a new key and new scopes
 /// reach the token endpoint only when the delay has passed; until then the old key still
 /// works, the API shows the new scope `Pending` with the time it takes effect.
 #[tokio::test]
 async fn changes_reach_the_token_endpoint_after_the_propagation_delay() {
     let tb = Testbed::start_with(|c| c.selvbetjening_delay = 20).await;
-    let old = ec_key("old");
-    let c = register(&tb, &draft(&old, &[SCOPE]), &old).await;
-    let client = tb.client(&c);
-    let token = sb_token(&client).await;
+    let (c, client, token) = registered(&tb).await;
 
     let new = ec_key("new");
-    let (status, _, body) = call(
-        &tb,
-        &client,
-        Method::POST,
-        "/v1/client-secret",
-        &token,
-        Some(&new.public_jwk().to_json()),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    post_key(&tb, &client, &token, &new).await;
     let update = json!({
         "apiScopes": [SCOPE, "nhn:testbed-api/read"],
         "audienceSpecificClientClaims": [], "redirectUris": [], "postLogoutRedirectUris": [],
@@ -1244,21 +1256,9 @@ async fn changes_reach_the_token_endpoint_after_the_propagation_delay() {
 #[tokio::test]
 async fn without_a_delay_a_new_key_works_at_once() {
     let tb = Testbed::start().await;
-    let old = ec_key("old");
-    let c = register(&tb, &draft(&old, &[SCOPE]), &old).await;
-    let client = tb.client(&c);
-    let token = sb_token(&client).await;
+    let (c, client, token) = registered(&tb).await;
     let new = ec_key("new");
-    let (status, _, _) = call(
-        &tb,
-        &client,
-        Method::POST,
-        "/v1/client-secret",
-        &token,
-        Some(&new.public_jwk().to_json()),
-    )
-    .await;
-    assert_eq!(status, 200);
+    post_key(&tb, &client, &token, &new).await;
     let rotated = TestClient {
         id: c.id.clone(),
         key: new,
