@@ -1266,3 +1266,18 @@ async fn without_a_delay_a_new_key_works_at_once() {
     assert_eq!(token_at_testbed_time(&tb, &rotated).await.0, 200);
     assert!(tb.sts.store.pending_client(&c.id).unwrap().is_none());
 }
+
+/// Issue 15: a client registered with an RSA-4096 key for PS256 (as HelseID.Library's
+/// rotation makes them) gets tokens with it.
+#[tokio::test]
+async fn a_draft_with_an_rsa_4096_ps256_key_gets_tokens() {
+    let tb = Testbed::start().await;
+    let key = SigningKey::generate_rsa(4096, Alg::PS256, "rsa-4096".into()).unwrap();
+    let c = register(&tb, &draft(&key, &[SCOPE]), &key).await;
+    let (status, body) = token_at_testbed_time(&tb, &c).await;
+    assert_eq!(status, 200, "{body}");
+    let header = protocol::jose::decode_unverified(body["access_token"].as_str().unwrap())
+        .unwrap()
+        .0;
+    assert_eq!(header["typ"], "at+jwt");
+}
