@@ -296,8 +296,14 @@ pub fn import(
             )));
         }
     };
+    // Without an `alg`, an RSA key signs PS256 (HelseID's portal files) and an EC key the
+    // algorithm of its curve.
+    let default_alg = match &public.material {
+        protocol::jose::KeyMaterial::Ec { crv, .. } => crv.alg(),
+        _ => Alg::PS256,
+    };
     // The key must also work as a private key, or the client could never authenticate.
-    SigningKey::from_private_jwk(&private, Alg::PS256)?;
+    SigningKey::from_private_jwk(&private, default_alg)?;
     let ext = file.testbed.clone().unwrap_or_default();
     let tenancy = match ext.tenancy {
         Some(client_config::Tenancy::MultiTenant) => Tenancy::MultiTenant {
@@ -325,7 +331,7 @@ pub fn import(
     if jwk.get("alg").is_none()
         && let Some(map) = jwk.as_object_mut()
     {
-        map.insert("alg".into(), "PS256".into());
+        map.insert("alg".into(), default_alg.to_string().into());
     }
     let client = Client {
         client_id: file.client_id.clone(),
@@ -447,6 +453,45 @@ mod tests {
         // The refused files changed nothing.
         let stored = store.client(&client.client_id).unwrap().unwrap();
         assert_eq!(stored.keys[0].jwk, client.keys[0].jwk);
+    }
+
+    #[test]
+    fn a_config_file_key_without_alg_gets_its_key_types_algorithm() {
+        let store = Store::in_memory().unwrap();
+        let new = NewClient {
+            client_id: None,
+            name: "c".into(),
+            tenancy: Tenancy::SingleTenant {
+                orgnr: "999977774".into(),
+                child_orgnrs: vec![],
+            },
+            scopes: vec![],
+            grant_types: vec![],
+            redirect_uris: vec![],
+            binding: TokenBinding::Dpop,
+            key_expires_at: None,
+            origin: "cli".into(),
+        };
+        let (client, rsa) = create(&store, new, 0).unwrap();
+        let file = config_file(&client, &rsa, "https://sts.test").unwrap();
+        for (key, alg) in [
+            (rsa, "PS256"),
+            (
+                SigningKey::generate_ec(Alg::ES384, "ec".into()).unwrap(),
+                "ES384",
+            ),
+        ] {
+            let mut private = key.to_private_jwk().unwrap();
+            if let Some(map) = private.as_object_mut() {
+                map.remove("alg");
+            }
+            let file = ClientConfigFile {
+                private_jwk: Some(private.to_string()),
+                ..file.clone()
+            };
+            let imported = import(&store, &file, "999977774", 1).unwrap();
+            assert_eq!(imported.keys[0].jwk["alg"], alg);
+        }
     }
 
     #[test]

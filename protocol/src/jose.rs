@@ -101,6 +101,15 @@ pub enum Curve {
 }
 
 impl Curve {
+    /// The JWS algorithm of this curve (RFC 7518 §3.4).
+    pub fn alg(self) -> Alg {
+        match self {
+            Curve::P256 => Alg::ES256,
+            Curve::P384 => Alg::ES384,
+            Curve::P521 => Alg::ES512,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Curve::P256 => "P-256",
