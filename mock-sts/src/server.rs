@@ -176,6 +176,32 @@ impl Conns {
     }
 }
 
+/// A response body being sent; its connection counts as working until it is dropped.
+struct Sending {
+    body: Body,
+    _in_flight: InFlight,
+}
+
+impl HttpBody for Sending {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 /// Marks a connection idle again when its request's response is done (dropped).
 struct InFlight(Arc<AtomicU8>);
 
@@ -256,9 +282,16 @@ pub async fn serve(
                 });
                 let response = tower::ServiceExt::oneshot(app.clone(), request);
                 async move {
-                    let response = response.await;
-                    drop(in_flight);
-                    response
+                    // The connection is working until the response body is sent (a live
+                    // event stream for as long as it runs), not only until its headers.
+                    response.await.map(|r| {
+                        r.map(|body| {
+                            Body::new(Sending {
+                                body,
+                                _in_flight: in_flight,
+                            })
+                        })
+                    })
                 }
             });
             let mut builder = hyper::server::conn::http1::Builder::new();

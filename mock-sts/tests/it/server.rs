@@ -176,3 +176,60 @@ where
     }
     out
 }
+
+/// A response still being sent (a live event stream) keeps its connection: at the limit the
+/// server closes connections waiting for their clients, never one it is answering.
+#[tokio::test]
+async fn a_response_being_streamed_is_not_closed_to_make_room() {
+    // A body that sends one chunk, then never ends.
+    let app = axum::Router::new().route(
+        "/stream",
+        axum::routing::get(|| async {
+            let (tx, rx) =
+                tokio::sync::mpsc::channel::<Result<axum::body::Bytes, std::io::Error>>(1);
+            tokio::spawn(async move {
+                let _ = tx
+                    .send(Ok(axum::body::Bytes::from_static(b"event\n")))
+                    .await;
+                // Keep the sender (and so the stream) alive.
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                drop(tx);
+            });
+            axum::body::Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|item| (item, rx))
+            }))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = Limits {
+        header_timeout: Duration::from_secs(30),
+        body_timeout: Duration::from_secs(30),
+        max_connections: 3,
+        shutdown_grace: Duration::from_secs(1),
+    };
+    tokio::spawn(server::serve(listener, app, limits, std::future::pending()));
+
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = stream.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    // Five idle connections against a limit of three: the oldest idle ones go.
+    let mut idle = Vec::new();
+    for _ in 0..5 {
+        idle.push(TcpStream::connect(addr).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let closed = closed_by_server(idle.remove(0), Duration::from_secs(3)).await;
+    assert!(closed.is_some(), "the oldest idle connection was closed");
+    // The stream is still open: nothing to read, and no end of file.
+    let still = tokio::time::timeout(Duration::from_millis(500), stream.read(&mut buf)).await;
+    assert!(
+        still.is_err(),
+        "the streaming connection was closed: {still:?}"
+    );
+}
