@@ -36,12 +36,26 @@ const CLIENT_ID: &str = "e4d3c1a2-0000-4000-8000-000000000001";
 const CASE_BUDGET: Duration = Duration::from_millis(750);
 
 fn cases(n: u32) -> ProptestConfig {
+    // A fixed seed, so the suite is the same on every run (CI must not flake); a hunt for
+    // new cases sets PROPTEST_RNG_SEED (and PROPTEST_CASES), which the default reads.
+    let default = ProptestConfig::default();
+    let rng_seed = if std::env::var_os("PROPTEST_RNG_SEED").is_some() {
+        default.rng_seed
+    } else {
+        proptest::test_runner::RngSeed::Fixed(20_261_206)
+    };
+    let cases = if std::env::var_os("PROPTEST_CASES").is_some() {
+        default.cases
+    } else {
+        n
+    };
     ProptestConfig {
-        cases: n,
+        cases,
+        rng_seed,
         max_shrink_iters: 512,
         // A failure prints its input; the ones found so far are plain tests below.
         failure_persistence: None,
-        ..ProptestConfig::default()
+        ..default
     }
 }
 
@@ -458,8 +472,10 @@ fn mutate_at(v: &mut Value, which: &Index, with: Option<Value>) {
 
 // --- compact JWS, JWK, JWKS ---------------------------------------------------------------
 
-/// Everything that reads a token string, fed `s`.
-fn read_token_everywhere(s: &str) {
+/// Reads `s` with every token reader; `unsigned`: `s` is not a test key's token (an edited
+/// token may be one again: an edit can restore what it changed, or add only outer
+/// whitespace, which `parse_compact` trims; its own check knows the original).
+fn read_token_everywhere(s: &str, unsigned: bool) {
     let _ = jose::decode_unverified(s);
     let _ = jose::b64_decode(s);
     let _ = id_token::parse(s);
@@ -500,9 +516,11 @@ fn read_token_everywhere(s: &str) {
         let _ = access_token::organisation(&jws.claims);
         let _ = access_token::tillitsrammeverk(&jws.claims);
         let _ = id_token::check_signature(&jws, &jwks());
-        for key in keys() {
+        if unsigned {
             // Not one of these strings is signed by a test key.
-            assert!(jws.verify(key.public_jwk()).is_err());
+            for key in keys() {
+                assert!(jws.verify(key.public_jwk()).is_err(), "verifies: {s:?}");
+            }
         }
     }
 }
@@ -535,7 +553,7 @@ proptest! {
 
     #[test]
     fn token_readers_survive_any_string(s in token_text()) {
-        quick("token readers", || read_token_everywhere(&s));
+        quick("token readers", || read_token_everywhere(&s, true));
     }
 
     #[test]
@@ -575,7 +593,7 @@ proptest! {
         });
         let edited = edit_part(&token, part, &edits);
         quick("edited token", || {
-            read_token_everywhere(&edited);
+            read_token_everywhere(&edited, false);
             // `parse_compact` trims, so an edit that only adds outer whitespace is no edit.
             if edited.trim() != token {
                 let verdict = jose::parse_compact(&edited).and_then(|j| j.verify(key.public_jwk()));
@@ -643,12 +661,12 @@ fn oversized_and_deeply_nested_tokens_are_refused_quickly() {
     for token in &cases {
         quick("oversized token", || {
             assert!(jose::parse_compact(token).is_err());
-            read_token_everywhere(token);
+            read_token_everywhere(token, true);
         });
     }
     // Just under the limit: read, and refused by every verifier.
     let near = format!("e30.e30.{}", "A".repeat(jose::MAX_JWS_LEN - 10));
-    quick("token at the limit", || read_token_everywhere(&near));
+    quick("token at the limit", || read_token_everywhere(&near, true));
     // The same as a JWK or JWKS: serde_json refuses nesting past its recursion limit.
     let text = "[".repeat(10_000);
     assert!(serde_json::from_str::<Value>(&text).is_err());
