@@ -316,13 +316,22 @@ impl Browser {
     pub async fn downloaded(&self, name_ends: &str) -> PathBuf {
         let started = Instant::now();
         loop {
-            if let Some(found) = std::fs::read_dir(&self.downloads)
+            // Chromium may create the file empty and write it through a `.crdownload` file:
+            // done when that is gone and the file has content.
+            let files: Vec<PathBuf> = std::fs::read_dir(&self.downloads)
                 .unwrap()
                 .flatten()
                 .map(|e| e.path())
-                .find(|p| p.to_string_lossy().ends_with(name_ends))
+                .collect();
+            let in_progress = files
+                .iter()
+                .any(|p| p.to_string_lossy().ends_with(".crdownload"));
+            if let Some(found) = files.iter().find(|p| {
+                p.to_string_lossy().ends_with(name_ends)
+                    && std::fs::metadata(p).is_ok_and(|m| m.len() > 0)
+            }) && !in_progress
             {
-                return found;
+                return found.clone();
             }
             assert!(
                 started.elapsed() < Duration::from_secs(20),
