@@ -400,10 +400,8 @@ pub fn write_config_file(path: &Path, file: &ClientConfigFile) -> Result<(), Reg
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_config_file_key_is_held_to_the_client_key_policy() {
-        let store = Store::in_memory().unwrap();
-        let new = NewClient {
+    fn a_new_client() -> NewClient {
+        NewClient {
             client_id: None,
             name: "c".into(),
             tenancy: Tenancy::SingleTenant {
@@ -416,7 +414,13 @@ mod tests {
             binding: TokenBinding::Dpop,
             key_expires_at: None,
             origin: "cli".into(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_config_file_key_is_held_to_the_client_key_policy() {
+        let store = Store::in_memory().unwrap();
+        let new = a_new_client();
         let (client, key) = create(&store, new, 0).unwrap();
         let file = config_file(&client, &key, "https://sts.test").unwrap();
         let imported = import(&store, &file, "999977774", 1).unwrap();
@@ -458,20 +462,7 @@ mod tests {
     #[test]
     fn a_config_file_key_without_alg_gets_its_key_types_algorithm() {
         let store = Store::in_memory().unwrap();
-        let new = NewClient {
-            client_id: None,
-            name: "c".into(),
-            tenancy: Tenancy::SingleTenant {
-                orgnr: "999977774".into(),
-                child_orgnrs: vec![],
-            },
-            scopes: vec![],
-            grant_types: vec![],
-            redirect_uris: vec![],
-            binding: TokenBinding::Dpop,
-            key_expires_at: None,
-            origin: "cli".into(),
-        };
+        let new = a_new_client();
         let (client, rsa) = create(&store, new, 0).unwrap();
         let file = config_file(&client, &rsa, "https://sts.test").unwrap();
         for (key, alg) in [
