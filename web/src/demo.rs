@@ -21,7 +21,7 @@ use helseid_reference::client::Client;
 use serde_json::Value;
 
 use crate::Web;
-use crate::flows::explain;
+use crate::flows::ClaimRow;
 use crate::layout::{Chrome, Locale, error, page, see_other};
 use crate::pages::checked_form;
 
@@ -321,12 +321,6 @@ async fn start(
     see_other(&web.path(&format!("/demo/run/{id}")))
 }
 
-struct ClaimRow {
-    name: String,
-    value: String,
-    meaning: String,
-}
-
 struct TokenView {
     what: String,
     header: String,
@@ -357,26 +351,11 @@ struct RunPage {
 }
 
 fn token_view(l: Locale, what: &str, token: &str) -> TokenView {
-    let (header, claims) =
-        protocol::jose::decode_unverified(token).unwrap_or((Value::Null, Value::Null));
+    let (header, claims) = crate::flows::decoded(l, token);
     TokenView {
         what: what.to_owned(),
-        header: header.to_string(),
-        claims: claims
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| ClaimRow {
-                        name: k.clone(),
-                        value: match v {
-                            Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        },
-                        meaning: explain(l, k).unwrap_or("").to_owned(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
+        header,
+        claims,
     }
 }
 

@@ -304,10 +304,34 @@ pub fn explain(l: Locale, claim: &str) -> Option<&'static str> {
     Some(l.t(nb, en))
 }
 
-struct ClaimRow {
-    name: String,
-    value: String,
-    meaning: String,
+/// One claim of a decoded token, with what it means.
+pub(crate) struct ClaimRow {
+    pub(crate) name: String,
+    pub(crate) value: String,
+    pub(crate) meaning: String,
+}
+
+/// A token's header (as JSON text) and its claims explained in `l`; both empty when it does
+/// not decode. Shared by the flow inspector and the demo client.
+pub(crate) fn decoded(l: Locale, token: &str) -> (String, Vec<ClaimRow>) {
+    let (header, claims) =
+        protocol::jose::decode_unverified(token).unwrap_or((Value::Null, Value::Null));
+    let rows = claims
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| ClaimRow {
+                    name: k.clone(),
+                    value: match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    },
+                    meaning: explain(l, k).unwrap_or("").to_owned(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (header.to_string(), rows)
 }
 
 struct TokenView {
@@ -427,27 +451,11 @@ fn signature(web: &Web, sts: &mock_sts::Sts, l: Locale, what: &str, token: &str)
 }
 
 fn token_view(web: &Web, sts: &mock_sts::Sts, l: Locale, what: &str, token: &str) -> TokenView {
-    let (header, claims) =
-        protocol::jose::decode_unverified(token).unwrap_or((Value::Null, Value::Null));
-    let rows = claims
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| ClaimRow {
-                    name: k.clone(),
-                    value: match v {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    },
-                    meaning: explain(l, k).unwrap_or("").to_owned(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let (header, rows) = decoded(l, token);
     let (signature, signature_ok) = signature(web, sts, l, what, token);
     TokenView {
         what: what.to_owned(),
-        header: header.to_string(),
+        header,
         claims: rows,
         signature,
         signature_ok,
