@@ -31,6 +31,16 @@ pub const SAMPLE_SUPPLIER: &str = "313745392";
 
 /// The demo APIs. `nhn:kjernejournal` requires signed terms, so a delegation without them shows
 /// `rejected_scope`/`invalid_scope`.
+/// The audience of the person API (`nhn:hgd-persontjenesten-api`).
+pub const PERSONTJENESTEN_AUDIENCE: &str = "nhn:hgd-persontjenesten-api";
+/// Its scopes, as public HelseID code asks for them; any one of them lets a client read.
+pub const PERSONTJENESTEN_SCOPES: [&str; 4] = [
+    "read-with-legal-basis",
+    "read-no-legal-basis",
+    "restricted-access",
+    "full-access",
+];
+
 pub fn demo_apis() -> Vec<Api> {
     let api = |audience: &str, name: &str, scopes: &[&str], requires_terms: bool| Api {
         audience: audience.into(),
@@ -56,6 +66,15 @@ pub fn demo_apis() -> Vec<Api> {
             "nhn:test-public-samplecode",
             "HelseID.Samples sample API",
             &["client-credentials", "authorization-code"],
+            false,
+        ),
+        // NHN's person API, served by the testbed over the synthetic population (the
+        // `persontjenesten` crate). Audience and scope names as HelseID.Library's README and
+        // NHN's Persontjenesten samples use them.
+        api(
+            PERSONTJENESTEN_AUDIENCE,
+            "Persontjenesten (FHIR R4, synthetic population)",
+            &PERSONTJENESTEN_SCOPES,
             false,
         ),
         api(
