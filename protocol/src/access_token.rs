@@ -357,6 +357,12 @@ pub fn missing_scopes<'a>(claims: &Map<String, Value>, required: &'a [String]) -
         .collect()
 }
 
+/// Whether the token grants at least one of `wanted`.
+pub fn grants_any_scope(claims: &Map<String, Value>, wanted: &[String]) -> bool {
+    let granted = scopes(claims);
+    wanted.iter().any(|s| granted.contains(&s.as_str()))
+}
+
 /// The key the token is bound to: `cnf.jkt` (RFC 9449 §6.1). `Ok(None)` for an unbound
 /// token (no `cnf`); a `cnf` without a usable `jkt` is an error, not "unbound".
 pub fn cnf_jkt(claims: &Map<String, Value>) -> Result<Option<&str>, ClaimError> {

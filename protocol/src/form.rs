@@ -41,6 +41,16 @@ pub struct Params {
 impl Params {
     /// Reads `input`; a name may appear more than once only if it is in `repeatable`.
     pub fn parse(input: &[u8], repeatable: &[&str]) -> Result<Params, FormError> {
+        Params::read(input, Some(repeatable))
+    }
+
+    /// Reads `input` where any name may repeat (FHIR search, where a repeated parameter
+    /// means "and": FHIR R4 §3.1.1.5.3).
+    pub fn parse_any_repeated(input: &[u8]) -> Result<Params, FormError> {
+        Params::read(input, None)
+    }
+
+    fn read(input: &[u8], repeatable: Option<&[&str]>) -> Result<Params, FormError> {
         if input.len() > MAX_FORM_BYTES {
             return Err(FormError::TooLong(input.len()));
         }
@@ -56,7 +66,8 @@ impl Params {
                 name: name.clone(),
                 error,
             })?;
-            if !repeatable.contains(&name.as_str()) && !seen.insert(name.clone()) {
+            if repeatable.is_some_and(|r| !r.contains(&name.as_str())) && !seen.insert(name.clone())
+            {
                 return Err(FormError::Repeated(name));
             }
             pairs.push((name, value));
@@ -73,6 +84,11 @@ impl Params {
 
     pub fn has(&self, name: &str) -> bool {
         self.get(name).is_some()
+    }
+
+    /// Every parameter as read, empty values included, in order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
     }
 
     /// Every non-empty value of `name`, in order.

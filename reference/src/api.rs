@@ -54,8 +54,8 @@ pub use config::{
     DEFAULT_REPLAY_CAPACITY, PROOF_WINDOW_SECS, system_clock,
 };
 pub use flaw::{Flaw, UnknownFlaw};
-pub use http::{challenges, dpop_algs, refusal_response, request_url, router};
-pub use jwks::{Jwks, JwksError};
+pub use http::{authorize, challenges, dpop_algs, refusal_response, request_url, router};
+pub use jwks::{Jwks, JwksError, LocalKeys};
 /// The HMAC key of the algorithm-confusion flaw ([`Flaw::AcceptHs256WithPublicKey`]): the
 /// issuer key's PEM text as bytes. Defined in [`protocol::jose`] so the conformance runner
 /// forges with the same bytes without depending on this crate.

@@ -9,6 +9,7 @@
 //!
 //! - [`nin`]: fødselsnummer, D-, H- and FH-numbers: validation and generation.
 //! - [`orgnr`]: organisation numbers.
+//! - [`reservation`]: which persons a team may reserve (SyntPop's +65 persons).
 //! - [`Population`]: persons by index, by identity number, by HPR number, by name or tag;
 //!   organisations and GP lists.
 //!
@@ -26,6 +27,7 @@ pub mod orgnr;
 mod permutation;
 pub mod person;
 mod population;
+pub mod reservation;
 mod rng;
 
 pub use data::Place;

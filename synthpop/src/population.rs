@@ -233,6 +233,26 @@ impl Population {
             .filter(move |p| !words.is_empty() && words.iter().all(|w| p.name.contains(w.as_str())))
     }
 
+    /// An opaque, stable 128-bit key of person `index` in this population (the same seed
+    /// gives the same keys), from which nothing about the person can be read: for
+    /// services that name persons by a logical id rather than by identity number, as
+    /// Persontjenesten's FHIR resources do.
+    pub fn opaque_key(&self, index: u64) -> u128 {
+        let k = u64::from_le_bytes([
+            self.key[0],
+            self.key[1],
+            self.key[2],
+            self.key[3],
+            self.key[4],
+            self.key[5],
+            self.key[6],
+            self.key[7],
+        ]);
+        let hi = splitmix64(k ^ splitmix64(index.wrapping_mul(2)));
+        let lo = splitmix64(k.rotate_left(17) ^ splitmix64(index.wrapping_mul(2) | 1));
+        (u128::from(hi) << 64) | u128::from(lo)
+    }
+
     /// Persons carrying `tag` (see docs/synthpop.md for the tag list).
     pub fn with_tag<'a>(&'a self, tag: &'a str) -> impl Iterator<Item = Person> + 'a {
         self.persons().filter(move |p| p.has_tag(tag))

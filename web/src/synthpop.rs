@@ -15,7 +15,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
-use synthpop::nin::World;
 use synthpop::person::AddressProtection;
 use synthpop::{Person, Population, census_date};
 
@@ -442,7 +441,7 @@ async fn person_page(
             .unwrap_or_default(),
         approvals,
         hpr_claim,
-        reservable: p.world == World::SyntPopReserved,
+        reservable: synthpop::reservation::check_reservable(&p).is_ok(),
         owner: owner_text(&c, mine.as_deref(), owner.as_ref().map(|(t, _)| t.as_str()))
             + &owner
                 .as_ref()
@@ -474,8 +473,7 @@ async fn reserve(
         Ok(f) => f,
         Err(r) => return *r,
     };
-    let team = form.get("team").map(str::trim).unwrap_or_default();
-    if team.is_empty() || team.len() > 64 || team.chars().any(char::is_control) {
+    let Ok(team) = synthpop::reservation::team(form.get("team").unwrap_or_default()) else {
         return error(
             &c,
             400,
@@ -484,11 +482,11 @@ async fn reserve(
                 "Give a team name (1–64 characters).",
             ),
         );
-    }
+    };
     let reservable = population(&web)
         .ok()
         .and_then(|pop| pop.by_pid(&pid))
-        .is_some_and(|p| p.world == World::SyntPopReserved);
+        .is_some_and(|p| synthpop::reservation::check_reservable(&p).is_ok());
     if !reservable {
         return error(
             &c,

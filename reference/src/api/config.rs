@@ -43,6 +43,10 @@ pub struct ApiConfig {
     pub audience: String,
     /// Scopes the token must all grant (in its `scope` array or space-separated string).
     pub required_scopes: Vec<String>,
+    /// When not empty, the token must also grant at least one of these (an API whose
+    /// scopes are alternatives, like Persontjenesten's `read-with-legal-basis` and
+    /// `read-no-legal-basis`).
+    pub any_of_scopes: Vec<String>,
     /// `true`: only DPoP-bound tokens with proofs (`Authorization: DPoP`). `false`: Bearer
     /// tokens are accepted too, but a DPoP-bound token (`cnf.jkt`) must still come with
     /// DPoP and a proof.
@@ -84,6 +88,7 @@ impl ApiConfig {
             issuer: issuer.trim_end_matches('/').to_owned(),
             audience: audience.to_owned(),
             required_scopes: Vec::new(),
+            any_of_scopes: Vec::new(),
             require_dpop: false,
             require_user: false,
             min_security_level: None,
@@ -101,6 +106,12 @@ impl ApiConfig {
     /// Requires `scope` too.
     pub fn with_scope(mut self, scope: &str) -> ApiConfig {
         self.required_scopes.push(scope.to_owned());
+        self
+    }
+
+    /// Requires at least one of `scopes` too.
+    pub fn with_any_scope<S: AsRef<str>>(mut self, scopes: &[S]) -> ApiConfig {
+        self.any_of_scopes = scopes.iter().map(|s| s.as_ref().to_owned()).collect();
         self
     }
 

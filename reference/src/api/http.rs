@@ -33,32 +33,43 @@ async fn handle(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    match authorize(&state, &method, &uri, &headers).await {
+        Ok(caller) => success(&caller, &method, &uri),
+        Err(refusal) => refusal_response(&state.config, &refusal),
+    }
+}
+
+/// Decides a request the way this API does: the issuer's keys (fetched only for a request
+/// with a readable token: one without is refused before keys matter, and must not get a
+/// 503 when the STS is unreachable), then [`validate_request`] at the state's clock for the
+/// request's external URL. `uri` is the request's whole path as received (behind a nested
+/// router, its original URI). Other HelseID-protected services of the testbed (the person
+/// API) protect themselves with this same function.
+pub async fn authorize(
+    state: &ApiState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Caller, ApiRefusal> {
     let now = (state.clock)();
-    let url = request_url(&state.config, &uri, &headers);
-    // Fetch keys only for a request with a readable token: one without is refused before
-    // keys matter, and must not get a 503 when the STS is unreachable.
-    let keys = match token_kid(&headers) {
+    let url = request_url(&state.config, uri, headers);
+    let keys = match token_kid(headers) {
         None => Arc::new(Vec::new()),
-        Some(kid) => match state.jwks.keys_for(kid.as_deref(), now).await {
-            Ok(keys) => keys,
-            Err(e) => {
-                let refusal = ApiRefusal::Unavailable(format!("the issuer's keys: {e}"));
-                return refusal_response(&state.config, &refusal);
-            }
-        },
+        Some(kid) => state
+            .jwks
+            .keys_for(kid.as_deref(), now)
+            .await
+            .map_err(|e| ApiRefusal::Unavailable(format!("the issuer's keys: {e}")))?,
     };
-    match validate_request(
+    validate_request(
         &state.config,
         &keys,
         &state.replay,
         method.as_str(),
         &url,
-        &headers,
+        headers,
         now,
-    ) {
-        Ok(caller) => success(&caller, &method, &uri),
-        Err(refusal) => refusal_response(&state.config, &refusal),
-    }
+    )
 }
 
 /// The request's external URL: the configured base URL, or `http://` and the `Host`
@@ -138,11 +149,18 @@ pub fn challenges(config: &ApiConfig, refusal: &ApiRefusal) -> Vec<String> {
         r#"{scheme} error="{code}", error_description="{}""#,
         quoted_string_safe(&refusal.to_string())
     );
-    if matches!(refusal, ApiRefusal::InsufficientScope { .. }) && !config.required_scopes.is_empty()
-    {
+    // RFC 6750 §3: `scope` lists the scopes needed; for alternatives, the first of them
+    // (one of the alternatives suffices, and the list would read as "all of these").
+    let needed: Vec<&str> = config
+        .required_scopes
+        .iter()
+        .chain(config.any_of_scopes.first())
+        .map(String::as_str)
+        .collect();
+    if matches!(refusal, ApiRefusal::InsufficientScope { .. }) && !needed.is_empty() {
         value.push_str(&format!(
             r#", scope="{}""#,
-            quoted_string_safe(&config.required_scopes.join(" "))
+            quoted_string_safe(&needed.join(" "))
         ));
     }
     if scheme == Scheme::DPoP {

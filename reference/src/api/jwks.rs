@@ -51,11 +51,33 @@ struct State {
     last_attempt: Option<(i64, Option<JwksError>)>,
 }
 
+/// The issuer's published JWKS read in-process, for an API served by the STS's own
+/// process (the testbed's person API): given the time, the JWKS document's `keys`.
+pub type LocalKeys = Arc<dyn Fn(i64) -> Vec<Value> + Send + Sync>;
+
+/// Where the keys come from.
+enum Source {
+    /// Discovery and `jwks_uri` over HTTP: what an API on its own does.
+    Remote(reqwest::Client),
+    /// The STS in the same process, with no HTTP in between (its public name may not be
+    /// reachable from inside, e.g. behind a TLS terminator).
+    Local(LocalKeys),
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Source::Remote(_) => "Remote",
+            Source::Local(_) => "Local",
+        })
+    }
+}
+
 /// The issuer's keys, fetched on demand.
 #[derive(Debug)]
 pub struct Jwks {
     issuer: String,
-    http: reqwest::Client,
+    source: Source,
     refetch_interval: i64,
     max_age: i64,
     state: Mutex<State>,
@@ -69,14 +91,29 @@ impl Jwks {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| JwksError::Client(e.to_string()))?;
-        Ok(Jwks {
+        Ok(Jwks::with_source(
+            issuer,
+            Source::Remote(http),
+            refetch_interval,
+            max_age,
+        ))
+    }
+
+    /// Keys read from the STS in this process by `keys`, cached and refreshed like fetched
+    /// ones (so a rotation is seen the same way).
+    pub fn local(issuer: &str, keys: LocalKeys, refetch_interval: i64, max_age: i64) -> Jwks {
+        Jwks::with_source(issuer, Source::Local(keys), refetch_interval, max_age)
+    }
+
+    fn with_source(issuer: &str, source: Source, refetch_interval: i64, max_age: i64) -> Jwks {
+        Jwks {
             issuer: issuer.trim_end_matches('/').to_owned(),
-            http,
+            source,
             refetch_interval,
             max_age,
             state: Mutex::new(State::default()),
             fetches: AtomicU64::new(0),
-        })
+        }
     }
 
     /// How many fetches were made (for tests and diagnostics).
@@ -105,7 +142,7 @@ impl Jwks {
             .is_none_or(|(at, _)| now.saturating_sub(*at) >= self.refetch_interval || now < *at);
         if (stale || unknown) && may_fetch {
             self.fetches.fetch_add(1, Ordering::Relaxed);
-            match self.fetch().await {
+            match self.fetch(now).await {
                 Ok(keys) => {
                     state.keys = Arc::new(keys);
                     state.fetched_at = Some(now);
@@ -126,9 +163,13 @@ impl Jwks {
         Ok(state.keys.clone())
     }
 
-    async fn fetch(&self) -> Result<Vec<PublicJwk>, JwksError> {
+    async fn fetch(&self, now: i64) -> Result<Vec<PublicJwk>, JwksError> {
+        let http = match &self.source {
+            Source::Local(keys) => return Ok(keys(now).iter().filter_map(signing_key).collect()),
+            Source::Remote(http) => http,
+        };
         let discovery_url = format!("{}{}", self.issuer, protocol::endpoints::DISCOVERY);
-        let discovery = self.get_json(&discovery_url).await?;
+        let discovery = get_json(http, &discovery_url).await?;
         let issuer = discovery
             .get("issuer")
             .and_then(Value::as_str)
@@ -146,7 +187,7 @@ impl Jwks {
                 url: discovery_url.clone(),
                 detail: "no jwks_uri".into(),
             })?;
-        let jwks = self.get_json(jwks_uri).await?;
+        let jwks = get_json(http, jwks_uri).await?;
         let keys =
             jwks.get("keys")
                 .and_then(Value::as_array)
@@ -156,33 +197,33 @@ impl Jwks {
                 })?;
         Ok(keys.iter().filter_map(signing_key).collect())
     }
+}
 
-    async fn get_json(&self, url: &str) -> Result<Value, JwksError> {
-        let fetch_error = |e: reqwest::Error| JwksError::Fetch {
+async fn get_json(http: &reqwest::Client, url: &str) -> Result<Value, JwksError> {
+    let fetch_error = |e: reqwest::Error| JwksError::Fetch {
+        url: url.to_owned(),
+        detail: e.to_string(),
+    };
+    let mut response = http.get(url).send().await.map_err(fetch_error)?;
+    if !response.status().is_success() {
+        return Err(JwksError::Status {
             url: url.to_owned(),
-            detail: e.to_string(),
-        };
-        let mut response = self.http.get(url).send().await.map_err(fetch_error)?;
-        if !response.status().is_success() {
-            return Err(JwksError::Status {
+            status: response.status().as_u16(),
+        });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(fetch_error)? {
+        if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
+            return Err(JwksError::TooLarge {
                 url: url.to_owned(),
-                status: response.status().as_u16(),
             });
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(fetch_error)? {
-            if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
-                return Err(JwksError::TooLarge {
-                    url: url.to_owned(),
-                });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        serde_json::from_slice(&body).map_err(|e| JwksError::Document {
-            url: url.to_owned(),
-            detail: e.to_string(),
-        })
+        body.extend_from_slice(&chunk);
     }
+    serde_json::from_slice(&body).map_err(|e| JwksError::Document {
+        url: url.to_owned(),
+        detail: e.to_string(),
+    })
 }
 
 /// A JWKS entry usable for verifying signatures: a public RSA (2048 bits or more) or EC key,

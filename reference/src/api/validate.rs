@@ -211,6 +211,8 @@ pub enum ProofError {
 pub enum ScopeError {
     #[error("the access token lacks the scope {}", .missing.join(", "))]
     Scope { missing: Vec<String> },
+    #[error("the access token grants none of the scopes {}", .wanted.join(", "))]
+    AnyScope { wanted: Vec<String> },
     /// No user, or no level of the login, where the API needs a logged-in user.
     #[error("{0}")]
     User(ClaimError),
@@ -283,7 +285,8 @@ impl From<ClaimError> for TokenError {
 ///     fresh ([`Flaw::SkipProofIat`]), carrying this token's hash ([`Flaw::SkipProofAth`]),
 ///     signed by the token's key ([`Flaw::SkipProofKeyBinding`]), never seen before
 ///     ([`Flaw::SkipProofReplay`]). The proof is spent here, before the grant is looked at.
-/// 13. Every required scope ([`Flaw::SkipScope`]).
+/// 13. Every required scope, and one of the alternatives when there are any
+///     ([`Flaw::SkipScope`]).
 /// 14. For an API that needs a logged-in user ([`ApiConfig::needs_user`]): the token names the
 ///     user, pid or HPR number ([`Flaw::SkipUser`]).
 /// 15. The user's security level: present when a user is needed, and at least the minimum
@@ -393,6 +396,12 @@ pub fn validate_request(
         if !missing.is_empty() {
             return Err(forbidden(ScopeError::Scope {
                 missing: missing.into_iter().map(str::to_owned).collect(),
+            }));
+        }
+        if !config.any_of_scopes.is_empty() && !at::grants_any_scope(claims, &config.any_of_scopes)
+        {
+            return Err(forbidden(ScopeError::AnyScope {
+                wanted: config.any_of_scopes.clone(),
             }));
         }
     }
