@@ -57,10 +57,34 @@ pub(crate) struct UpArgs {
     /// Days an audit-log row is kept.
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
     audit_max_days: u32,
+    /// What to seed besides the default environment: `helseid-samples` adds the clients, APIs,
+    /// organisations and delegations NorskHelsenett's HelseID.Samples expect
+    /// (docs/helseid-samples.md). Applied on every start it is given; applying it again
+    /// changes nothing, and its clients stay in the data directory when it is not given.
+    #[arg(long, value_enum, value_name = "PROFILE", default_value_t = ProfileArg::Default)]
+    profile: ProfileArg,
     /// Connections served at once (default: as many as the file limit allows, at most
     /// 10,000); at the limit the oldest connection waiting for its client is closed.
     #[arg(long, value_name = "N")]
     max_connections: Option<usize>,
+}
+
+/// `up --profile`: the seed profiles of [`seed::Profile`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ProfileArg {
+    /// The default environment only.
+    Default,
+    /// The default environment and HelseID.Samples' clients, APIs and organisations.
+    HelseidSamples,
+}
+
+impl From<ProfileArg> for seed::Profile {
+    fn from(p: ProfileArg) -> seed::Profile {
+        match p {
+            ProfileArg::Default => seed::Profile::Default,
+            ProfileArg::HelseidSamples => seed::Profile::HelseidSamples,
+        }
+    }
 }
 
 /// `--data-dir`, shared by every command that opens the testbed's state.
@@ -162,6 +186,13 @@ async fn serve(args: UpArgs) -> Result<ExitCode, UpError> {
         clock.now(),
     )
     .map_err(|e| UpError::Start(format!("seeding the environment: {e}")))?;
+    let profile =
+        seed::apply_profile(&sts.store, args.profile.into(), clock.now()).map_err(|e| {
+            UpError::Start(format!(
+                "applying --profile {}: {e}",
+                seed::Profile::from(args.profile).name()
+            ))
+        })?;
     let default_org = seed::SAMPLE_PARENT;
     let mut imported = Vec::new();
     for (path, file) in &loaded.clients {
@@ -207,6 +238,19 @@ async fn serve(args: UpArgs) -> Result<ExitCode, UpError> {
             demo_file.display(),
             sts.config.issuer
         );
+    }
+    if let Some(applied) = &profile {
+        println!(
+            "profile {}: {} clients of HelseID.Samples ({} new, {} updated, {} unchanged); see docs/helseid-samples.md",
+            seed::helseid_samples::NAME,
+            applied.client_ids().len(),
+            applied.added.len(),
+            applied.updated.len(),
+            applied.unchanged.len()
+        );
+        for id in applied.client_ids() {
+            println!("  sample client: {id}");
+        }
     }
     for (path, id) in &imported {
         println!("client from {}: {id}", path.display());

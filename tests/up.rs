@@ -585,3 +585,70 @@ async fn up_runs_without_any_ca_certificates() {
         "up stopped without certificates"
     );
 }
+
+#[tokio::test]
+async fn the_helseid_samples_profile_registers_the_samples_clients_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let clients = [
+        "helseid-sample-client-credentials-for-multitenant-app",
+        "helseid-sample-client-credentials-with-underenhet",
+        "helseid-sample-api-access",
+        "helseid-sample-api-access-for-multitenant-app",
+        "helseid-sample-token-exchange-subject-client",
+        "helseid-sample-token-exchange-actor-client",
+        "helseid-sample-request-objects-console",
+        "helseid-sample-resource-indicators",
+        "helseid-sample-client-authentication",
+    ];
+    {
+        let u = up(dir.path(), &["--profile", "helseid-samples"]);
+        let out = u.stdout.join("\n");
+        assert!(out.contains("profile helseid-samples: 13 clients"), "{out}");
+        assert!(out.contains("(13 new, 0 updated, 0 unchanged)"), "{out}");
+        for id in clients {
+            assert!(out.contains(&format!("sample client: {id}")), "{id}: {out}");
+        }
+        // The environment lists the samples' APIs and organisations beside the default ones.
+        let env = get(&format!("{}/testbed/environment?limit=1000", u.issuer)).await;
+        let text = env.to_string();
+        for expected in [
+            "nhn:test-public-samplecode-for-token-exchange",
+            "nhn:test-public-sample-api-2",
+            "Hansens legekontor AS",
+            "Granfjelldal kommune legekontor",
+            "nhn:testbed-api",
+        ] {
+            assert!(text.contains(expected), "{expected} not in the environment");
+        }
+    }
+    // Again on the same data directory: nothing is added twice, nothing fails.
+    {
+        let u = up(dir.path(), &["--profile", "helseid-samples"]);
+        let out = u.stdout.join("\n");
+        assert!(out.contains("(0 new, 0 updated, 13 unchanged)"), "{out}");
+    }
+    // Without the profile the default start says nothing of it.
+    {
+        let u = up(dir.path(), &[]);
+        assert!(!u.stdout.join("\n").contains("profile helseid-samples"));
+    }
+    let o = run(&[
+        "up",
+        "--port",
+        "0",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--profile",
+        "nonsense",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("invalid value 'nonsense' for '--profile"),
+        "{err}"
+    );
+    assert!(
+        err.contains("default") && err.contains("helseid-samples"),
+        "the profiles are listed: {err}"
+    );
+}

@@ -51,7 +51,11 @@ pub fn document_for(sts: &Sts) -> Value {
             claims::ORGNR_SUPPLIER,
             claims::CLIENT_AMR,
         ],
-        "scopes_supported": identity::USER_SCOPES,
+        "scopes_supported": identity::USER_SCOPES
+            .iter()
+            .copied()
+            .chain([crate::token::SCOPE_CLIENT_INFO])
+            .collect::<Vec<_>>(),
         "grant_types_supported": [
             "authorization_code",
             "client_credentials",

@@ -142,13 +142,13 @@ pub fn new_client_id() -> Result<String, RngError> {
     ))
 }
 
-/// Checks the scopes against the environment's APIs and the org numbers' shape.
+/// Checks the scopes against the environment's APIs (and HelseID's own client scopes, such
+/// as [`crate::token::SCOPE_CLIENT_INFO`]) and the org numbers' shape.
 pub fn check(store: &Store, scopes: &[String], tenancy: &Tenancy) -> Result<(), RegistrationError> {
     let apis = store.apis()?;
-    if let Some(unknown) = scopes
-        .iter()
-        .find(|s| !apis.iter().any(|a| a.scopes.contains(s)))
-    {
+    if let Some(unknown) = scopes.iter().find(|s| {
+        !crate::token::is_helseid_client_scope(s) && !apis.iter().any(|a| a.scopes.contains(s))
+    }) {
         return Err(RegistrationError::UnknownScope(unknown.clone()));
     }
     let mut orgs = vec![tenancy.owner().to_owned()];

@@ -28,6 +28,53 @@ pub const DEFAULT_POPULATION: u64 = 20_000;
 pub const SAMPLE_PARENT: &str = "999977774";
 pub const SAMPLE_CHILDREN: [&str; 2] = ["999977776", "999977775"];
 pub const SAMPLE_SUPPLIER: &str = "313745392";
+/// The names of [`SAMPLE_CHILDREN`], in the same order.
+pub const SAMPLE_CHILD_NAMES: [&str; 2] = [
+    "Granfjelldal kommune bo- og omsorgssenter",
+    "Granfjelldal kommune legekontor",
+];
+
+pub mod helseid_samples;
+
+/// What `up --profile` seeds on top of the default environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// The default environment only.
+    #[default]
+    Default,
+    /// The default environment plus the clients, APIs, organisations and delegations of
+    /// NorskHelsenett's HelseID.Samples ([`helseid_samples`]).
+    HelseidSamples,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 2] = [Profile::Default, Profile::HelseidSamples];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Default => "default",
+            Profile::HelseidSamples => helseid_samples::NAME,
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Profile> {
+        Profile::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+/// Applies `profile` to a seeded store. Idempotent: every record is an upsert, so applying
+/// it to a data directory that already has it changes nothing (see
+/// [`helseid_samples::apply`]). The default profile adds nothing.
+pub fn apply_profile(
+    store: &Store,
+    profile: Profile,
+    now: i64,
+) -> Result<Option<helseid_samples::Applied>, SeedError> {
+    match profile {
+        Profile::Default => Ok(None),
+        Profile::HelseidSamples => helseid_samples::apply(store, now).map(Some),
+    }
+}
 
 /// The demo APIs. `nhn:kjernejournal` requires signed terms, so a delegation without them shows
 /// `rejected_scope`/`invalid_scope`.
@@ -162,10 +209,9 @@ pub fn seed_if_new(
         kind: kind_name(OrgKind::Municipality),
         parent: None,
     });
-    for (child, name) in SAMPLE_CHILDREN
-        .iter()
-        .zip(["GRANFJELLDAL LEGEVAKT", "GRANFJELLDAL SYKEHJEM"])
-    {
+    // The units' names as HelseID.Samples give them (`Configuration/ConfigurationValues.cs`,
+    // `GranfjelldalKommuneChildOrganizationName1`/`2`).
+    for (child, name) in SAMPLE_CHILDREN.iter().zip(SAMPLE_CHILD_NAMES) {
         orgs.push(Organisation {
             orgnr: (*child).into(),
             name: name.into(),

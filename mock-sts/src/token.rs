@@ -236,7 +236,7 @@ fn client_credentials(
     }
     let jkt = binding(sts, headers, client, endpoint)?;
     let apis = sts.store.apis().map_err(internal)?;
-    let mut selection = select_scopes(client, form, &apis)?;
+    let mut selection = select_scopes(client, form, &apis, &sts.config.issuer)?;
     let orgs = tenancy::resolve(&sts.store, client, &auth.details)?;
     apply_terms(&orgs, &apis, &mut selection)?;
 
@@ -335,12 +335,28 @@ pub struct ScopeSelection {
     pub rejected: Vec<String>,
 }
 
+/// HelseID's own scope for its client info endpoint (`/connect/clientinfo`): listed in
+/// production's `scopes_supported` (reference §1.2) and, until 2024, asked for by
+/// HelseID.Samples' client-credentials sample together with the sample API's scope
+/// (`Configuration/ConfigurationValues.cs` before commit 816d490, "Removed rests from the
+/// client_info endpoint"). It belongs to no API: a client that was given it gets it in a
+/// `client_credentials` token beside its API scopes; alone, the token's audience is the
+/// STS's static one, `<issuer>/resources`.
+pub const SCOPE_CLIENT_INFO: &str = "helseid://scopes/client/info";
+
+/// Scopes of HelseID itself that a client may be given besides API scopes.
+pub fn is_helseid_client_scope(scope: &str) -> bool {
+    scope == SCOPE_CLIENT_INFO
+}
+
 /// Picks the one audience of the token: the `resource` parameter, else the API of the first
-/// requested scope. Scopes of other APIs are dropped and reported in `rejected_scope`.
+/// requested scope. Scopes of other APIs are dropped and reported in `rejected_scope`;
+/// HelseID's own client scopes ([`SCOPE_CLIENT_INFO`]) go with any audience.
 pub fn select_scopes(
     client: &Client,
     form: &Form,
     apis: &[Api],
+    issuer: &str,
 ) -> Result<ScopeSelection, OAuthError> {
     let requested: Vec<String> = match form.get("scope") {
         Some(s) => s.split_whitespace().map(str::to_owned).collect(),
@@ -351,7 +367,7 @@ pub fn select_scopes(
         if seen.contains(scope) {
             continue;
         }
-        let known = apis.iter().any(|a| a.scopes.contains(scope));
+        let known = is_helseid_client_scope(scope) || apis.iter().any(|a| a.scopes.contains(scope));
         if !known {
             return Err(OAuthError::new(
                 ErrorCode::InvalidScope,
@@ -375,7 +391,16 @@ pub fn select_scopes(
             ),
         ));
     }
+    let (own, seen): (Vec<String>, Vec<String>) =
+        seen.into_iter().partition(|s| is_helseid_client_scope(s));
     let resources = form.all("resource");
+    if seen.is_empty() && resources.is_empty() {
+        return Ok(ScopeSelection {
+            audience: format!("{}/resources", issuer.trim_end_matches('/')),
+            granted: own,
+            rejected: Vec::new(),
+        });
+    }
     let audience = match resources.as_slice() {
         [] => api_of(apis, &seen[0])
             .map(|a| a.audience.clone())
@@ -399,7 +424,7 @@ pub fn select_scopes(
             ));
         }
     };
-    let (granted, rejected): (Vec<String>, Vec<String>) = seen
+    let (mut granted, rejected): (Vec<String>, Vec<String>) = seen
         .into_iter()
         .partition(|s| api_of(apis, s).is_some_and(|a| a.audience == audience));
     if granted.is_empty() {
@@ -408,6 +433,7 @@ pub fn select_scopes(
             format!("none of the requested scopes belongs to resource {audience:?}"),
         ));
     }
+    granted.extend(own);
     Ok(ScopeSelection {
         audience,
         granted,

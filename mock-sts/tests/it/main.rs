@@ -12,6 +12,7 @@ mod faults;
 mod login;
 mod persistence;
 mod revocation;
+mod samples_profile;
 mod selvbetjening;
 mod server;
 mod tenancy;
