@@ -23,10 +23,23 @@ pub struct OrgClaims {
     pub delegation: Option<Delegation>,
 }
 
+/// Whether a multi-tenant client must name its organisation in this request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrgRequired {
+    /// A system token (`client_credentials`): there is nobody else to say whom it acts for.
+    Always,
+    /// A user's tokens (code redemption, refresh): HelseID's guidance is to name the
+    /// organisation in the client assertion of refresh requests, so the user can switch
+    /// organisation without logging in again (reference §6.1), and HelseID.Samples' ApiAccess
+    /// redeems its code naming none; such a token carries only `orgnr_supplier`.
+    WhenNamed,
+}
+
 pub fn resolve(
     store: &Store,
     client: &Client,
     details: &[Detail],
+    required: OrgRequired,
 ) -> Result<OrgClaims, OAuthError> {
     let requested = details.iter().find_map(|d| match d {
         Detail::Organisation(o) => Some(o),
@@ -78,6 +91,14 @@ pub fn resolve(
                         "client {} is multi-tenant: name the organisation as NO:ORGNR:<parent>:<child> with system urn:oid:1.0.6523, not the child {child} alone",
                         client.client_id
                     )));
+                }
+                None if required == OrgRequired::WhenNamed => {
+                    return Ok(OrgClaims {
+                        parent: None,
+                        child: None,
+                        supplier: Some(supplier_orgnr.clone()),
+                        delegation: None,
+                    });
                 }
                 None => {
                     return Err(OAuthError::invalid_request(format!(

@@ -237,7 +237,12 @@ fn client_credentials(
     let jkt = binding(sts, headers, client, endpoint)?;
     let apis = sts.store.apis().map_err(internal)?;
     let mut selection = select_scopes(client, form, &apis, &sts.config.issuer)?;
-    let orgs = tenancy::resolve(&sts.store, client, &auth.details)?;
+    let orgs = tenancy::resolve(
+        &sts.store,
+        client,
+        &auth.details,
+        tenancy::OrgRequired::Always,
+    )?;
     apply_terms(&orgs, &apis, &mut selection)?;
 
     let mut extra = Map::new();

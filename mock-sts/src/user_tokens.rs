@@ -99,7 +99,12 @@ pub fn issue(
     };
     let details: Vec<Detail> = assertion_details::combine(req.details, from_object)
         .map_err(|e| OAuthError::new(ErrorCode::AccessDenied, e.to_string()))?;
-    let orgs = tenancy::resolve(&sts.store, client, &details)?;
+    let orgs = tenancy::resolve(
+        &sts.store,
+        client,
+        &details,
+        tenancy::OrgRequired::WhenNamed,
+    )?;
 
     let mut extra: Map<String, Value> = grant.user.claims(&scopes, None);
     extra.insert("sid".into(), json!(grant.sid));

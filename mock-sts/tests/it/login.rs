@@ -1439,3 +1439,83 @@ async fn idps_are_selected_by_the_names_helseids_current_samples_use() {
         .unwrap();
     assert_eq!(testidp["also_selected_by"], json!(["testidpnew-oidc"]));
 }
+
+/// Issue 15: a multi-tenant client redeems its login's code naming no organisation (as
+/// HelseID.Samples' ApiAccess does) and gets a token with only its supplier; it names the
+/// organisation in the client assertion of a refresh (HelseID's recommended way, reference
+/// §6.1), where the delegation is checked as for a system token.
+#[tokio::test]
+async fn a_multi_tenant_login_names_its_organisation_on_refresh() {
+    let tb = Testbed::start().await;
+    let c = tb.register(
+        Tenancy::MultiTenant {
+            supplier_orgnr: "313745392".into(),
+        },
+        &["nhn:testbed-api/read"],
+        TokenBinding::Dpop,
+    );
+    let mut registered = tb.sts.store.client(&c.id).unwrap().unwrap();
+    registered.redirect_uris = vec![REDIRECT.into()];
+    tb.sts.store.put_client(&registered).unwrap();
+    let client = tb.client(&c);
+    let (pid, _) = practitioner(&tb);
+    let mut req =
+        request("openid offline_access helseid://scopes/identity/pid nhn:testbed-api/read");
+    req.acr_values = Some("idp:testidpnew-oidc".into());
+    req.test_pid = Some(pid);
+    req.test_security_level = Some(4);
+    let (_, tokens) = client
+        .login_and_redeem(&Browser::new().unwrap(), &req, &UserChoice::default())
+        .await
+        .unwrap();
+    let at = claims_of(&tokens.response.access_token);
+    assert_eq!(
+        at["helseid://claims/client/claims/orgnr_supplier"],
+        "313745392"
+    );
+    assert!(
+        at.get("helseid://claims/client/claims/orgnr_parent")
+            .is_none(),
+        "{at}"
+    );
+
+    let org = |value: &str| json!([{"type": "helseid_authorization", "practitioner_role": {"organization": {"identifier": {"system": "urn:oid:1.0.6523", "type": "ENH", "value": value}}}}]);
+    let named = client
+        .refresh(
+            tokens.response.refresh_token.as_deref().unwrap(),
+            None,
+            Some(org("NO:ORGNR:999977774:999977775")),
+        )
+        .await
+        .unwrap()
+        .response;
+    let at = claims_of(&named.access_token);
+    assert_eq!(
+        at["helseid://claims/client/claims/orgnr_parent"],
+        "999977774"
+    );
+    assert_eq!(
+        at["helseid://claims/client/claims/orgnr_child"],
+        "999977775"
+    );
+    // An organisation that has not delegated to the supplier is refused as for a system token.
+    match client
+        .refresh(
+            named.refresh_token.as_deref().unwrap(),
+            None,
+            Some(org("NO:ORGNR:312232324:")),
+        )
+        .await
+    {
+        Err(ClientError::Refused { error, .. }) => {
+            assert_eq!(error.error, "invalid_request");
+            assert!(
+                error
+                    .error_description
+                    .unwrap()
+                    .contains("has not delegated")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
