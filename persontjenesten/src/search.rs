@@ -610,3 +610,179 @@ fn full_name(entry: &Entry) -> String {
         None => format!("{} {}", entry.given, entry.family),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(q: &str) -> Vec<(String, String)> {
+        protocol::form::Params::parse_any_repeated(q.as_bytes())
+            .unwrap()
+            .pairs()
+            .to_vec()
+    }
+
+    fn person(q: &str) -> Result<SearchRequest, SearchError> {
+        parse(ResourceType::Person, &pairs(q), None, false)
+    }
+
+    fn days(y: i32, m: u8, d: u8) -> i64 {
+        Date::new(y, m, d).unwrap().to_days()
+    }
+
+    #[test]
+    fn a_birthdate_is_a_range_at_its_precision() {
+        let year = date_criterion("1990").unwrap();
+        assert!(year.matches(days(1990, 1, 1)) && year.matches(days(1990, 12, 31)));
+        assert!(!year.matches(days(1991, 1, 1)));
+        let feb = date_criterion("2024-02").unwrap();
+        assert!(feb.matches(days(2024, 2, 29)) && !feb.matches(days(2024, 3, 1)));
+        let gt = date_criterion("gt1990-06-15").unwrap();
+        assert!(gt.matches(days(1990, 6, 16)) && !gt.matches(days(1990, 6, 15)));
+        let le = date_criterion("le1990").unwrap();
+        assert!(le.matches(days(1990, 12, 31)) && !le.matches(days(1991, 1, 1)));
+        let ne = date_criterion("ne1990-06").unwrap();
+        assert!(ne.matches(days(1990, 7, 1)) && !ne.matches(days(1990, 6, 2)));
+        for bad in [
+            "1990-02-30",
+            "90",
+            "1990-1-1",
+            "1990-13",
+            "xx1990",
+            "ap1990",
+            "",
+            "1990-02-01T00",
+        ] {
+            assert!(date_criterion(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn commas_are_alternatives_and_repeats_must_all_hold() {
+        let r = person("name=ola,kari&name=nord&birthdate=ge1980&birthdate=le1989").unwrap();
+        assert_eq!(r.names.len(), 2);
+        assert_eq!(r.names[0].values, ["ola", "kari"]);
+        assert_eq!(r.birthdates.len(), 2);
+        let entry = |given, family, y| Entry {
+            given,
+            middle: None,
+            family,
+            birth_date: Date::new(y, 5, 5).unwrap(),
+        };
+        assert!(r.matches_entry(&entry("KARI", "NORDMANN", 1985)));
+        assert!(r.matches_entry(&entry("OLA", "NORD-HANSEN", 1980)));
+        assert!(
+            !r.matches_entry(&entry("KARI", "HANSEN", 1985)),
+            "second name"
+        );
+        assert!(
+            !r.matches_entry(&entry("KARI", "NORDMANN", 1990)),
+            "second date"
+        );
+        assert!(
+            !r.matches_entry(&entry("PER", "NORDMANN", 1985)),
+            "first name"
+        );
+    }
+
+    #[test]
+    fn string_modifiers_mean_what_fhir_says() {
+        let e = Entry {
+            given: "ANNE-LISE",
+            middle: Some("BLÅ"),
+            family: "ØSTBY",
+            birth_date: Date::new(1970, 1, 1).unwrap(),
+        };
+        let m = |q: &str| person(q).unwrap().matches_entry(&e);
+        assert!(m("given=lise"), "a word of a hyphenated name");
+        assert!(m("family=øst"), "lower-case Norwegian letters");
+        assert!(m("middlename=bl"));
+        assert!(m("name=anne-lise blå"), "the full name from its start");
+        assert!(!m("given=nne"), "not inside a word without :contains");
+        assert!(m("given:contains=nne"));
+        assert!(m("family:exact=ØSTBY"));
+        assert!(!m("family:exact=Østby"), ":exact is case-sensitive");
+        assert!(!m("given=blå"), "the middle name is not a given name");
+    }
+
+    #[test]
+    fn result_parameters_are_read_and_bounded() {
+        let r = person("name=a&_count=1000&_offset=40&_total=none&_elements=name,Person.address")
+            .unwrap();
+        assert_eq!(r.count, MAX_COUNT);
+        assert_eq!(r.offset, 40);
+        assert_eq!(r.total, Total::None);
+        assert_eq!(
+            r.elements.as_deref(),
+            Some(&["name".to_owned(), "address".to_owned()][..])
+        );
+        assert!(r.warnings.is_empty());
+        let r = person("name=a").unwrap();
+        assert_eq!(r.count, DEFAULT_COUNT);
+        assert!(r.elements.is_none());
+        assert_eq!(r.warnings[0].code, "informational");
+        assert!(matches!(
+            person("_count=5"),
+            Err(SearchError::NoCriteria(..))
+        ));
+        assert!(matches!(
+            person("name=a&_offset=-1"),
+            Err(SearchError::Invalid(_))
+        ));
+        assert!(matches!(
+            parse(ResourceType::Person, &pairs("identifier=1"), None, false),
+            Err(SearchError::IdentifierInUrl("Person"))
+        ));
+        assert!(matches!(
+            parse(
+                ResourceType::Person,
+                &pairs("identifier:missing=1"),
+                None,
+                false
+            ),
+            Err(SearchError::IdentifierInUrl("Person"))
+        ));
+        // In a body it is read: bare, or with a known system.
+        let body = pairs("identifier=13116900216,urn:oid:2.16.578.1.12.4.1.4.2|53116900216");
+        let r = parse(ResourceType::Person, &[], Some(&body), false).unwrap();
+        assert_eq!(r.identifiers[0][0].system, None);
+        assert_eq!(r.identifiers[0][1].system, Some(DNR_SYSTEM));
+        assert!(r.identifiers[0][1].admits(NinKind::DNumber));
+        assert!(!r.identifiers[0][1].admits(NinKind::Fodselsnummer));
+        let many = format!(
+            "identifier={}",
+            vec!["13116900216"; MAX_IDENTIFIERS + 1].join(",")
+        );
+        assert!(parse(ResourceType::Person, &[], Some(&pairs(&many)), false).is_err());
+        // RelatedPerson parameters are not Person's.
+        let r = parse(
+            ResourceType::RelatedPerson,
+            &pairs("patient=Person/abc&name=x"),
+            None,
+            false,
+        )
+        .unwrap();
+        assert_eq!(r.patients, [vec!["abc".to_owned()]]);
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.diagnostics.contains("\"name\""))
+        );
+        assert!(
+            parse(
+                ResourceType::RelatedPerson,
+                &pairs("patient=abc&name=x"),
+                None,
+                true
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn next_links_keep_the_query_but_never_an_identifier() {
+        let r = person("name=a&_count=5").unwrap();
+        let q = r.page_query(&pairs("name=a&_count=5&identifier=1&_elements=name"), 10);
+        assert_eq!(q, "name=a&_elements=name&_count=5&_offset=10");
+    }
+}

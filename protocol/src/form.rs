@@ -106,6 +106,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn fhir_search_parameters_may_repeat_and_keep_their_order() {
+        let p = Params::parse_any_repeated(b"name=a&name=b&x=&name:exact=C").unwrap();
+        assert_eq!(p.all("name"), ["a", "b"]);
+        assert_eq!(
+            p.pairs(),
+            [
+                ("name".to_owned(), "a".to_owned()),
+                ("name".to_owned(), "b".to_owned()),
+                ("x".to_owned(), String::new()),
+                ("name:exact".to_owned(), "C".to_owned()),
+            ]
+        );
+        // The OAuth reading of the same input refuses the repeat.
+        assert_eq!(
+            Params::parse(b"name=a&name=b", &[]),
+            Err(FormError::Repeated("name".into()))
+        );
+        assert!(Params::parse_any_repeated(&vec![b'a'; MAX_FORM_BYTES + 1]).is_err());
+    }
+
+    #[test]
     fn decodes_in_order_and_takes_an_empty_value_as_omitted() {
         let p = Params::parse(b"a=1&b=x+y%2Fz&empty=&bare&&c=%C3%B8", &[]).unwrap();
         assert_eq!(p.get("a"), Some("1"));

@@ -1262,3 +1262,28 @@ async fn reference_api_binary() {
         .unwrap();
     assert_eq!(response.status(), 200);
 }
+
+/// An API whose scopes are alternatives (Persontjenesten's `read-with-legal-basis` or
+/// `read-no-legal-basis`): a token with any one of them passes, one with none gets 403
+/// `insufficient_scope` naming a scope that would do.
+#[tokio::test]
+async fn alternative_scopes_need_one_of_them() {
+    let tb = Testbed::start().await;
+    let config = ApiConfig::new(&tb.issuer, AUDIENCE).with_any_scope(&["a:x/one", "a:x/two"]);
+    let api = Api::start(&tb, config).await;
+    let key = dpop_key();
+    let jkt = key.public_jwk().thumbprint();
+    for scope in [json!(["a:x/two"]), json!("openid a:x/one")] {
+        let token = tb.token(&jkt, json!({}), json!({ "scope": scope }));
+        assert_ok(&send(&api, &Req::dpop(&api, &key, &token)).await);
+    }
+    let token = tb.token(&jkt, json!({}), json!({ "scope": [SCOPE, "a:x/three"] }));
+    let r = send(&api, &Req::dpop(&api, &key, &token)).await;
+    assert_eq!(r.status, 403, "{r:?}");
+    assert_eq!(r.body["error"], "insufficient_scope");
+    assert!(
+        r.challenges[0].contains(r#"scope="a:x/one""#),
+        "{:?}",
+        r.challenges
+    );
+}

@@ -246,6 +246,45 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[tokio::test]
+    async fn local_keys_are_read_in_process_and_refreshed_like_fetched_ones() {
+        use std::sync::Mutex as StdMutex;
+        let first =
+            protocol::signing::SigningKey::generate_ec(protocol::jose::Alg::ES256, "k1".into())
+                .unwrap();
+        let second =
+            protocol::signing::SigningKey::generate_ec(protocol::jose::Alg::ES256, "k2".into())
+                .unwrap();
+        let published = Arc::new(StdMutex::new(vec![first.public_jwk().to_json()]));
+        let source = published.clone();
+        let jwks = Jwks::local(
+            "http://sts.invalid/",
+            Arc::new(move |_| source.lock().unwrap().clone()),
+            10,
+            3600,
+        );
+        let keys = jwks.keys_for(Some("k1"), 100).await.unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(jwks.fetches(), 1);
+        // A rotation: the new kid is read at once, but not more often than the interval.
+        published
+            .lock()
+            .unwrap()
+            .push(second.public_jwk().to_json());
+        let keys = jwks.keys_for(Some("k2"), 111).await.unwrap();
+        assert_eq!(keys.len(), 2);
+        assert_eq!(jwks.fetches(), 2);
+        jwks.keys_for(Some("k3"), 112).await.unwrap();
+        assert_eq!(
+            jwks.fetches(),
+            2,
+            "an unknown kid within 10 s reads nothing"
+        );
+        // Nothing published: no keys, an error naming why.
+        let empty = Jwks::local("http://sts.invalid", Arc::new(|_| Vec::new()), 10, 3600);
+        assert_eq!(empty.keys_for(None, 0).await.unwrap().len(), 0);
+    }
+
     #[test]
     fn only_public_signing_keys_are_kept() {
         let key =
