@@ -7,7 +7,8 @@
 //! elements the profiles use are modelled; empty ones are left out, as FHIR JSON requires
 //! (§2.6.2: no empty objects or arrays).
 
-use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 /// `application/fhir+json` for FHIR R4 (FHIR R4 §3.1.0.1.8 `fhirVersion` parameter).
@@ -273,5 +274,35 @@ impl OperationOutcome {
 
     pub fn to_value(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// A JSON value written with `resourceType` first in every object that has one (FHIR R4
+/// §2.6.2 puts it first in its examples, and streaming parsers read it to know the type),
+/// the other members in their order.
+pub struct ResourceFirst<'a>(pub &'a Value);
+
+impl Serialize for ResourceFirst<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Object(map) => {
+                let mut out = s.serialize_map(Some(map.len()))?;
+                if let Some(t) = map.get("resourceType") {
+                    out.serialize_entry("resourceType", t)?;
+                }
+                for (k, v) in map.iter().filter(|(k, _)| *k != "resourceType") {
+                    out.serialize_entry(k, &ResourceFirst(v))?;
+                }
+                out.end()
+            }
+            Value::Array(items) => {
+                let mut out = s.serialize_seq(Some(items.len()))?;
+                for v in items {
+                    out.serialize_element(&ResourceFirst(v))?;
+                }
+                out.end()
+            }
+            other => other.serialize(s),
+        }
     }
 }

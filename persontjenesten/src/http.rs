@@ -48,7 +48,8 @@ pub fn mount(router: Router, api: Arc<PersonApi>) -> Router {
 }
 
 fn fhir_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let value = serde_json::to_value(body).unwrap_or(Value::Null);
+    let bytes = serde_json::to_vec(&fhir::ResourceFirst(&value)).unwrap_or_default();
     let mut response = (status, bytes).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -85,8 +86,10 @@ fn refusal(api: &PersonApi, refusal: &ApiRefusal) -> Response {
         400 => "invalid",
         _ => "login",
     };
-    let outcome = fhir::OperationOutcome::one(Severity::Error, code, refusal.to_string());
-    *response.body_mut() = Body::from(serde_json::to_vec(&outcome).unwrap_or_default());
+    let outcome =
+        fhir::OperationOutcome::one(Severity::Error, code, refusal.to_string()).to_value();
+    *response.body_mut() =
+        Body::from(serde_json::to_vec(&fhir::ResourceFirst(&outcome)).unwrap_or_default());
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(fhir::CONTENT_TYPE),

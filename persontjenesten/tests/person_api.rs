@@ -904,3 +904,30 @@ async fn a_plus_65_person_is_reserved_by_one_team_and_released_by_it() {
     assert_eq!(status, 422);
     assert!(outcome_text(&body).contains("+65"));
 }
+
+#[tokio::test]
+async fn resource_type_comes_first_in_every_resource() {
+    let tb = Testbed::start().await;
+    let response = tb
+        .call(Method::GET, "/Person?name=a&_elements=name&_count=3")
+        .send()
+        .await
+        .unwrap();
+    let text = response.text().await.unwrap();
+    assert!(text.starts_with(r#"{"resourceType":"Bundle","#), "{text}");
+    assert!(
+        text.contains(r#""resource":{"resourceType":"Person","#),
+        "{text}"
+    );
+    let refused = tb
+        .http
+        .get(format!("{}/Person?name=a", tb.base))
+        .send()
+        .await
+        .unwrap();
+    let text = refused.text().await.unwrap();
+    assert!(
+        text.starts_with(r#"{"resourceType":"OperationOutcome","#),
+        "{text}"
+    );
+}
