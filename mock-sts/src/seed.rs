@@ -76,8 +76,11 @@ pub fn apply_profile(
     }
 }
 
-/// The demo APIs. `nhn:kjernejournal` requires signed terms, so a delegation without them shows
-/// `rejected_scope`/`invalid_scope`.
+/// The person API's scope a client is given by default (`.../read-with-legal-basis`).
+pub fn persontjenesten_read_scope() -> String {
+    format!("{PERSONTJENESTEN_AUDIENCE}/{}", PERSONTJENESTEN_SCOPES[0])
+}
+
 /// The audience of the person API (`nhn:hgd-persontjenesten-api`).
 pub const PERSONTJENESTEN_AUDIENCE: &str = "nhn:hgd-persontjenesten-api";
 /// Its scopes, as public HelseID code asks for them; any one of them lets a client read.
@@ -88,6 +91,8 @@ pub const PERSONTJENESTEN_SCOPES: [&str; 4] = [
     "full-access",
 ];
 
+/// The demo APIs. `nhn:kjernejournal` requires signed terms, so a delegation without them shows
+/// `rejected_scope`/`invalid_scope`.
 pub fn demo_apis() -> Vec<Api> {
     let api = |audience: &str, name: &str, scopes: &[&str], requires_terms: bool| Api {
         audience: audience.into(),

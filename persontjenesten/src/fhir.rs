@@ -280,6 +280,7 @@ impl OperationOutcome {
 /// A JSON value written with `resourceType` first in every object that has one (FHIR R4
 /// §2.6.2 puts it first in its examples, and streaming parsers read it to know the type),
 /// the other members in their order.
+#[derive(Debug)]
 pub struct ResourceFirst<'a>(pub &'a Value);
 
 impl Serialize for ResourceFirst<'_> {

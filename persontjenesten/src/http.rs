@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::fhir::{self, Bundle, BundleEntry, BundleLink, EntrySearch, Meta, Severity};
 use crate::search::{self, ResourceType, SearchError, Total};
-use crate::{BASE_PATH, FhirError, PersonApi, elements, profile};
+use crate::{FhirError, PersonApi, elements, profile};
 
 /// The API's routes, relative to its base (`/persontjenesten/fhir`).
 pub fn routes(api: Arc<PersonApi>) -> Router {
@@ -38,12 +38,10 @@ pub fn routes(api: Arc<PersonApi>) -> Router {
         .with_state(api)
 }
 
-/// `router` with the API nested at `<issuer path>/persontjenesten/fhir`.
+/// `router` with the API nested at the path of its base URL
+/// (`<issuer path>/persontjenesten/fhir` by default).
 pub fn mount(router: Router, api: Arc<PersonApi>) -> Router {
-    let path = format!(
-        "{}{BASE_PATH}",
-        mock_sts::issuer_path(api.api_config().issuer.as_str())
-    );
+    let path = mock_sts::issuer_path(api.base_url());
     router.nest(&path, routes(api))
 }
 

@@ -111,17 +111,26 @@ impl std::fmt::Debug for PersonApi {
 }
 
 impl PersonApi {
-    /// The API over `sts`'s population, trusting `sts`'s tokens.
+    /// The API over `sts`'s population, trusting `sts`'s tokens, at
+    /// `<issuer>/persontjenesten/fhir`.
     pub fn new(sts: Arc<Sts>) -> Result<PersonApi, mock_sts::StsError> {
+        let base = format!("{}{BASE_PATH}", sts.config.issuer.trim_end_matches('/'));
+        PersonApi::at(sts, &base)
+    }
+
+    /// The API at `base_url` (its external URL, e.g. beside the conformance runner's probe
+    /// on another port); [`mount`] serves it under that URL's path.
+    pub fn at(sts: Arc<Sts>, base_url: &str) -> Result<PersonApi, mock_sts::StsError> {
         let population = sts.population()?;
         let issuer = sts.config.issuer.trim_end_matches('/').to_owned();
+        let base_url = base_url.trim_end_matches('/').to_owned();
         let scopes: Vec<String> = PERSONTJENESTEN_SCOPES
             .iter()
             .map(|s| format!("{PERSONTJENESTEN_AUDIENCE}/{s}"))
             .collect();
         let mut config = ApiConfig::new(&issuer, PERSONTJENESTEN_AUDIENCE).with_any_scope(&scopes);
         // DPoP proofs name the URL the client called: the issuer's origin and the path.
-        config.public_base_url = Some(origin(&issuer));
+        config.public_base_url = Some(origin(&base_url));
         let keys_sts = sts.clone();
         let keys: helseid_reference::api::LocalKeys = Arc::new(move |now| {
             keys_sts
@@ -135,12 +144,9 @@ impl PersonApi {
                 })
                 .unwrap_or_default()
         });
-        let jwks = Jwks::local(
-            &issuer,
-            keys,
-            config.jwks_refetch_interval_secs,
-            config.jwks_max_age_secs,
-        );
+        // Reading the keys in-process costs nothing, so an unknown kid (a rotation, or a
+        // conformance session's key fault) reads them again at once.
+        let jwks = Jwks::local(&issuer, keys, 0, config.jwks_max_age_secs);
         let clock_sts = sts.clone();
         let auth = ApiState {
             replay: Arc::new(ReplayCache::new(config.replay_capacity)),
@@ -149,7 +155,7 @@ impl PersonApi {
             clock: Arc::new(move || clock_sts.now()),
         };
         Ok(PersonApi {
-            base_url: format!("{issuer}{BASE_PATH}"),
+            base_url,
             sts,
             auth,
             population,
@@ -157,7 +163,8 @@ impl PersonApi {
         })
     }
 
-    /// `<issuer>/persontjenesten/fhir`.
+    /// Its external URL: `<issuer>/persontjenesten/fhir` unless made [`PersonApi::at`]
+    /// another.
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
@@ -490,7 +497,7 @@ fn related_matches(
 }
 
 /// `scheme://host[:port]` of `url`.
-fn origin(url: &str) -> String {
+pub(crate) fn origin(url: &str) -> String {
     let path = mock_sts::issuer_path(url);
     url.strip_suffix(&path).unwrap_or(url).to_owned()
 }

@@ -5,7 +5,8 @@
 //! It reads what `helseid-testbed conformance` gives a client scenario's driver:
 //! `HELSEID_ISSUER`, `HELSEID_CLIENT_CONFIG` (the portal's client configuration file),
 //! `HELSEID_PROBE_API` and `HELSEID_PROBE_AUDIENCE` (an API to call with the token, and its
-//! audience), `HELSEID_FLOW` (`login` or `machine`) and `HELSEID_TEST_PID` (a person TestIDP
+//! audience; with `HELSEID_API_TARGET=persons`, a person search at `HELSEID_PERSON_API` for
+//! `HELSEID_PERSON_API_AUDIENCE` instead), `HELSEID_FLOW` (`login` or `machine`) and `HELSEID_TEST_PID` (a person TestIDP
 //! logs in without a page). With `HELSEID_ORGNR` (a multi-tenant client) every
 //! client assertion to the token endpoint names that organisation in `assertion_details`.
 //! A machine client (grant type `client_credentials`) gets a token; a login client
@@ -175,8 +176,23 @@ fn setup() -> Result<Setup, String> {
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
     let file = protocol::client_config::parse(&text).map_err(|e| format!("{path}: {e}"))?;
     let scopes = file.scopes.clone().unwrap_or_default();
-    // The API to call: the one the runner names, else the first API of the configuration.
-    let audience = match std::env::var("HELSEID_PROBE_AUDIENCE") {
+    // The API to call: the person API when the scenario asks for it
+    // (`HELSEID_API_TARGET=persons`: a search at `HELSEID_PERSON_API`, audience
+    // `HELSEID_PERSON_API_AUDIENCE`), else the one the runner names, else the first API of
+    // the configuration.
+    let persons = std::env::var("HELSEID_API_TARGET").is_ok_and(|t| t == "persons");
+    let (probe, audience_var) = if persons {
+        (
+            format!(
+                "{}/Person?name=a&_elements=identifier,name",
+                env("HELSEID_PERSON_API")?
+            ),
+            "HELSEID_PERSON_API_AUDIENCE",
+        )
+    } else {
+        (env("HELSEID_PROBE_API")?, "HELSEID_PROBE_AUDIENCE")
+    };
+    let audience = match std::env::var(audience_var) {
         Ok(a) if !a.is_empty() => a,
         _ => scopes
             .iter()
@@ -197,7 +213,7 @@ fn setup() -> Result<Setup, String> {
         .collect();
     Ok(Setup {
         issuer,
-        probe: env("HELSEID_PROBE_API")?,
+        probe,
         pid: std::env::var("HELSEID_TEST_PID").unwrap_or_default(),
         details: std::env::var("HELSEID_ORGNR")
             .ok()

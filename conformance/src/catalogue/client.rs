@@ -168,10 +168,10 @@ checks! {
         severity: Must,
         applies: MultiTenant,
         title: "A multi-tenant client names the organisation it acts for",
-        requirement: "Every token request's client assertion carries assertion_details of type helseid_authorization whose identifier has system urn:oid:1.0.6523 and value NO:ORGNR:<HELSEID_ORGNR>:<child?>, and the token the API got has orgnr_parent = HELSEID_ORGNR.",
+        requirement: "Every client_credentials request's client assertion carries assertion_details of type helseid_authorization whose identifier has system urn:oid:1.0.6523 and value NO:ORGNR:<HELSEID_ORGNR>:<child?>; a login client's code and refresh requests may leave it out (HelseID recommends naming it in the refresh request's client assertion, or in the request object at PAR), but any they carry names HELSEID_ORGNR; and every token the API got has orgnr_parent = HELSEID_ORGNR.",
         source: (
             "HelseID, Organisation numbers (multi-tenancy)",
-            "A multi-tenant client must state which parent organisation it acts for, in the structured claim of the client assertion; HelseID verifies the delegation and puts the organisation in the access token.",
+            "A multi-tenant client must state which parent organisation it acts for, in the structured claim of the client assertion (with a user: preferably on refresh-token requests, or in a request object at PAR); HelseID verifies the delegation and puts the organisation in the access token.",
             HELSEID_ORGNR
         ),
         level_note: None,

@@ -953,11 +953,19 @@ impl<'a> Judge<'a> {
                     ev(),
                 );
             };
+            // A user's token requests may leave the organisation out: HelseID recommends
+            // naming it in the client assertion of refresh requests (or in the request
+            // object at PAR), and the token the API gets shows whether it was named.
+            let user_grant = matches!(
+                param(&r.form(), "grant_type"),
+                Some("authorization_code" | "refresh_token")
+            );
             let details = match (
                 claims.get("assertion_details"),
                 claims.get("authorization_details"),
             ) {
                 (Some(d), _) | (None, Some(d)) => d,
+                (None, None) if user_grant => continue,
                 (None, None) => {
                     return fail(
                         c,

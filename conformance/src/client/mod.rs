@@ -83,7 +83,7 @@ pub async fn run(
             .as_ref()
             .ok_or_else(|| "the scenario has no client section".to_owned())?;
         let registered = register(embedded, c)?;
-        let probe = Probe::start(&embedded.issuer).await?;
+        let probe = Probe::start(embedded.sts.clone()).await?;
         let (pid, _) = embedded.practitioner().map_err(|e| e.to_string())?;
         Ok::<_, String>((c, registered, probe, pid))
     };
@@ -106,6 +106,15 @@ pub async fn run(
     env.insert("HELSEID_PROBE_API".into(), probe.url.clone());
     env.insert("HELSEID_PROBE_AUDIENCE".into(), PROBE_AUDIENCE.into());
     env.insert("HELSEID_PROBE_SCOPE".into(), PROBE_SCOPE.into());
+    env.insert("HELSEID_PERSON_API".into(), probe.persons_url.clone());
+    env.insert(
+        "HELSEID_PERSON_API_AUDIENCE".into(),
+        mock_sts::seed::PERSONTJENESTEN_AUDIENCE.into(),
+    );
+    env.insert(
+        "HELSEID_PERSON_API_SCOPE".into(),
+        mock_sts::seed::persontjenesten_read_scope(),
+    );
     env.insert(
         "HELSEID_FLOW".into(),
         if c.login { "login" } else { "machine" }.into(),

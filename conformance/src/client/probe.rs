@@ -62,6 +62,8 @@ type Calls = Arc<Mutex<Vec<ProbeCall>>>;
 pub struct Probe {
     /// The URL the client calls.
     pub url: String,
+    /// The person API's base URL, served beside the probe.
+    pub persons_url: String,
     calls: Calls,
     server: tokio::task::JoinHandle<()>,
 }
@@ -73,24 +75,31 @@ impl Drop for Probe {
 }
 
 impl Probe {
-    /// Starts the probe trusting `issuer`.
-    pub async fn start(issuer: &str) -> Result<Probe, String> {
+    /// Starts the probe trusting `sts`, with the person API (Persontjenesten's FHIR
+    /// interface, [`persontjenesten`]) beside it at `/persontjenesten/fhir`: a client may
+    /// call either, and both are recorded as calls to the probe.
+    pub async fn start(sts: Arc<mock_sts::Sts>) -> Result<Probe, String> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
             .map_err(|e| format!("the probe API cannot listen: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let mut config =
-            ApiConfig::new(issuer, super::PROBE_AUDIENCE).with_scope(super::PROBE_SCOPE);
+        let mut config = ApiConfig::new(&sts.config.issuer, super::PROBE_AUDIENCE)
+            .with_scope(super::PROBE_SCOPE);
         // CLIENT-KEY-01 rotates the STS's key: fetch the keys again for any unknown kid.
         config.jwks_refetch_interval_secs = 0;
         let state = ApiState::new(config).map_err(|e| e.to_string())?;
+        let persons_url = format!("http://{addr}{}", persontjenesten::BASE_PATH);
+        let persons = persontjenesten::PersonApi::at(sts, &persons_url)
+            .map_err(|e| format!("the person API: {e}"))?;
         let calls: Calls = Arc::default();
-        let app = router(state).layer(middleware::from_fn_with_state(calls.clone(), record));
+        let app = persontjenesten::mount(router(state), Arc::new(persons))
+            .layer(middleware::from_fn_with_state(calls.clone(), record));
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
         Ok(Probe {
             url: format!("http://{addr}/probe"),
+            persons_url,
             calls,
             server,
         })
@@ -103,9 +112,21 @@ impl Probe {
 }
 
 async fn record(State(calls): State<Calls>, request: Request, next: Next) -> Response {
+    if !judged(&request) {
+        return next.run(request).await;
+    }
     let (response, call) = recorded(request, next).await;
     calls.lock().unwrap_or_else(|p| p.into_inner()).push(call);
     response
+}
+
+/// Whether a call is judged as an API call: all but the person API's CapabilityStatement,
+/// which FHIR clients read without a token (FHIR R4 §3.1.0.13 `capabilities`).
+pub(crate) fn judged(request: &Request) -> bool {
+    !request
+        .uri()
+        .path()
+        .ends_with(&format!("{}/metadata", persontjenesten::BASE_PATH))
 }
 
 /// Runs the probe on `request` and says what was called and answered (the runner's probe

@@ -65,6 +65,8 @@ pub fn register(embedded: &Embedded, c: &ClientTarget) -> Result<Registered, Str
     };
     // API scopes only: the STS gives every login client the identity scopes (openid,
     // profile, offline_access, helseid://scopes/identity/...).
+    // A scenario whose client calls the person API instead of the probe
+    // (`HELSEID_PERSON_API`) lists its scope in `scopes`.
     let mut scopes = vec![PROBE_SCOPE.to_owned()];
     for s in &c.scopes {
         if !scopes.contains(s) {

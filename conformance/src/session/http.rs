@@ -127,6 +127,14 @@ pub fn view(sessions: &Sessions, doc: &SessionDoc) -> Value {
             )),
         );
         o.insert("probe".into(), json!(sessions.probe_url(&doc.id)));
+        o.insert(
+            "person_api".into(),
+            json!(format!(
+                "{}{}",
+                sessions.authority(&doc.id),
+                persontjenesten::BASE_PATH
+            )),
+        );
         o.insert("report".into(), json!(format!("{base}/report")));
         o.insert(
             "records".into(),
@@ -293,7 +301,8 @@ async fn report_junit(
         .into_response())
 }
 
-/// `/s/<id>/...`: the session's issuer, or its probe API under `/s/<id>/probe`.
+/// `/s/<id>/...`: the session's issuer, its probe API under `/s/<id>/probe`, or its person
+/// API under `/s/<id>/persontjenesten/fhir`.
 async fn authority(
     State(sessions): State<Arc<Sessions>>,
     Path(params): Path<Vec<(String, String)>>,
@@ -309,7 +318,7 @@ async fn authority(
         .find(|(k, _)| k == "rest")
         .map(|(_, v)| format!("/{v}"))
         .unwrap_or_default();
-    let Some((issuer, probe)) = sessions.routes(&id) else {
+    let Some((issuer, probe, persons)) = sessions.routes(&id) else {
         let message = match sessions.get(&id) {
             Ok(_) => format!("session {id} has ended; reset it to record again"),
             Err(_) => format!("no session {id}"),
@@ -323,8 +332,11 @@ async fn authority(
         parts.uri = original;
     }
     let request = Request::from_parts(parts, Body::new(body));
-    let target = if rest == PROBE_PATH || rest.starts_with(&format!("{PROBE_PATH}/")) {
+    let under = |base: &str| rest == base || rest.starts_with(&format!("{base}/"));
+    let target = if under(PROBE_PATH) {
         probe
+    } else if under(persontjenesten::BASE_PATH) {
+        persons
     } else {
         issuer
     };

@@ -145,6 +145,8 @@ struct Live {
     sts: Arc<Sts>,
     router: Router,
     probe: Router,
+    /// The person API at `<authority>/persontjenesten/fhir`, recorded as the probe is.
+    persons: Router,
 }
 
 impl std::fmt::Debug for Live {
@@ -420,12 +422,13 @@ impl Sessions {
     }
 
     /// The issuer router and probe of an active session, if it is one.
-    fn routes(&self, id: &str) -> Option<(Router, Router)> {
+    /// The issuer, probe and person API routers of a live session.
+    fn routes(&self, id: &str) -> Option<(Router, Router, Router)> {
         self.live
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(id)
-            .map(|l| (l.router.clone(), l.probe.clone()))
+            .map(|l| (l.router.clone(), l.probe.clone(), l.persons.clone()))
     }
 
     fn live_active(&self, doc: &SessionDoc) -> Result<Arc<Live>, SessionError> {
@@ -503,12 +506,23 @@ impl Sessions {
             main: self.main.clone(),
             id: id.to_owned(),
         };
-        let probe = helseid_reference::api::router(state)
+        let probe = helseid_reference::api::router(state).layer(middleware::from_fn_with_state(
+            recorder.clone(),
+            record_probe,
+        ));
+        let person_api = persontjenesten::PersonApi::new(sts.clone())
+            .map_err(|e| SessionError::Sts(format!("the person API: {e}")))?;
+        let persons = persontjenesten::mount(Router::new(), Arc::new(person_api))
             .layer(middleware::from_fn_with_state(recorder, record_probe));
-        self.live
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id.to_owned(), Arc::new(Live { sts, router, probe }));
+        self.live.write().unwrap_or_else(|p| p.into_inner()).insert(
+            id.to_owned(),
+            Arc::new(Live {
+                sts,
+                router,
+                probe,
+                persons,
+            }),
+        );
         Ok(())
     }
 
@@ -566,6 +580,9 @@ struct Recorder {
 }
 
 async fn record_probe(State(rec): State<Recorder>, request: Request, next: Next) -> Response {
+    if !crate::client::probe::judged(&request) {
+        return next.run(request).await;
+    }
     let (response, call) = crate::client::probe::recorded(request, next).await;
     let _ = append(&rec.main, &rec.id, &Record::Probe { call });
     response
