@@ -219,3 +219,41 @@ fn the_jobs_run_the_tested_commands() {
     assert!(gitlab.contains("junit: reports/*.xml"));
     assert!(gitlab.contains("when: always"));
 }
+
+/// README.md's Persontjenesten commands: a token from the test-token service, an identifier
+/// search and a name search, against `up` with its default population.
+#[test]
+fn the_readme_person_api_commands_find_the_person() {
+    const README: &str = include_str!("../README.md");
+    let lines: Vec<String> = block_after(README, "<!-- person-api-commands -->")
+        .into_iter()
+        .map(|l| {
+            if l.starts_with("export HELSEID_TESTBED_API_KEY=") {
+                "export HELSEID_TESTBED_API_KEY=readme-key".to_owned()
+            } else {
+                l
+            }
+        })
+        .collect();
+    let mut all = vec![
+        "helseid-testbed up --port 8080 --data-dir .testbed --api-key readme-key > testbed.log 2>&1 &"
+            .to_owned(),
+        "for i in $(seq 100); do curl -sf http://127.0.0.1:8080/.well-known/openid-configuration > /dev/null && break; sleep 0.2; done"
+            .to_owned(),
+    ];
+    all.extend(lines);
+    let dir = tempfile::tempdir().unwrap();
+    let mut job = Job::start(dir.path(), &script(&all));
+    let status = job.wait(Duration::from_secs(60));
+    assert_eq!(status.code(), Some(0), "{}", job.output());
+    let out = job.output();
+    // The identifier search finds exactly the person, with a name.
+    assert!(out.contains(r#""total":1"#), "{out}");
+    assert!(out.contains(r#""value":"05757041733""#), "{out}");
+    assert!(out.contains(r#""family":"REDDIK""#), "{out}");
+    // The name search finds persons born in 1970 named SNILL.
+    let searches: Vec<&str> = out.matches(r#"{"resourceType":"Bundle""#).collect();
+    assert_eq!(searches.len(), 2, "{out}");
+    assert!(out.contains(r#""given":["SNILL"]"#), "{out}");
+    assert!(!out.contains("OperationOutcome"), "{out}");
+}
