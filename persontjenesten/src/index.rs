@@ -111,6 +111,12 @@ impl PersonIndex {
     }
 }
 
+/// The logical id of person `index`'s `Person` resource in `population`, without an index
+/// (the SyntPop pages show it).
+pub fn person_id(population: &Population, index: u64) -> String {
+    guid(population.opaque_key(index))
+}
+
 /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, lower-case hex.
 fn guid(key: u128) -> String {
     let h = format!("{key:032x}");
@@ -148,6 +154,7 @@ mod tests {
         let id = index.person_id(123).unwrap();
         assert_eq!(id.len(), 36);
         assert_eq!(index.person_of(&id), Some(123));
+        assert_eq!(person_id(&pop, 123), id);
         assert_eq!(index.person_of(&id.to_uppercase()), Some(123));
         // One changed digit names nobody.
         let mut other = id.clone().into_bytes();

@@ -277,6 +277,8 @@ struct PersonPage {
     hpr_number: String,
     approvals: Vec<ApprovalRow>,
     hpr_claim: String,
+    /// The person's `Person` in the person API.
+    fhir_url: String,
     reservable: bool,
     owner: String,
     ours: bool,
@@ -441,6 +443,11 @@ async fn person_page(
             .unwrap_or_default(),
         approvals,
         hpr_claim,
+        fhir_url: web.url(&format!(
+            "{}/Person/{}",
+            persontjenesten::BASE_PATH,
+            persontjenesten::index::person_id(&pop, p.index)
+        )),
         reservable: synthpop::reservation::check_reservable(&p).is_ok(),
         owner: owner_text(&c, mine.as_deref(), owner.as_ref().map(|(t, _)| t.as_str()))
             + &owner

@@ -235,6 +235,17 @@ async fn synthpop_search_log_in_as_and_reserve_for_a_team() {
     b.click("#persons tbody tr a").await;
     b.wait_for_url(|u| u.contains("/synthpop/")).await;
     let pid = b.text("#pid").await;
+    // Where the person API serves this person.
+    let population = tb.sts.population().unwrap();
+    let person = population.by_pid(&pid).unwrap();
+    assert_eq!(
+        b.text("#fhir-url").await,
+        format!(
+            "{}/persontjenesten/fhir/Person/{}",
+            tb.issuer,
+            persontjenesten::index::person_id(&population, person.index)
+        )
+    );
     assert!(
         b.text("#approvals tbody").await.lines().count() >= 1,
         "a health worker's approvals"
