@@ -23,16 +23,12 @@ use crate::{FhirError, PersonApi, elements, profile};
 pub fn routes(api: Arc<PersonApi>) -> Router {
     Router::new()
         .route("/metadata", get(metadata))
-        .route("/Person", get(search_person_get))
-        .route("/Person/_search", post(search_person_post))
-        .route("/Person/{id}", get(read_person))
-        .route("/Person/{id}/_history/{vid}", get(vread_person))
+        .route("/{resource}", get(search_get))
+        .route("/{resource}/_search", post(search_post))
+        .route("/{resource}/{id}", get(read_latest))
+        .route("/{resource}/{id}/_history/{vid}", get(vread))
         .route("/Person/{id}/$reserve", post(reserve))
         .route("/Person/{id}/$release", post(release))
-        .route("/RelatedPerson", get(search_related_get))
-        .route("/RelatedPerson/_search", post(search_related_post))
-        .route("/RelatedPerson/{id}", get(read_related))
-        .route("/RelatedPerson/{id}/_history/{vid}", get(vread_related))
         .fallback(unknown)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(api)
@@ -283,80 +279,30 @@ fn capability_statement(api: &PersonApi) -> Value {
     })
 }
 
-async fn read_person(
+async fn read_latest(
     State(api): State<Arc<PersonApi>>,
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path((resource, id)): Path<(String, String)>,
 ) -> Response {
-    read(
-        &api,
-        ResourceType::Person,
-        &method,
-        &uri,
-        &headers,
-        &id,
-        None,
-    )
-    .await
+    match ResourceType::from_path(&resource) {
+        Some(r) => read(&api, r, &method, &uri, &headers, &id, None).await,
+        None => unknown(uri).await,
+    }
 }
 
-async fn vread_person(
+async fn vread(
     State(api): State<Arc<PersonApi>>,
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    Path((id, vid)): Path<(String, String)>,
+    Path((resource, id, vid)): Path<(String, String, String)>,
 ) -> Response {
-    read(
-        &api,
-        ResourceType::Person,
-        &method,
-        &uri,
-        &headers,
-        &id,
-        Some(&vid),
-    )
-    .await
-}
-
-async fn read_related(
-    State(api): State<Arc<PersonApi>>,
-    method: Method,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    read(
-        &api,
-        ResourceType::RelatedPerson,
-        &method,
-        &uri,
-        &headers,
-        &id,
-        None,
-    )
-    .await
-}
-
-async fn vread_related(
-    State(api): State<Arc<PersonApi>>,
-    method: Method,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    Path((id, vid)): Path<(String, String)>,
-) -> Response {
-    read(
-        &api,
-        ResourceType::RelatedPerson,
-        &method,
-        &uri,
-        &headers,
-        &id,
-        Some(&vid),
-    )
-    .await
+    match ResourceType::from_path(&resource) {
+        Some(r) => read(&api, r, &method, &uri, &headers, &id, Some(&vid)).await,
+        None => unknown(uri).await,
+    }
 }
 
 /// Read (`GET [base]/[type]/[id]`) and version read (`.../_history/[vid]`; every resource
@@ -419,66 +365,31 @@ async fn read(
     }
 }
 
-async fn search_person_get(
+async fn search_get(
     State(api): State<Arc<PersonApi>>,
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
+    Path(resource): Path<String>,
 ) -> Response {
-    run_search(&api, ResourceType::Person, &method, &uri, &headers, None).await
+    match ResourceType::from_path(&resource) {
+        Some(r) => run_search(&api, r, &method, &uri, &headers, None).await,
+        None => unknown(uri).await,
+    }
 }
 
-async fn search_person_post(
+async fn search_post(
     State(api): State<Arc<PersonApi>>,
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
+    Path(resource): Path<String>,
     body: Bytes,
 ) -> Response {
-    run_search(
-        &api,
-        ResourceType::Person,
-        &method,
-        &uri,
-        &headers,
-        Some(&body),
-    )
-    .await
-}
-
-async fn search_related_get(
-    State(api): State<Arc<PersonApi>>,
-    method: Method,
-    uri: OriginalUri,
-    headers: HeaderMap,
-) -> Response {
-    run_search(
-        &api,
-        ResourceType::RelatedPerson,
-        &method,
-        &uri,
-        &headers,
-        None,
-    )
-    .await
-}
-
-async fn search_related_post(
-    State(api): State<Arc<PersonApi>>,
-    method: Method,
-    uri: OriginalUri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    run_search(
-        &api,
-        ResourceType::RelatedPerson,
-        &method,
-        &uri,
-        &headers,
-        Some(&body),
-    )
-    .await
+    match ResourceType::from_path(&resource) {
+        Some(r) => run_search(&api, r, &method, &uri, &headers, Some(&body)).await,
+        None => unknown(uri).await,
+    }
 }
 
 async fn run_search(

@@ -40,6 +40,15 @@ pub enum ResourceType {
 }
 
 impl ResourceType {
+    /// The type a path segment names (`Person`, `RelatedPerson`), case as FHIR writes it.
+    pub fn from_path(segment: &str) -> Option<ResourceType> {
+        match segment {
+            "Person" => Some(ResourceType::Person),
+            "RelatedPerson" => Some(ResourceType::RelatedPerson),
+            _ => None,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ResourceType::Person => "Person",
