@@ -25,13 +25,23 @@ pub fn routes(api: Arc<PersonApi>) -> Router {
         .route("/metadata", get(metadata))
         .route("/{resource}", get(search_get))
         .route("/{resource}/_search", post(search_post))
-        .route("/{resource}/{id}", get(read_latest))
-        .route("/{resource}/{id}/_history/{vid}", get(vread))
-        .route("/Person/{id}/$reserve", post(reserve))
-        .route("/Person/{id}/$release", post(release))
+        .route("/{resource}/{rid}", get(read_latest))
+        .route("/{resource}/{rid}/_history/{vid}", get(vread))
+        .route("/Person/{rid}/$reserve", post(reserve))
+        .route("/Person/{rid}/$release", post(release))
         .fallback(unknown)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(api)
+}
+
+/// The path parameter `name`, the last of that name: a router that hands requests on (a
+/// conformance session's authority, `/s/{id}/{*rest}`) passes its own parameters along.
+fn segment<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
+    params
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
 }
 
 /// `router` with the API nested at the path of its base URL
@@ -284,10 +294,11 @@ async fn read_latest(
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    Path((resource, id)): Path<(String, String)>,
+    Path(params): Path<Vec<(String, String)>>,
 ) -> Response {
-    match ResourceType::from_path(&resource) {
-        Some(r) => read(&api, r, &method, &uri, &headers, &id, None).await,
+    let (resource, id) = (segment(&params, "resource"), segment(&params, "rid"));
+    match ResourceType::from_path(resource) {
+        Some(r) => read(&api, r, &method, &uri, &headers, id, None).await,
         None => unknown(uri).await,
     }
 }
@@ -297,10 +308,12 @@ async fn vread(
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    Path((resource, id, vid)): Path<(String, String, String)>,
+    Path(params): Path<Vec<(String, String)>>,
 ) -> Response {
-    match ResourceType::from_path(&resource) {
-        Some(r) => read(&api, r, &method, &uri, &headers, &id, Some(&vid)).await,
+    let (resource, id) = (segment(&params, "resource"), segment(&params, "rid"));
+    let vid = segment(&params, "vid");
+    match ResourceType::from_path(resource) {
+        Some(r) => read(&api, r, &method, &uri, &headers, id, Some(vid)).await,
         None => unknown(uri).await,
     }
 }
@@ -370,9 +383,9 @@ async fn search_get(
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    Path(resource): Path<String>,
+    Path(params): Path<Vec<(String, String)>>,
 ) -> Response {
-    match ResourceType::from_path(&resource) {
+    match ResourceType::from_path(segment(&params, "resource")) {
         Some(r) => run_search(&api, r, &method, &uri, &headers, None).await,
         None => unknown(uri).await,
     }
@@ -383,10 +396,10 @@ async fn search_post(
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    Path(resource): Path<String>,
+    Path(params): Path<Vec<(String, String)>>,
     body: Bytes,
 ) -> Response {
-    match ResourceType::from_path(&resource) {
+    match ResourceType::from_path(segment(&params, "resource")) {
         Some(r) => run_search(&api, r, &method, &uri, &headers, Some(&body)).await,
         None => unknown(uri).await,
     }
@@ -524,10 +537,11 @@ async fn reserve(
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(params): Path<Vec<(String, String)>>,
     body: Bytes,
 ) -> Response {
-    reservation(&api, &method, &uri, &headers, &id, &body, true).await
+    let id = segment(&params, "rid");
+    reservation(&api, &method, &uri, &headers, id, &body, true).await
 }
 
 async fn release(
@@ -535,10 +549,11 @@ async fn release(
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    Path(params): Path<Vec<(String, String)>>,
     body: Bytes,
 ) -> Response {
-    reservation(&api, &method, &uri, &headers, &id, &body, false).await
+    let id = segment(&params, "rid");
+    reservation(&api, &method, &uri, &headers, id, &body, false).await
 }
 
 /// `$reserve` / `$release` (testbed operations): the team from a `team` parameter (form

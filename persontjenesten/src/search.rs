@@ -144,6 +144,8 @@ pub struct NameCriterion {
     pub field: NameField,
     pub modifier: Modifier,
     pub values: Vec<String>,
+    /// `values` upper-cased once, as the register writes names.
+    upper: Vec<String>,
 }
 
 /// A `birthdate` value: a day range and how the birth date must relate to it.
@@ -346,10 +348,12 @@ pub fn parse(
                         )));
                     }
                 };
+                let values = split(value);
                 req.names.push(NameCriterion {
                     field,
                     modifier,
-                    values: split(value),
+                    upper: values.iter().map(|v| v.to_uppercase()).collect(),
+                    values,
                 });
             }
             (ResourceType::Person, "birthdate") => {
@@ -595,8 +599,7 @@ fn name_matches(c: &NameCriterion, entry: &Entry) -> bool {
         NameField::Family => [Some(entry.family), None, None],
         NameField::Middle => [entry.middle, None, None],
     };
-    c.values.iter().any(|value| {
-        let upper = value.to_uppercase();
+    c.values.iter().zip(&c.upper).any(|(value, upper)| {
         parts.iter().flatten().any(|part| match c.modifier {
             Modifier::Exact => *part == value,
             Modifier::Contains => part.contains(upper.as_str()),
