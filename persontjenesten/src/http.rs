@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -294,8 +295,12 @@ async fn read_latest(
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    Path(params): Path<Vec<(String, String)>>,
+    params: Result<Path<Vec<(String, String)>>, PathRejection>,
 ) -> Response {
+    let params = match params {
+        Ok(Path(p)) => p,
+        Err(e) => return error_response(&FhirError::new(400, "invalid", format!("the path: {e}"))),
+    };
     let (resource, id) = (segment(&params, "resource"), segment(&params, "rid"));
     match ResourceType::from_path(resource) {
         Some(r) => read(&api, r, &method, &uri, &headers, id, None).await,
@@ -308,8 +313,12 @@ async fn vread(
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    Path(params): Path<Vec<(String, String)>>,
+    params: Result<Path<Vec<(String, String)>>, PathRejection>,
 ) -> Response {
+    let params = match params {
+        Ok(Path(p)) => p,
+        Err(e) => return error_response(&FhirError::new(400, "invalid", format!("the path: {e}"))),
+    };
     let (resource, id) = (segment(&params, "resource"), segment(&params, "rid"));
     let vid = segment(&params, "vid");
     match ResourceType::from_path(resource) {
@@ -383,8 +392,12 @@ async fn search_get(
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    Path(params): Path<Vec<(String, String)>>,
+    params: Result<Path<Vec<(String, String)>>, PathRejection>,
 ) -> Response {
+    let params = match params {
+        Ok(Path(p)) => p,
+        Err(e) => return error_response(&FhirError::new(400, "invalid", format!("the path: {e}"))),
+    };
     match ResourceType::from_path(segment(&params, "resource")) {
         Some(r) => run_search(&api, r, &method, &uri, &headers, None).await,
         None => unknown(uri).await,
@@ -396,9 +409,13 @@ async fn search_post(
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    Path(params): Path<Vec<(String, String)>>,
+    params: Result<Path<Vec<(String, String)>>, PathRejection>,
     body: Bytes,
 ) -> Response {
+    let params = match params {
+        Ok(Path(p)) => p,
+        Err(e) => return error_response(&FhirError::new(400, "invalid", format!("the path: {e}"))),
+    };
     match ResourceType::from_path(segment(&params, "resource")) {
         Some(r) => run_search(&api, r, &method, &uri, &headers, Some(&body)).await,
         None => unknown(uri).await,
@@ -466,13 +483,11 @@ async fn run_search(
         });
     }
     let pages = req.identifiers.is_empty() && !req.summary_count;
-    if pages && req.offset + req.count < page.total {
+    let after = req.offset.saturating_add(req.count);
+    if pages && after < page.total {
         link.push(BundleLink {
             relation: "next",
-            url: with_query(
-                &type_url,
-                &req.page_query(&all_params, req.offset + req.count),
-            ),
+            url: with_query(&type_url, &req.page_query(&all_params, after)),
         });
     }
     if pages && req.offset > 0 {
@@ -537,9 +552,13 @@ async fn reserve(
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    Path(params): Path<Vec<(String, String)>>,
+    params: Result<Path<Vec<(String, String)>>, PathRejection>,
     body: Bytes,
 ) -> Response {
+    let params = match params {
+        Ok(Path(p)) => p,
+        Err(e) => return error_response(&FhirError::new(400, "invalid", format!("the path: {e}"))),
+    };
     let id = segment(&params, "rid");
     reservation(&api, &method, &uri, &headers, id, &body, true).await
 }
@@ -549,9 +568,13 @@ async fn release(
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    Path(params): Path<Vec<(String, String)>>,
+    params: Result<Path<Vec<(String, String)>>, PathRejection>,
     body: Bytes,
 ) -> Response {
+    let params = match params {
+        Ok(Path(p)) => p,
+        Err(e) => return error_response(&FhirError::new(400, "invalid", format!("the path: {e}"))),
+    };
     let id = segment(&params, "rid");
     reservation(&api, &method, &uri, &headers, id, &body, false).await
 }

@@ -931,3 +931,168 @@ async fn resource_type_comes_first_in_every_resource() {
         "{text}"
     );
 }
+
+/// Bad input of every kind gets a 4xx with an `OperationOutcome`, never a 5xx or a dropped
+/// connection: odd paths, broken encodings, huge or negative numbers, Unicode, bodies of the
+/// wrong kind, and seeded random queries built from the API's own parameter names.
+#[tokio::test]
+async fn bad_input_is_refused_cleanly() {
+    let tb = Testbed::start().await;
+    let mut cases: Vec<(Method, String, Option<(&str, String)>)> = vec![
+        (Method::GET, "/Person?name=%FF".into(), None),
+        (Method::GET, "/Person?name=%".into(), None),
+        (
+            Method::GET,
+            "/Person?_count=99999999999999999999999&name=a".into(),
+            None,
+        ),
+        (
+            Method::GET,
+            "/Person?_offset=18446744073709551615&name=a".into(),
+            None,
+        ),
+        (
+            Method::GET,
+            "/Person?birthdate=ge9999-12-31&name=a".into(),
+            None,
+        ),
+        (Method::GET, "/Person?birthdate=0000-01-01".into(), None),
+        (
+            Method::GET,
+            "/Person?name=%F0%9F%92%A9&_elements=%F0%9F%92%A9".into(),
+            None,
+        ),
+        (Method::GET, "/Person?name:=a".into(), None),
+        (Method::GET, "/Person?:exact=a".into(), None),
+        (Method::GET, "/Person?_elements=,,,&name=a".into(), None),
+        (Method::GET, "/Person/%00".into(), None),
+        (Method::GET, "/Person/../metadata".into(), None),
+        (Method::GET, "/Person/x/_history/%FF".into(), None),
+        (Method::GET, "/RelatedPerson?patient=%2F%2F".into(), None),
+        (
+            Method::GET,
+            "/RelatedPerson?_id=zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz".into(),
+            None,
+        ),
+        (Method::GET, "/Person/x/y/z/w".into(), None),
+        (Method::POST, "/RelatedPerson/x/$reserve".into(), None),
+        (Method::POST, "/Person/_search".into(), None),
+        (
+            Method::POST,
+            "/Person/_search".into(),
+            Some(("application/x-www-form-urlencoded", "identifier=%".into())),
+        ),
+        (
+            Method::POST,
+            "/Person/_search".into(),
+            Some((
+                "application/x-www-form-urlencoded",
+                "identifier=".repeat(20_000),
+            )),
+        ),
+        (
+            Method::POST,
+            "/Person/_search".into(),
+            Some(("application/x-www-form-urlencoded", "identifier=|||".into())),
+        ),
+        (
+            Method::POST,
+            "/Person/not-an-id/$reserve".into(),
+            Some(("application/fhir+json", "{".into())),
+        ),
+        (
+            Method::POST,
+            "/Person/not-an-id/$reserve".into(),
+            Some(("text/plain", "team=a".into())),
+        ),
+    ];
+    // Seeded random queries over the parameter names, values and modifiers the API reads.
+    let names = [
+        "name",
+        "given",
+        "family",
+        "middlename",
+        "birthdate",
+        "_id",
+        "patient",
+        "relationship",
+        "_elements",
+        "_count",
+        "_offset",
+        "_total",
+        "_summary",
+        "_format",
+        "name:exact",
+        "given:contains",
+        "x",
+        "",
+    ];
+    let values = [
+        "a",
+        "",
+        "ge1990",
+        "1990-02-30",
+        "-1",
+        "0",
+        "none",
+        "count",
+        "json",
+        "xml",
+        "Person/x",
+        "%C3%98",
+        "a,b,,c",
+        "%25",
+        "ne2000-01",
+        "99999999999",
+        "eb",
+        "|",
+        "sa1990-01-01",
+    ];
+    let mut state: u64 = 0x5eed_1234;
+    let mut next = |n: usize| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        ((state >> 33) as usize) % n
+    };
+    for _ in 0..300 {
+        let resource = if next(2) == 0 {
+            "Person"
+        } else {
+            "RelatedPerson"
+        };
+        let pairs: Vec<String> = (0..1 + next(4))
+            .map(|_| {
+                format!(
+                    "{}={}",
+                    names[next(names.len())],
+                    values[next(values.len())]
+                )
+            })
+            .collect();
+        cases.push((
+            Method::GET,
+            format!("/{resource}?{}", pairs.join("&")),
+            None,
+        ));
+    }
+    for (method, path, body) in cases {
+        let mut request = tb.call(method.clone(), &path);
+        if let Some((content_type, text)) = body {
+            request = request.header("Content-Type", content_type).body(text);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        assert!(status < 500, "{method} {path}: {status} {text}");
+        if status >= 400 {
+            assert!(
+                text.contains(r#""resourceType":"OperationOutcome""#),
+                "{method} {path}: {status} {text}"
+            );
+        }
+    }
+}
