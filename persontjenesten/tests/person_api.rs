@@ -932,13 +932,16 @@ async fn resource_type_comes_first_in_every_resource() {
     );
 }
 
+/// A request of the bad-input battery: method, path, and a body with its content type.
+type Case = (Method, String, Option<(&'static str, String)>);
+
 /// Bad input of every kind gets a 4xx with an `OperationOutcome`, never a 5xx or a dropped
 /// connection: odd paths, broken encodings, huge or negative numbers, Unicode, bodies of the
 /// wrong kind, and seeded random queries built from the API's own parameter names.
 #[tokio::test]
 async fn bad_input_is_refused_cleanly() {
     let tb = Testbed::start().await;
-    let mut cases: Vec<(Method, String, Option<(&str, String)>)> = vec![
+    let mut cases: Vec<Case> = vec![
         (Method::GET, "/Person?name=%FF".into(), None),
         (Method::GET, "/Person?name=%".into(), None),
         (
