@@ -88,12 +88,19 @@ pub fn environment_for(sts: &Sts, page: Page) -> Result<Value, OAuthError> {
                 "clients": client_total,
             },
         },
-        "apis": apis.iter().map(|a| json!({
-            "audience": a.audience,
-            "name": a.name,
-            "scopes": a.scopes,
-            "requires_signed_terms": a.requires_terms,
-        })).collect::<Vec<_>>(),
+        "apis": apis.iter().map(|a| {
+            let mut api = json!({
+                "audience": a.audience,
+                "name": a.name,
+                "scopes": a.scopes,
+                "requires_signed_terms": a.requires_terms,
+            });
+            // The one API the testbed serves itself (`up`'s person API).
+            if a.audience == crate::seed::PERSONTJENESTEN_AUDIENCE {
+                api["url"] = json!(sts.config.endpoint(crate::seed::PERSONTJENESTEN_PATH));
+            }
+            api
+        }).collect::<Vec<_>>(),
         "organisations": organisations,
         "clients": clients.iter().map(|c| json!({
             "client_id": c.client_id,

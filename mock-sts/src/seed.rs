@@ -81,6 +81,10 @@ pub fn persontjenesten_read_scope() -> String {
     format!("{PERSONTJENESTEN_AUDIENCE}/{}", PERSONTJENESTEN_SCOPES[0])
 }
 
+/// Where `up` serves the person API under the issuer (Persontjenesten's test environment
+/// uses `/persontjenesten/fhir/`).
+pub const PERSONTJENESTEN_PATH: &str = "/persontjenesten/fhir";
+
 /// The audience of the person API (`nhn:hgd-persontjenesten-api`).
 pub const PERSONTJENESTEN_AUDIENCE: &str = "nhn:hgd-persontjenesten-api";
 /// Its scopes, as public HelseID code asks for them; any one of them lets a client read.

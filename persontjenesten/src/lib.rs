@@ -45,7 +45,7 @@ use crate::search::{ResourceType, SearchRequest};
 
 /// Where the API lives under the issuer (Persontjenesten's test environment uses
 /// `/persontjenesten/fhir/`).
-pub const BASE_PATH: &str = "/persontjenesten/fhir";
+pub const BASE_PATH: &str = mock_sts::seed::PERSONTJENESTEN_PATH;
 
 /// A refusal or failure as FHIR answers it: a status and an `OperationOutcome`.
 #[derive(Debug, Clone, PartialEq)]

@@ -803,6 +803,34 @@ async fn media_types_methods_and_paths_outside_the_interface_are_refused() {
     let (_, cs) = read(response).await;
     assert_eq!(cs["resourceType"], "CapabilityStatement");
     assert_eq!(cs["fhirVersion"], "4.0.1");
+    // The environment lists the API where it is served, with its scopes.
+    let env: Value = tb
+        .http
+        .get(format!("{}/testbed/environment", tb.issuer))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let api = env["apis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["audience"] == "nhn:hgd-persontjenesten-api")
+        .unwrap();
+    assert_eq!(api["url"], tb.base.as_str());
+    assert!(api["scopes"].as_array().unwrap().iter().any(|s| s == SCOPE));
+    assert!(
+        env["apis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a.get("url").is_some())
+            .count()
+            == 1,
+        "only the API the testbed serves has a url"
+    );
 }
 
 #[tokio::test]
