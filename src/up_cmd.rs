@@ -287,14 +287,6 @@ async fn serve(args: UpArgs) -> Result<ExitCode, UpError> {
         },
     )
     .map_err(|e| UpError::Start(format!("the conformance sessions: {e}")))?;
-    let person_api = Arc::new(
-        persontjenesten::PersonApi::new(sts.clone())
-            .map_err(|e| UpError::Start(format!("the person API: {e}")))?,
-    );
-    println!("person API (FHIR R4): {}", person_api.base_url());
-    // The search index is one pass over the population: made now, not on the first search.
-    let warm = person_api.clone();
-    tokio::task::spawn_blocking(move || warm.index());
     let web = helseid_web::Web::new(
         sts,
         sessions,
@@ -304,7 +296,17 @@ async fn serve(args: UpArgs) -> Result<ExitCode, UpError> {
             demo_login_config: Some(args.data.data_dir.join(seed::DEMO_LOGIN_CLIENT_FILE)),
         },
     );
-    let app = persontjenesten::mount(helseid_web::app(web, app), person_api);
+    match &web.persons {
+        Some(persons) => {
+            println!("person API (FHIR R4): {}", persons.base_url());
+            // The search index is one pass over the population: made now, not on the first
+            // search.
+            let warm = persons.clone();
+            tokio::task::spawn_blocking(move || warm.index());
+        }
+        None => eprintln!("warning: the person API is not served (no population)"),
+    }
+    let app = helseid_web::app(web, app);
     let mut limits = mock_sts::server::Limits::default();
     if let Some(n) = args.max_connections {
         limits.max_connections = n;

@@ -264,10 +264,10 @@ fn system_step(l: Locale, n: usize) -> Option<(&'static str, &'static str)> {
             ),
         ),
         4 => (
-            l.t("Beviset et API-kall bærer", "The proof an API call carries"),
+            l.t("Kall API-et med tokenet", "Call the API with the token"),
             l.t(
-                "Mot API-et sendes Authorization: DPoP <token> og et nytt bevis for API-ets metode og URL med ath, hashen av tokenet. API-et sjekker signatur, iss, aud, scope, og at beviset er laget med nøkkelen i cnf.jkt.",
-                "To the API go Authorization: DPoP <token> and a new proof for the API's method and URL with ath, the token's hash. The API checks the signature, iss, aud, scope, and that the proof was made with the key in cnf.jkt.",
+                "Mot API-et sendes Authorization: DPoP <token> og et nytt bevis for API-ets metode og URL med ath, hashen av tokenet. API-et sjekker signatur, iss, aud, scope, og at beviset er laget med nøkkelen i cnf.jkt. Her er API-et testbedets Persontjenesten (FHIR R4), og kallet et navnesøk med _elements.",
+                "To the API go Authorization: DPoP <token> and a new proof for the API's method and URL with ath, the token's hash. The API checks the signature, iss, aud, scope, and that the proof was made with the key in cnf.jkt. Here the API is the testbed's Persontjenesten (FHIR R4), and the call a name search with _elements.",
             ),
         ),
         _ => return None,
@@ -439,9 +439,68 @@ struct Snapshot {
 
 /// Sends the token request with a fresh assertion and proof (with `nonce`): the record, the
 /// nonce the STS asked for, the access token it gave.
+/// The demo's last system step: a person search at the person API with the DPoP-bound
+/// token and a fresh proof, and what the API answered.
+async fn call_person_api(
+    persons: &persontjenesten::PersonApi,
+    client: &Client,
+    token: &str,
+    title: &str,
+    why: &str,
+) -> Result<Done, String> {
+    let url = format!(
+        "{}/Person?name=a&_elements=identifier,name,birthDate&_count=2",
+        persons.base_url()
+    );
+    let request = client
+        .api_request(reqwest::Method::GET, &url, token)
+        .map_err(|e| e.to_string())?
+        .header("Accept", persontjenesten::fhir::CONTENT_TYPE)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (authorization, proof) = (header("authorization"), header("dpop"));
+    let response = client
+        .http()
+        .execute(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    let body = response.text().await.map_err(|e| e.to_string())?;
+    let pretty = serde_json::from_str::<serde_json::Value>(&body)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or(body);
+    Ok(Done {
+        title: title.into(),
+        why: why.into(),
+        sent: format!(
+            "GET {url}\nAccept: {}\nAuthorization: {authorization}\nDPoP: {proof}",
+            persontjenesten::fhir::CONTENT_TYPE
+        ),
+        got: format!("HTTP {status}\n\n{pretty}"),
+        tokens: vec![("DPoP proof (API call)".to_owned(), proof)],
+    })
+}
+
+/// The person API's scope when the demo's system client may ask for it and the API is
+/// served: the demo's token is then for the person API, and its last step calls it.
+fn person_scope(web: &Web, client: &Client) -> Option<String> {
+    let scope = mock_sts::seed::persontjenesten_read_scope();
+    let stored = web.sts.store.client(&client.client_id).ok().flatten()?;
+    (web.persons.is_some() && stored.scopes.contains(&scope)).then_some(scope)
+}
+
 async fn token_request(
     client: &Client,
     nonce: Option<&str>,
+    scope: Option<&str>,
 ) -> Result<
     (
         String,
@@ -458,7 +517,7 @@ async fn token_request(
         .proof("POST", &endpoint, nonce, None)
         .map_err(|e| e.to_string())?
         .unwrap_or_default();
-    let form = [
+    let mut form = vec![
         ("grant_type", "client_credentials"),
         (
             "client_assertion_type",
@@ -466,6 +525,9 @@ async fn token_request(
         ),
         ("client_assertion", assertion.as_str()),
     ];
+    if let Some(scope) = scope {
+        form.push(("scope", scope));
+    }
     let response = client
         .http()
         .post(&endpoint)
@@ -566,7 +628,13 @@ async fn next(
                     .map(|p| ("DPoP proof".to_owned(), p))
                     .collect(),
             }),
-        2 | 3 => match token_request(client, snap.nonce.as_deref()).await {
+        2 | 3 => match token_request(
+            client,
+            snap.nonce.as_deref(),
+            person_scope(&web, client).as_deref(),
+        )
+        .await
+        {
             Ok((sent, got, tokens, nonce, token)) => {
                 let _ = web.demo.with(&id, |r| {
                     if nonce.is_some() {
@@ -586,9 +654,13 @@ async fn next(
             }
             Err(e) => Err(e),
         },
-        _ => {
-            let api = "https://api.example.no/journal";
-            snap.access_token
+        _ => match (&web.persons, person_scope(&web, client), &snap.access_token) {
+            (Some(persons), Some(_), Some(token)) => {
+                call_person_api(persons, client, token, title, why).await
+            }
+            _ => {
+                let api = "https://api.example.no/journal";
+                snap.access_token
                 .as_deref()
                 .ok_or_else(|| "no access token".to_owned())
                 .and_then(|t| {
@@ -603,7 +675,8 @@ async fn next(
                             tokens: p.into_iter().map(|p| ("DPoP proof (API call)".to_owned(), p)).collect(),
                         })
                 })
-        }
+            }
+        },
     };
     match step {
         Ok(done) => {

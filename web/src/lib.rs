@@ -50,15 +50,22 @@ pub struct Web {
     pub settings: WebSettings,
     /// The demo client's runs in progress.
     pub demo: demo::Runs,
+    /// The person API (`<issuer>/persontjenesten/fhir`), served beside the pages; `None`
+    /// when the population cannot be had.
+    pub persons: Option<Arc<persontjenesten::PersonApi>>,
 }
 
 impl Web {
     pub fn new(sts: Arc<Sts>, sessions: Arc<Sessions>, settings: WebSettings) -> Arc<Web> {
+        let persons = persontjenesten::PersonApi::new(sts.clone())
+            .ok()
+            .map(Arc::new);
         Arc::new(Web {
             sts,
             sessions,
             settings,
             demo: demo::Runs::default(),
+            persons,
         })
     }
 
@@ -74,9 +81,9 @@ impl Web {
     }
 }
 
-/// The testbed's whole router: the pages, the sessions' JSON API and authorities, and the
-/// STS (`sts`, its router, answering everything else), with the security headers on every
-/// HTML response.
+/// The testbed's whole router: the pages, the sessions' JSON API and authorities, the
+/// person API, and the STS (`sts`, its router, answering everything else), with the security
+/// headers on every HTML response.
 pub fn app(web: Arc<Web>, sts: Router) -> Router {
     let routes = pages::routes(web.clone())
         .merge(usage::routes(web.clone()))
@@ -86,6 +93,10 @@ pub fn app(web: Arc<Web>, sts: Router) -> Router {
         .merge(demo::routes(web.clone()))
         .merge(assets::routes())
         .merge(conformance::session::http::routes(web.sessions.clone()));
-    conformance::session::http::with_sts(routes, &web.sessions, sts)
-        .layer(axum::middleware::from_fn(security::headers))
+    let app = conformance::session::http::with_sts(routes, &web.sessions, sts)
+        .layer(axum::middleware::from_fn(security::headers));
+    match &web.persons {
+        Some(persons) => persontjenesten::mount(app, persons.clone()),
+        None => app,
+    }
 }
