@@ -5,7 +5,7 @@
 //! directory), keeping the client (its keys, its DPoP key) between steps.
 //!
 //! Flows: a system token with DPoP (client assertion, DPoP proof, the `use_dpop_nonce`
-//! challenge, the retry with the nonce, the proof an API call would carry).
+//! challenge, the retry with the nonce, a call to the person API with the token).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
