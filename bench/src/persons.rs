@@ -17,6 +17,8 @@
 //! name searches with `_summary=count` (authorisation and the scan, no resources), and the
 //! server's CPU per request of each kind, which say where the time goes.
 
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt as _, SeedableRng};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use helseid_reference::client::{Client, TokenRequest};
@@ -75,7 +77,7 @@ pub fn run(
         token: None,
         tokens: 0,
         population,
-        rng: SplitMix(seed),
+        rng: Picker::new(seed),
         ids: Vec::new(),
         cpu: server_cpu,
     };
@@ -93,7 +95,7 @@ struct Bench {
     token: Option<Token>,
     tokens: u32,
     population: Population,
-    rng: SplitMix,
+    rng: Picker,
     /// Person ids the identifier searches found, for the reads.
     ids: Vec<String>,
     cpu: Option<ServerCpu>,
@@ -546,21 +548,17 @@ impl Bench {
     }
 }
 
-/// splitmix64: enough randomness to pick persons, without a dependency.
-struct SplitMix(u64);
+/// A seeded generator to pick persons (the workspace's ChaCha, as synthpop uses).
+struct Picker(ChaCha8Rng);
 
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+impl Picker {
+    fn new(seed: u64) -> Picker {
+        Picker(ChaCha8Rng::seed_from_u64(seed))
     }
 
-    /// A number in `0..n` (`n` > 0; the bias is negligible for small `n`).
+    /// A number in `0..n` (0 when `n` is 0).
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        if n == 0 { 0 } else { self.0.random_range(0..n) }
     }
 }
 
@@ -619,8 +617,9 @@ mod tests {
     }
 
     #[test]
-    fn splitmix_stays_below() {
-        let mut r = SplitMix(1);
+    fn picks_stay_below() {
+        let mut r = Picker::new(1);
         assert!((0..1000).all(|_| r.below(20_000) < 20_000));
+        assert_eq!(r.below(0), 0);
     }
 }

@@ -475,7 +475,10 @@ async fn the_demo_client_gets_a_system_token_step_by_step() {
     );
     assert!(done.contains("DPoP-bindingen"), "cnf explained");
     // The last step called the person API with the token and shows what it answered.
-    assert!(done.contains("/persontjenesten/fhir/Person?name=a"), "{done}");
+    assert!(
+        done.contains("/persontjenesten/fhir/Person?name=a"),
+        "{done}"
+    );
     assert!(done.contains("HTTP 200 OK"), "{done}");
     assert!(done.contains(r#""resourceType": "Bundle""#), "{done}");
     b.wait_for_text("#finished", "Ferdig").await;
