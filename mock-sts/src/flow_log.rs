@@ -538,20 +538,29 @@ fn shown(name: &str, value: &str) -> Value {
     }
 }
 
+/// A JSON body with [`shown`]'s rules: at the top level for every name, deeper for all but
+/// `code`, which is an authorization code only as a top-level member (deeper it is a FHIR or
+/// other coding: `{"system": ..., "code": "fortrolig"}`); a private JWK's members are masked
+/// at any depth.
 fn mask(v: &Value) -> Value {
+    mask_at(v, true)
+}
+
+fn mask_at(v: &Value, top: bool) -> Value {
     match v {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| {
                     let shown = match v {
+                        Value::String(s) if !top && k == "code" => json!(s),
                         Value::String(s) => shown(k, s),
-                        other => mask(other),
+                        other => mask_at(other, false),
                     };
                     (k.clone(), shown)
                 })
                 .collect(),
         ),
-        Value::Array(items) => Value::Array(items.iter().map(mask).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(|i| mask_at(i, false)).collect()),
         other => other.clone(),
     }
 }
@@ -604,6 +613,19 @@ mod tests {
             response_body: Bytes::new(),
             hidden_values: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_code_is_masked_only_where_it_is_an_authorization_code() {
+        let body = json!({
+            "code": "d2f1c0ffee",
+            "meta": {"security": [{"system": "s", "code": "fortrolig"}]},
+            "jwk": {"kty": "RSA", "d": "secretvalue"},
+        });
+        let shown = mask(&body);
+        assert_eq!(shown["code"], "d2f1c0… (masked)");
+        assert_eq!(shown["meta"]["security"][0]["code"], "fortrolig");
+        assert_eq!(shown["jwk"]["d"], "secret… (masked)");
     }
 
     #[test]

@@ -52,6 +52,21 @@ pub fn mount(router: Router, api: Arc<PersonApi>) -> Router {
     router.nest(&path, routes(api))
 }
 
+/// [`mount`], with every call recorded in the STS's flow log, as `up` serves it: the flow
+/// inspector shows a client's person lookups in the flow of the token they carry, decoded.
+/// (Not in conformance runs, whose recordings judge the STS's exchanges.)
+pub fn mount_in_flow_log(router: Router, api: Arc<PersonApi>) -> Router {
+    let path = mock_sts::issuer_path(api.base_url());
+    let sts = api.sts.clone();
+    router.nest(
+        &path,
+        routes(api).layer(axum::middleware::from_fn_with_state(
+            sts,
+            mock_sts::flow_log::record,
+        )),
+    )
+}
+
 fn fhir_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
     let value = serde_json::to_value(body).unwrap_or(Value::Null);
     let bytes = serde_json::to_vec(&fhir::ResourceFirst(&value)).unwrap_or_default();

@@ -36,7 +36,7 @@ use protocol::replay::ReplayCache;
 use serde_json::Value;
 use synthpop::{Person, Population};
 
-pub use http::{mount, routes};
+pub use http::{mount, mount_in_flow_log, routes};
 
 use crate::fhir::{Issue, OperationOutcome, Severity};
 use crate::index::PersonIndex;

@@ -67,7 +67,7 @@ impl Testbed {
         let sts = Arc::new(sts);
         let api = Arc::new(PersonApi::new(sts.clone()).unwrap());
         let base = api.base_url().to_owned();
-        let app = persontjenesten::mount(mock_sts::app(sts.clone()), api);
+        let app = persontjenesten::mount_in_flow_log(mock_sts::app(sts.clone()), api);
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
@@ -1126,4 +1126,43 @@ async fn bad_input_is_refused_cleanly() {
             );
         }
     }
+}
+
+/// As `up` serves it, every call is in the STS's flow log: the flow inspector shows a person
+/// lookup beside the token request that handed out its token.
+#[tokio::test]
+async fn calls_are_in_the_flow_log_with_the_token_request() {
+    let tb = Testbed::start().await;
+    let p = tb.find(ordinary);
+    let (status, _) = tb
+        .search("Person", &format!("identifier={}&_elements=name", p.pid))
+        .await;
+    assert_eq!(status, 200);
+    let log: Value = tb
+        .http
+        .get(format!("{}/testbed/flows?limit=10", tb.issuer))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let exchanges = log["exchanges"].as_array().unwrap();
+    let call = exchanges
+        .iter()
+        .find(|e| e["request"]["path"] == "/persontjenesten/fhir/Person/_search")
+        .unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(call["response"]["status"], 200, "{call}");
+    // The token decoded (no signature), the person in the body, FHIR codes not masked.
+    let token = &call["request"]["headers"]["authorization"]["token"]["jwt"]["claims"];
+    assert_eq!(token["aud"], "nhn:hgd-persontjenesten-api", "{call}");
+    assert_eq!(call["request"]["body"]["identifier"], p.pid.as_str());
+    let tag = &call["response"]["body"]["entry"][0]["resource"]["meta"]["tag"][0];
+    assert_eq!(tag["code"], "SUBSETTED", "{call}");
+    assert!(
+        exchanges
+            .iter()
+            .any(|e| e["request"]["path"] == "/connect/token" && e["response"]["status"] == 200),
+        "{log}"
+    );
 }

@@ -96,7 +96,7 @@ pub fn app(web: Arc<Web>, sts: Router) -> Router {
     let app = conformance::session::http::with_sts(routes, &web.sessions, sts)
         .layer(axum::middleware::from_fn(security::headers));
     match &web.persons {
-        Some(persons) => persontjenesten::mount(app, persons.clone()),
+        Some(persons) => persontjenesten::mount_in_flow_log(app, persons.clone()),
         None => app,
     }
 }
