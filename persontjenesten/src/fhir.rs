@@ -71,6 +71,8 @@ pub struct CodeableConcept {
 /// `Identifier`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Identifier {
+    #[serde(skip_serializing_if = "empty")]
+    pub extension: Vec<Extension>,
     #[serde(rename = "use", skip_serializing_if = "none")]
     pub use_: Option<&'static str>,
     #[serde(skip_serializing_if = "none")]

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::PathRejection;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{FromRequestParts, OriginalUri, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -35,14 +35,31 @@ pub fn routes(api: Arc<PersonApi>) -> Router {
         .with_state(api)
 }
 
-/// The path parameter `name`, the last of that name: a router that hands requests on (a
-/// conformance session's authority, `/s/{id}/{*rest}`) passes its own parameters along.
-fn segment<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
-    params
-        .iter()
-        .rev()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
+/// The path's parameters, read by name: a router that hands requests on (a conformance
+/// session's authority, `/s/{id}/{*rest}`) passes its own parameters along, so positions
+/// cannot be trusted. A path that cannot be read (not UTF-8) is a 400 `OperationOutcome`.
+struct Segments(Vec<(String, String)>);
+
+impl Segments {
+    /// The parameter `name`, the last of that name ("" when absent).
+    fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Segments {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map(|Path(p)| Segments(p))
+            .map_err(|e| error_response(&FhirError::new(400, "invalid", format!("the path: {e}"))))
+    }
 }
 
 /// `router` with the API nested at the path of its base URL
@@ -310,13 +327,9 @@ async fn read_latest(
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    params: Result<Path<Vec<(String, String)>>, PathRejection>,
+    params: Segments,
 ) -> Response {
-    let params = match params {
-        Ok(Path(p)) => p,
-        Err(e) => return error_response(&FhirError::new(400, "invalid", format!("the path: {e}"))),
-    };
-    let (resource, id) = (segment(&params, "resource"), segment(&params, "rid"));
+    let (resource, id) = (params.get("resource"), params.get("rid"));
     match ResourceType::from_path(resource) {
         Some(r) => read(&api, r, &method, &uri, &headers, id, None).await,
         None => unknown(uri).await,
@@ -328,14 +341,10 @@ async fn vread(
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    params: Result<Path<Vec<(String, String)>>, PathRejection>,
+    params: Segments,
 ) -> Response {
-    let params = match params {
-        Ok(Path(p)) => p,
-        Err(e) => return error_response(&FhirError::new(400, "invalid", format!("the path: {e}"))),
-    };
-    let (resource, id) = (segment(&params, "resource"), segment(&params, "rid"));
-    let vid = segment(&params, "vid");
+    let (resource, id) = (params.get("resource"), params.get("rid"));
+    let vid = params.get("vid");
     match ResourceType::from_path(resource) {
         Some(r) => read(&api, r, &method, &uri, &headers, id, Some(vid)).await,
         None => unknown(uri).await,
@@ -407,13 +416,9 @@ async fn search_get(
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    params: Result<Path<Vec<(String, String)>>, PathRejection>,
+    params: Segments,
 ) -> Response {
-    let params = match params {
-        Ok(Path(p)) => p,
-        Err(e) => return error_response(&FhirError::new(400, "invalid", format!("the path: {e}"))),
-    };
-    match ResourceType::from_path(segment(&params, "resource")) {
+    match ResourceType::from_path(params.get("resource")) {
         Some(r) => run_search(&api, r, &method, &uri, &headers, None).await,
         None => unknown(uri).await,
     }
@@ -424,14 +429,10 @@ async fn search_post(
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    params: Result<Path<Vec<(String, String)>>, PathRejection>,
+    params: Segments,
     body: Bytes,
 ) -> Response {
-    let params = match params {
-        Ok(Path(p)) => p,
-        Err(e) => return error_response(&FhirError::new(400, "invalid", format!("the path: {e}"))),
-    };
-    match ResourceType::from_path(segment(&params, "resource")) {
+    match ResourceType::from_path(params.get("resource")) {
         Some(r) => run_search(&api, r, &method, &uri, &headers, Some(&body)).await,
         None => unknown(uri).await,
     }
@@ -567,14 +568,10 @@ async fn reserve(
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    params: Result<Path<Vec<(String, String)>>, PathRejection>,
+    params: Segments,
     body: Bytes,
 ) -> Response {
-    let params = match params {
-        Ok(Path(p)) => p,
-        Err(e) => return error_response(&FhirError::new(400, "invalid", format!("the path: {e}"))),
-    };
-    let id = segment(&params, "rid");
+    let id = params.get("rid");
     reservation(&api, &method, &uri, &headers, id, &body, true).await
 }
 
@@ -583,14 +580,10 @@ async fn release(
     method: Method,
     uri: OriginalUri,
     headers: HeaderMap,
-    params: Result<Path<Vec<(String, String)>>, PathRejection>,
+    params: Segments,
     body: Bytes,
 ) -> Response {
-    let params = match params {
-        Ok(Path(p)) => p,
-        Err(e) => return error_response(&FhirError::new(400, "invalid", format!("the path: {e}"))),
-    };
-    let id = segment(&params, "rid");
+    let id = params.get("rid");
     reservation(&api, &method, &uri, &headers, id, &body, false).await
 }
 

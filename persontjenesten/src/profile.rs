@@ -76,19 +76,11 @@ pub fn identifier_system(kind: NinKind) -> &'static str {
 
 fn identifier(p: &Person) -> Identifier {
     Identifier {
+        extension: Vec::new(),
         use_: None,
         system: Some(identifier_system(p.pid_kind).to_owned()),
         value: Some(p.pid.to_string()),
     }
-}
-
-fn identifier_value(p: &Person) -> Value {
-    let mut v = serde_json::to_value(identifier(p)).unwrap_or(Value::Null);
-    v["extension"] = serde_json::json!([Extension::value(
-        IDENTIFIER_STATUS,
-        ExtensionValue::Code("iBruk".into())
-    )]);
-    v
 }
 
 fn meta(profile: &str, protection: AddressProtection) -> Meta {
@@ -247,7 +239,13 @@ pub fn person(p: &Person, id: &str, reservation: Option<&Reservation>) -> Value 
         "id": id,
         "meta": meta(PERSON_PROFILE, p.address_protection),
         "extension": extension,
-        "identifier": [identifier_value(p)],
+        "identifier": [Identifier {
+            extension: vec![Extension::value(
+                IDENTIFIER_STATUS,
+                ExtensionValue::Code("iBruk".into()),
+            )],
+            ..identifier(p)
+        }],
         "active": true,
         "name": [name],
         "gender": match p.sex { Sex::Female => "female", Sex::Male => "male" },
