@@ -178,6 +178,10 @@ struct ReferenceApiArgs {
     /// Switch a validation step off (for conformance tests only; repeatable).
     #[arg(long = "flaw", value_name = "NAME")]
     flaws: Vec<helseid_reference::api::Flaw>,
+    /// Require a nonce of the API's in DPoP proofs (RFC 9449 §9), as some APIs do: the
+    /// runner must follow the API's use_dpop_nonce challenges.
+    #[arg(long)]
+    dpop_nonce: bool,
 }
 
 #[derive(Debug, Args)]
@@ -400,6 +404,7 @@ fn reference_api(a: ReferenceApiArgs) -> Result<ExitCode, (String, u8)> {
         let mut config = conformance::api::reference_api_config(s, &issuer)
             .ok_or_else(|| (format!("{source}: the scenario names no API"), 2))?;
         config.flaws = a.flaws.iter().copied().collect();
+        config.require_dpop_nonce = a.dpop_nonce;
         apis.push((source.clone(), s.name.clone(), url, address, config));
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()

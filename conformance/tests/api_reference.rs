@@ -11,7 +11,11 @@ use helseid_reference::api::Flaw;
 
 /// Starts the reference API configured for what `s` requires, trusting `issuer`.
 async fn reference_api(issuer: &str, s: &Scenario, flaws: &[Flaw]) -> String {
-    let mut config = conformance::api::reference_api_config(s, issuer).unwrap();
+    let config = conformance::api::reference_api_config(s, issuer).unwrap();
+    serve_api(config, flaws).await
+}
+
+async fn serve_api(mut config: helseid_reference::api::ApiConfig, flaws: &[Flaw]) -> String {
     for f in flaws {
         config = config.with_flaw(*f);
     }
@@ -219,6 +223,53 @@ async fn every_check_finds_its_flaw_in_the_reference_api() {
                 c.id
             );
         }
+    }
+}
+
+/// An API may demand a nonce of its own in DPoP proofs (RFC 9449 §9). The runner follows the
+/// challenge as a client must, so such an API passes every check, and its flaws are still
+/// found.
+#[tokio::test]
+async fn an_api_that_demands_dpop_nonces_is_judged_like_any_other() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let s = scenario_for(On::Strict);
+    let config = || {
+        conformance::api::reference_api_config(&s, &embedded.issuer)
+            .unwrap()
+            .with_dpop_nonce()
+    };
+    let url = serve_api(config(), &[]).await;
+    let report = run(&embedded, &s, &url, &[]).await;
+    for r in &report.scenarios[0].results {
+        assert!(
+            matches!(r.outcome, Outcome::Passed | Outcome::Skipped),
+            "{} {:?}: {}",
+            r.id,
+            r.outcome,
+            r.message
+        );
+    }
+    assert!(report.passed);
+    // The baseline shows the round trip: the request that counted carried the API's nonce.
+    let base = result(&report, "API-BASE-01");
+    let e = &base.evidence[0];
+    assert!(e.label.contains("use_dpop_nonce"), "{}", e.label);
+    let proof = e.decoded.iter().find(|d| d.what == "DPoP proof").unwrap();
+    assert!(proof.claims["nonce"].is_string(), "{}", proof.claims);
+
+    for (id, flaw) in [
+        ("API-DPOP-06", Flaw::SkipProofReplay),
+        ("API-DPOP-08", Flaw::SkipProofIat),
+        ("API-EXP-01", Flaw::SkipExpiry),
+    ] {
+        let url = serve_api(config(), &[flaw]).await;
+        let report = run(&embedded, &s, &url, &[id]).await;
+        let r = result(&report, id);
+        let expected = match conformance::catalogue::find(id).unwrap().severity {
+            conformance::catalogue::Severity::Should => Outcome::Warning,
+            conformance::catalogue::Severity::Must => Outcome::Failed,
+        };
+        assert_eq!(r.outcome, expected, "{id} against {flaw:?}: {}", r.message);
     }
 }
 

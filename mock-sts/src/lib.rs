@@ -50,7 +50,8 @@ pub mod identity;
 pub mod introspection;
 pub mod keys;
 pub mod login;
-pub mod nonce;
+/// Server-issued DPoP nonces; the issuer lives in `protocol`, shared with the reference API.
+pub use protocol::dpop_nonce as nonce;
 pub mod par;
 pub mod registration;
 pub mod replay;
@@ -82,7 +83,7 @@ use thiserror::Error;
 
 use crate::clock::Clock;
 use crate::keys::{KeyCache, KeyRing, KeysError};
-use crate::nonce::NonceIssuer;
+use protocol::dpop_nonce::NonceIssuer;
 use crate::replay::ReplayCache;
 use crate::store::{Store, StoreError};
 

@@ -32,6 +32,7 @@ use std::sync::{Arc, OnceLock};
 use helseid_reference::api::{ApiConfig, ApiState, Jwks};
 use mock_sts::Sts;
 use mock_sts::seed::{PERSONTJENESTEN_AUDIENCE, PERSONTJENESTEN_SCOPES};
+use protocol::dpop_nonce::NonceIssuer;
 use protocol::replay::ReplayCache;
 use serde_json::Value;
 use synthpop::{Person, Population};
@@ -150,6 +151,7 @@ impl PersonApi {
         let clock_sts = sts.clone();
         let auth = ApiState {
             replay: Arc::new(ReplayCache::new(config.replay_capacity)),
+            nonces: Arc::new(NonceIssuer::new()?),
             jwks: Arc::new(jwks),
             config: Arc::new(config),
             clock: Arc::new(move || clock_sts.now()),

@@ -16,6 +16,7 @@ pub mod client_assertion;
 pub mod client_config;
 pub mod clock;
 pub mod dpop;
+pub mod dpop_nonce;
 pub mod endpoints;
 pub mod expiring;
 pub mod form;

@@ -47,6 +47,8 @@ mod validate;
 use std::fmt;
 use std::sync::Arc;
 
+use protocol::dpop_nonce::NonceIssuer;
+use protocol::jose::RngError;
 use protocol::replay::ReplayCache;
 
 pub use config::{
@@ -71,6 +73,8 @@ pub struct ApiState {
     pub config: Arc<ApiConfig>,
     pub jwks: Arc<Jwks>,
     pub replay: Arc<ReplayCache>,
+    /// The API's DPoP nonces (used when [`ApiConfig::require_dpop_nonce`]).
+    pub nonces: Arc<NonceIssuer>,
     pub clock: Clock,
 }
 
@@ -84,14 +88,24 @@ impl fmt::Debug for ApiState {
     }
 }
 
+/// Why an [`ApiState`] could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiStateError {
+    #[error(transparent)]
+    Jwks(#[from] JwksError),
+    /// The nonce key could not be drawn; an API must not run with a guessable one.
+    #[error("the DPoP nonce key: {0}")]
+    Rng(#[from] RngError),
+}
+
 impl ApiState {
     /// State for `config` on the machine's clock.
-    pub fn new(config: ApiConfig) -> Result<ApiState, JwksError> {
+    pub fn new(config: ApiConfig) -> Result<ApiState, ApiStateError> {
         ApiState::with_clock(config, system_clock())
     }
 
     /// State for `config` on `clock`.
-    pub fn with_clock(config: ApiConfig, clock: Clock) -> Result<ApiState, JwksError> {
+    pub fn with_clock(config: ApiConfig, clock: Clock) -> Result<ApiState, ApiStateError> {
         let jwks = Jwks::new(
             &config.issuer,
             config.jwks_refetch_interval_secs,
@@ -99,6 +113,7 @@ impl ApiState {
         )?;
         Ok(ApiState {
             replay: Arc::new(ReplayCache::new(config.replay_capacity)),
+            nonces: Arc::new(NonceIssuer::new()?),
             jwks: Arc::new(jwks),
             config: Arc::new(config),
             clock,

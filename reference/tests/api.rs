@@ -1287,3 +1287,56 @@ async fn alternative_scopes_need_one_of_them() {
         r.challenges
     );
 }
+
+/// RFC 9449 §9: an API that requires nonces answers a proof without one, or with one it did
+/// not issue or issued too long ago, with 401 `use_dpop_nonce` and a fresh `DPoP-Nonce`; a
+/// proof with that nonce passes.
+#[tokio::test]
+async fn an_api_that_requires_dpop_nonces_challenges_then_accepts() {
+    let tb = Testbed::start().await;
+    let api = Api::start(&tb, strict(&tb).with_dpop_nonce()).await;
+    let key = dpop_key();
+    let token = tb.token(&key.public_jwk().thumbprint(), json!({}), json!({}));
+    let url = format!("{}{PATH}", api.url);
+    let call = |proof: String| {
+        api.http
+            .get(&url)
+            .header("Authorization", format!("DPoP {token}"))
+            .header("DPoP", proof)
+            .send()
+    };
+    let with_nonce = |nonce: Option<&str>| {
+        build_proof(&key, "GET", &url, api.now(), nonce, Some(&token)).unwrap()
+    };
+
+    let challenged = call(with_nonce(None)).await.unwrap();
+    assert_eq!(challenged.status(), 401);
+    let challenge = challenged.headers()["WWW-Authenticate"].to_str().unwrap();
+    assert!(
+        challenge.starts_with(r#"DPoP error="use_dpop_nonce""#),
+        "{challenge}"
+    );
+    let nonce = challenged.headers()["DPoP-Nonce"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = challenged.json().await.unwrap();
+    assert_eq!(body["error"], "use_dpop_nonce");
+
+    let ok = call(with_nonce(Some(&nonce))).await.unwrap();
+    assert_eq!(ok.status(), 200);
+
+    // A nonce the API never issued, and its own once stale, are challenged again.
+    let forged = call(with_nonce(Some("bm90LWEtbm9uY2U"))).await.unwrap();
+    assert_eq!(forged.status(), 401);
+    assert!(forged.headers().contains_key("DPoP-Nonce"));
+    api.advance(protocol::dpop_nonce::NONCE_LIFETIME_SECS + 1);
+    let stale = call(with_nonce(Some(&nonce))).await.unwrap();
+    assert_eq!(stale.status(), 401);
+    let body: Value = stale.json().await.unwrap();
+    assert_eq!(body["error"], "use_dpop_nonce");
+
+    // Without the requirement, a proof without a nonce passes.
+    let plain = Api::start(&tb, strict(&tb)).await;
+    assert_ok(&send(&plain, &Req::dpop(&plain, &key, &token)).await);
+}

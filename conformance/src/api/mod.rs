@@ -4,9 +4,15 @@
 //! Each check sends requests that differ from the baseline request in one way and judges the
 //! status: 2xx is acceptance, 401/403 refusal (RFC 6750 §3.1, RFC 9449 §7.1), anything else
 //! a failure of its own (a 400 or 404 is not how an API refuses a token, a 5xx never is).
+//!
+//! An API may demand a nonce of its own in DPoP proofs (RFC 9449 §9). The runner follows it
+//! as a client must: a `use_dpop_nonce` answer with a `DPoP-Nonce` header is not a verdict;
+//! the request is sent once more with a proof made anew carrying that nonce, and every later
+//! proof carries the newest nonce the API gave (also on a success).
 
 pub mod forge;
 
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use protocol::dpop::build_proof;
@@ -55,6 +61,8 @@ struct Run<'a> {
     org: String,
     /// An organisation the API does not serve (nor the supplier of a multi-tenant client).
     other_org: String,
+    /// The newest DPoP nonce the API gave (RFC 9449 §9); `None` until it asks for one.
+    nonce: Mutex<Option<String>>,
 }
 
 /// What goes in the Authorization and DPoP headers.
@@ -66,8 +74,42 @@ enum Credentials<'t> {
     Raw {
         scheme: &'static str,
         token: &'t str,
-        proof: Option<String>,
+        proof: Proof,
     },
+}
+
+/// A request's DPoP proof.
+enum Proof {
+    None,
+    /// Made when the request is sent, so it carries the API's newest nonce: by `key` (the
+    /// run's DPoP key when `None`) for `htm` and `htu`, issued at `iat`, with the hash of
+    /// `ath_of` as `ath`.
+    Made {
+        key: Option<SigningKey>,
+        htm: String,
+        htu: String,
+        iat: i64,
+        ath_of: Option<String>,
+    },
+    /// Sent as it is (a replay of a proof already sent).
+    Given(String),
+}
+
+/// The nonce of a `use_dpop_nonce` answer (RFC 9449 §9: 401, `WWW-Authenticate: DPoP
+/// error="use_dpop_nonce"` and a `DPoP-Nonce` header; a 400 is taken too, as at a token
+/// endpoint).
+fn nonce_challenge(e: &Exchange) -> Option<String> {
+    if !matches!(e.status, Some(400 | 401)) {
+        return None;
+    }
+    let asked = header(e, "www-authenticate")
+        .iter()
+        .any(|c| c.contains("use_dpop_nonce"))
+        || e.response_body.contains("use_dpop_nonce");
+    if !asked {
+        return None;
+    }
+    header(e, "dpop-nonce").into_iter().next()
 }
 
 /// Runs the api checks of `scenario` against `target` (already resolved: `--target` wins).
@@ -151,6 +193,7 @@ pub async fn run(
         forge,
         org,
         other_org,
+        nonce: Mutex::new(None),
     };
 
     // The baseline first: if a valid token is not accepted, nothing else can be judged.
@@ -228,40 +271,98 @@ impl Run<'_> {
         protocol::dpop::normalize_url(&self.target.url)
     }
 
-    /// A proof for this request and `token` (None for Bearer scenarios).
-    fn proof(&self, token: &str) -> Option<String> {
+    /// A proof for this request and `token` (none for Bearer scenarios).
+    fn proof(&self, token: &str) -> Proof {
         self.proof_with(self.method.as_str(), &self.htu(), now(), Some(token))
     }
 
-    fn proof_with(&self, htm: &str, htu: &str, iat: i64, token: Option<&str>) -> Option<String> {
-        let key = self.dpop.as_ref()?;
-        build_proof(key, htm, htu, iat, None, token).ok()
+    fn proof_with(&self, htm: &str, htu: &str, iat: i64, token: Option<&str>) -> Proof {
+        if self.dpop.is_none() {
+            return Proof::None;
+        }
+        Proof::Made {
+            key: None,
+            htm: htm.to_owned(),
+            htu: htu.to_owned(),
+            iat,
+            ath_of: token.map(str::to_owned),
+        }
     }
 
+    /// The proof's text, made now with the API's newest nonce.
+    fn make(&self, proof: &Proof) -> Option<String> {
+        match proof {
+            Proof::None => None,
+            Proof::Given(p) => Some(p.clone()),
+            Proof::Made {
+                key,
+                htm,
+                htu,
+                iat,
+                ath_of,
+            } => {
+                let key = key.as_ref().or(self.dpop.as_ref())?;
+                let nonce = self.nonce.lock().ok().and_then(|n| n.clone());
+                build_proof(key, htm, htu, *iat, nonce.as_deref(), ath_of.as_deref()).ok()
+            }
+        }
+    }
+
+    /// Sends the request; when the API answers `use_dpop_nonce` with a nonce the proof did
+    /// not carry, sends it once more with a proof made anew (RFC 9449 §9). The answer that
+    /// counts is the last.
     async fn send(&self, label: &str, credentials: Credentials<'_>) -> Exchange {
+        let made;
+        let proof = match &credentials {
+            Credentials::Token(token) => {
+                made = self.proof(token);
+                &made
+            }
+            Credentials::Raw { proof, .. } => proof,
+            Credentials::None => {
+                made = Proof::None;
+                &made
+            }
+        };
+        let first = self.send_once(label, &credentials, proof).await;
+        let sent_nonce = self.nonce.lock().ok().and_then(|n| n.clone());
+        let challenge = nonce_challenge(&first);
+        if let Some(given) = header(&first, "dpop-nonce").into_iter().next()
+            && let Ok(mut nonce) = self.nonce.lock()
+        {
+            *nonce = Some(given);
+        }
+        match challenge {
+            Some(asked) if matches!(proof, Proof::Made { .. }) && Some(&asked) != sent_nonce.as_ref() => {
+                let label = format!(
+                    "{label} (sent again with the API's DPoP nonce: it answered {} use_dpop_nonce)",
+                    first.status.unwrap_or(0)
+                );
+                self.send_once(&label, &credentials, proof).await
+            }
+            _ => first,
+        }
+    }
+
+    async fn send_once(
+        &self,
+        label: &str,
+        credentials: &Credentials<'_>,
+        proof: &Proof,
+    ) -> Exchange {
         let mut headers: Vec<(String, String)> = Vec::new();
         let mut decoded = Vec::new();
-        match credentials {
-            Credentials::None => {}
-            Credentials::Token(token) => {
-                headers.push(("Authorization".into(), format!("{} {token}", self.scheme())));
-                decoded.extend(DecodedToken::of("access token", token));
-                if let Some(p) = self.proof(token) {
-                    decoded.extend(DecodedToken::of("DPoP proof", &p));
-                    headers.push(("DPoP".into(), p));
-                }
-            }
-            Credentials::Raw {
-                scheme,
-                token,
-                proof,
-            } => {
-                headers.push(("Authorization".into(), format!("{scheme} {token}")));
-                decoded.extend(DecodedToken::of("access token", token));
-                if let Some(p) = proof {
-                    decoded.extend(DecodedToken::of("DPoP proof", &p));
-                    headers.push(("DPoP".into(), p));
-                }
+        let scheme = match credentials {
+            Credentials::None => None,
+            Credentials::Token(token) => Some((self.scheme(), *token)),
+            Credentials::Raw { scheme, token, .. } => Some((*scheme, *token)),
+        };
+        if let Some((scheme, token)) = scheme {
+            headers.push(("Authorization".into(), format!("{scheme} {token}")));
+            decoded.extend(DecodedToken::of("access token", token));
+            if let Some(p) = self.make(proof) {
+                decoded.extend(DecodedToken::of("DPoP proof", &p));
+                headers.push(("DPoP".into(), p));
             }
         }
         let mut request = self.http.request(self.method.clone(), &self.target.url);
@@ -290,7 +391,7 @@ impl Run<'_> {
         match request.send().await {
             Ok(response) => {
                 exchange.status = Some(response.status().as_u16());
-                for name in ["www-authenticate", "content-type"] {
+                for name in ["www-authenticate", "content-type", "dpop-nonce"] {
                     for v in response.headers().get_all(name) {
                         exchange
                             .response_headers
@@ -609,7 +710,7 @@ impl Run<'_> {
                         Credentials::Raw {
                             scheme: "Bearer",
                             token: &f.baseline,
-                            proof: None,
+                            proof: Proof::None,
                         },
                     )
                     .await;
@@ -622,7 +723,7 @@ impl Run<'_> {
                         Credentials::Raw {
                             scheme: "DPoP",
                             token: &f.baseline,
-                            proof: None,
+                            proof: Proof::None,
                         },
                     )
                     .await;
@@ -681,17 +782,23 @@ impl Run<'_> {
                     .await;
             }
             ApiCheck::Dpop06 => {
-                let proof = self.proof(&f.baseline);
                 let first = self
                     .send(
                         "a proof, first use",
                         Credentials::Raw {
                             scheme: "DPoP",
                             token: &f.baseline,
-                            proof: proof.clone(),
+                            proof: self.proof(&f.baseline),
                         },
                     )
                     .await;
+                // The very proof that was accepted (made with the API's nonce, if it asked).
+                let sent = first
+                    .request_headers
+                    .iter()
+                    .find(|(k, _)| k == "DPoP")
+                    .map(|(_, v)| Proof::Given(v.clone()))
+                    .unwrap_or(Proof::None);
                 if !matches!(verdict(&first), Verdict::Accepted) {
                     return with_evidence(
                         CheckResult::new(
@@ -711,7 +818,7 @@ impl Run<'_> {
                         Credentials::Raw {
                             scheme: "DPoP",
                             token: &f.baseline,
-                            proof,
+                            proof: sent,
                         },
                     )
                     .await;
@@ -720,17 +827,18 @@ impl Run<'_> {
                 return r;
             }
             ApiCheck::Dpop07 => {
-                let proof = dpop_key().ok().and_then(|k| {
-                    build_proof(
-                        &k,
-                        self.method.as_str(),
-                        &self.htu(),
-                        t,
-                        None,
-                        Some(&f.baseline),
-                    )
-                    .ok()
-                });
+                let proof = match dpop_key() {
+                    Ok(k) => Proof::Made {
+                        key: Some(k),
+                        htm: self.method.to_string(),
+                        htu: self.htu(),
+                        iat: t,
+                        ath_of: Some(f.baseline.clone()),
+                    },
+                    Err(e) => {
+                        return inconclusive(check, format!("could not make another key: {e}"));
+                    }
+                };
                 return self
                     .must_refuse(
                         check,

@@ -51,6 +51,10 @@ pub struct ApiConfig {
     /// tokens are accepted too, but a DPoP-bound token (`cnf.jkt`) must still come with
     /// DPoP and a proof.
     pub require_dpop: bool,
+    /// DPoP proofs must carry a fresh nonce issued by this API (RFC 9449 §9): a proof
+    /// without one is answered 401 `use_dpop_nonce` with a `DPoP-Nonce` header. HelseID's
+    /// APIs do not ask for one; an API may, and clients and the conformance runner follow.
+    pub require_dpop_nonce: bool,
     /// The API needs a logged-in user: a token must name the user (pid or HPR number) and
     /// the level of the login, so a machine's (client-credentials) token is refused. Implied
     /// by [`ApiConfig::min_security_level`].
@@ -90,6 +94,7 @@ impl ApiConfig {
             required_scopes: Vec::new(),
             any_of_scopes: Vec::new(),
             require_dpop: false,
+            require_dpop_nonce: false,
             require_user: false,
             min_security_level: None,
             require_tillitsrammeverk: false,
@@ -118,6 +123,12 @@ impl ApiConfig {
     /// Accepts only DPoP-bound tokens.
     pub fn with_dpop(mut self) -> ApiConfig {
         self.require_dpop = true;
+        self
+    }
+
+    /// Requires proofs to carry a nonce of this API's (RFC 9449 §9).
+    pub fn with_dpop_nonce(mut self) -> ApiConfig {
+        self.require_dpop_nonce = true;
         self
     }
 

@@ -65,6 +65,7 @@ pub async fn authorize(
         &state.config,
         &keys,
         &state.replay,
+        &state.nonces,
         method.as_str(),
         &url,
         headers,
@@ -170,7 +171,8 @@ pub fn challenges(config: &ApiConfig, refusal: &ApiRefusal) -> Vec<String> {
 }
 
 /// A refusal as a response: status, challenges (unless [`Flaw::NoWwwAuthenticate`]),
-/// `Cache-Control: no-store` and a JSON body `{error, error_description}` (no `error` for
+/// `Cache-Control: no-store`, the `DPoP-Nonce` header of a `use_dpop_nonce` refusal
+/// (RFC 9449 §9) and a JSON body `{error, error_description}` (no `error` for
 /// a bare challenge or a 503). Nothing of the token is echoed.
 pub fn refusal_response(config: &ApiConfig, refusal: &ApiRefusal) -> Response {
     let status =
@@ -192,6 +194,11 @@ pub fn refusal_response(config: &ApiConfig, refusal: &ApiRefusal) -> Response {
     }
     if matches!(refusal, ApiRefusal::Unavailable(_)) {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+    }
+    if let ApiRefusal::UseDpopNonce { nonce, .. } = refusal
+        && let Ok(value) = HeaderValue::from_str(nonce)
+    {
+        headers.insert("DPoP-Nonce", value);
     }
     response
 }

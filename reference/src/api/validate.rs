@@ -9,6 +9,7 @@ use protocol::access_token::{
 };
 use protocol::claims;
 use protocol::dpop::{self, DpopError, Policy, Rules};
+use protocol::dpop_nonce::NonceIssuer;
 use protocol::jose::{
     Alg, JoseError, Jws, PublicJwk, constant_time_eq, hmac_sha256, hs256_confusion_secret,
 };
@@ -80,6 +81,14 @@ pub enum ApiRefusal {
     /// replay cache is full of live entries.
     #[error("{0}")]
     Unavailable(String),
+    /// The proof lacks a nonce of this API's, or its nonce is stale (RFC 9449 §9:
+    /// `use_dpop_nonce`, 401); `nonce` is a fresh one for the `DPoP-Nonce` header.
+    #[error("{}", if *.stale {
+        "the DPoP proof's nonce is not one of this API's or is stale: repeat the request with a proof whose nonce is the DPoP-Nonce header of this response (RFC 9449 §9)"
+    } else {
+        "this API requires a nonce in DPoP proofs: repeat the request with a proof whose nonce is the DPoP-Nonce header of this response (RFC 9449 §9)"
+    })]
+    UseDpopNonce { nonce: String, stale: bool },
 }
 
 fn no_credentials(e: &Option<AuthorizationError>) -> String {
@@ -95,7 +104,8 @@ impl ApiRefusal {
         match self {
             ApiRefusal::NoCredentials(_)
             | ApiRefusal::InvalidToken { .. }
-            | ApiRefusal::InvalidProof(_) => 401,
+            | ApiRefusal::InvalidProof(_)
+            | ApiRefusal::UseDpopNonce { .. } => 401,
             ApiRefusal::InvalidRequest(_) => 400,
             ApiRefusal::InsufficientScope { .. } => 403,
             ApiRefusal::Unavailable(_) => 503,
@@ -109,6 +119,7 @@ impl ApiRefusal {
             ApiRefusal::InvalidRequest(_) => Some("invalid_request"),
             ApiRefusal::InvalidToken { .. } => Some("invalid_token"),
             ApiRefusal::InvalidProof(_) => Some("invalid_dpop_proof"),
+            ApiRefusal::UseDpopNonce { .. } => Some("use_dpop_nonce"),
             ApiRefusal::InsufficientScope { .. } => Some("insufficient_scope"),
         }
     }
@@ -120,6 +131,7 @@ impl ApiRefusal {
         match self {
             _ if config.require_dpop => Scheme::DPoP,
             ApiRefusal::InvalidProof(_)
+            | ApiRefusal::UseDpopNonce { .. }
             | ApiRefusal::InvalidToken {
                 error: TokenError::BoundTokenAsBearer,
                 ..
@@ -204,6 +216,13 @@ pub enum ProofError {
     /// Not the client's fault: answered with 503, not `invalid_dpop_proof`.
     #[error("the API is remembering too many DPoP proofs to accept new ones now; retry shortly")]
     ReplayCacheFull,
+    /// An API that requires nonces got a proof without one ([`ApiConfig::require_dpop_nonce`]);
+    /// answered `use_dpop_nonce` with a fresh one.
+    #[error("the DPoP proof has no nonce")]
+    NonceRequired,
+    /// The proof's nonce was not issued here or is too old; answered like [`Self::NonceRequired`].
+    #[error("the DPoP proof's nonce is not this API's or is stale")]
+    StaleNonce,
 }
 
 /// Why a valid token does not grant this API (`insufficient_scope`).
@@ -257,7 +276,8 @@ impl From<ClaimError> for TokenError {
 
 /// Decides a request to the API at `url` (its full external URL; query and fragment are
 /// ignored for DPoP) with `method` and `headers`, at time `now`. `keys` are the issuer's
-/// published keys; a valid proof's `jti` is recorded in `replay`.
+/// published keys; a valid proof's `jti` is recorded in `replay`; `nonces` issues and checks
+/// the API's DPoP nonces when it requires them.
 ///
 /// The steps, in order (each switched off by the [`Flaw`] named):
 ///
@@ -283,7 +303,9 @@ impl From<ClaimError> for TokenError {
 /// 12. For DPoP: exactly one `DPoP` header ([`Flaw::SkipDpopProof`] when absent), a valid
 ///     proof for this method ([`Flaw::SkipProofHtm`]) and URL ([`Flaw::SkipProofHtu`]),
 ///     fresh ([`Flaw::SkipProofIat`]), carrying this token's hash ([`Flaw::SkipProofAth`]),
-///     signed by the token's key ([`Flaw::SkipProofKeyBinding`]), never seen before
+///     signed by the token's key ([`Flaw::SkipProofKeyBinding`]), with a fresh nonce of this
+///     API's when it requires one ([`ApiConfig::require_dpop_nonce`], RFC 9449 §9; a proof
+///     answered `use_dpop_nonce` is not spent), never seen before
 ///     ([`Flaw::SkipProofReplay`]). The proof is spent here, before the grant is looked at.
 /// 13. Every required scope, and one of the alternatives when there are any
 ///     ([`Flaw::SkipScope`]).
@@ -299,6 +321,7 @@ pub fn validate_request(
     config: &ApiConfig,
     keys: &[PublicJwk],
     replay: &ReplayCache,
+    nonces: &NonceIssuer,
     method: &str,
     url: &str,
     headers: &HeaderMap,
@@ -380,12 +403,24 @@ pub fn validate_request(
         (Scheme::Bearer, None) => {}
         (Scheme::DPoP, None) => return Err(invalid(scheme, TokenError::NotBound)),
         (Scheme::DPoP, Some(jkt)) => {
-            check_proof(config, replay, headers, method, url, token, jkt, now).map_err(
-                |e| match e {
-                    ProofError::ReplayCacheFull => ApiRefusal::Unavailable(e.to_string()),
-                    e => ApiRefusal::InvalidProof(e),
+            let spent = ProofContext {
+                replay,
+                nonces,
+                headers,
+                method,
+                url,
+                token,
+                jkt,
+                now,
+            };
+            check_proof(config, &spent).map_err(|e| match e {
+                ProofError::ReplayCacheFull => ApiRefusal::Unavailable(e.to_string()),
+                ProofError::NonceRequired | ProofError::StaleNonce => ApiRefusal::UseDpopNonce {
+                    nonce: nonces.issue(now),
+                    stale: e == ProofError::StaleNonce,
                 },
-            )?;
+                e => ApiRefusal::InvalidProof(e),
+            })?;
         }
     }
 
@@ -553,18 +588,30 @@ fn verify_signature(
     }
 }
 
-/// Step 12: the DPoP proof for a token bound to `jkt` (RFC 9449 §4.3, §7.1).
-#[allow(clippy::too_many_arguments)]
-fn check_proof(
-    config: &ApiConfig,
-    replay: &ReplayCache,
-    headers: &HeaderMap,
-    method: &str,
-    url: &str,
-    token: &str,
-    jkt: &str,
+/// What step 12 judges a proof against.
+struct ProofContext<'a> {
+    replay: &'a ReplayCache,
+    nonces: &'a NonceIssuer,
+    headers: &'a HeaderMap,
+    method: &'a str,
+    url: &'a str,
+    token: &'a str,
+    jkt: &'a str,
     now: i64,
-) -> Result<(), ProofError> {
+}
+
+/// Step 12: the DPoP proof for a token bound to `jkt` (RFC 9449 §4.3, §7.1, §9).
+fn check_proof(config: &ApiConfig, cx: &ProofContext<'_>) -> Result<(), ProofError> {
+    let ProofContext {
+        replay,
+        nonces,
+        headers,
+        method,
+        url,
+        token,
+        jkt,
+        now,
+    } = *cx;
     let flaw = |f: Flaw| config.has(f);
     let mut values = headers.get_all("DPoP").iter();
     let Some(proof) = values.next() else {
@@ -595,6 +642,14 @@ fn check_proof(
     let proof = dpop::validate_with(proof, &rules, &policy).map_err(ProofError::Invalid)?;
     if !flaw(Flaw::SkipProofKeyBinding) {
         dpop::check_binding(&proof, jkt).map_err(|_| ProofError::Binding)?;
+    }
+    // Before the replay cache: a proof answered use_dpop_nonce is not spent (as at the STS).
+    if config.require_dpop_nonce {
+        match proof.nonce.as_deref() {
+            None => return Err(ProofError::NonceRequired),
+            Some(n) if !nonces.is_valid(n, now) => return Err(ProofError::StaleNonce),
+            Some(_) => {}
+        }
     }
     if !flaw(Flaw::SkipProofReplay) {
         // Remembered for as long as a proof with this iat could be accepted, and at least

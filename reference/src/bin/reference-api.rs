@@ -35,6 +35,11 @@ struct Args {
     /// DPoP-bound token must still come with a proof).
     #[arg(long)]
     dpop: bool,
+    /// Require a nonce of this API's in DPoP proofs (RFC 9449 §9): a proof without one is
+    /// answered 401 use_dpop_nonce with a DPoP-Nonce header. HelseID's APIs do not ask for
+    /// one; some APIs do.
+    #[arg(long)]
+    dpop_nonce: bool,
     /// Require a logged-in user: tokens must name the user (pid or HPR number) and the level
     /// of the login; client-credentials tokens are refused. Implied by --level.
     #[arg(long)]
@@ -90,6 +95,7 @@ async fn main() -> ExitCode {
     let mut config = ApiConfig::new(issuer, audience);
     config.required_scopes = args.scopes.clone();
     config.require_dpop = args.dpop;
+    config.require_dpop_nonce = args.dpop_nonce;
     config.require_user = args.user;
     config.min_security_level = args.level;
     config.require_tillitsrammeverk = args.tillitsrammeverk;

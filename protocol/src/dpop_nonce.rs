@@ -1,4 +1,5 @@
-//! Server-issued DPoP nonces (RFC 9449 §8). HelseID requires one on every token request.
+//! Server-issued DPoP nonces: the authorization server's (RFC 9449 §8; HelseID requires one
+//! on every token request) and a resource server's (§9; an API may require one too).
 //!
 //! Nonces are stateless: the issue time and an HMAC over it, so checking one needs no store
 //! and survives any number of concurrent clients. The key is random per process; a nonce from
@@ -6,7 +7,7 @@
 //! Anyone who knew the key could mint nonces, so an STS whose RNG fails does not start.
 
 use aws_lc_rs::hmac;
-use protocol::jose::{RngError, b64_decode, b64_encode, random_bytes};
+use crate::jose::{RngError, b64_decode, b64_encode, random_bytes};
 
 /// How long a nonce is accepted (Duende's default proof validity).
 pub const NONCE_LIFETIME_SECS: i64 = 60;
@@ -42,7 +43,7 @@ impl NonceIssuer {
         }
         let (issued, tag) = bytes.split_at(8);
         let expected = hmac::sign(&self.key, issued);
-        if !protocol::jose::constant_time_eq(tag, &expected.as_ref()[..16]) {
+        if !crate::jose::constant_time_eq(tag, &expected.as_ref()[..16]) {
             return false;
         }
         let mut buf = [0u8; 8];
