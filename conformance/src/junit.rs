@@ -1,7 +1,8 @@
 //! JUnit XML for CI systems: one test suite per scenario, one test case per check. Failed
 //! must-checks are failures; should-check warnings are passed test cases with the warning in
-//! system-out (CI systems have no "warning"); skipped checks are skipped; inconclusive checks
-//! are errors (the run could not decide, which CI must not take for a pass).
+//! system-out (CI systems have no "warning"); skipped checks are skipped; inconclusive
+//! must-checks are errors (the run could not decide, which CI must not take for a pass), an
+//! inconclusive should-check is skipped with its reason (it does not fail the run).
 
 use std::time::Duration;
 
@@ -40,6 +41,11 @@ fn case(r: &CheckResult, kind: &str) -> TestCase {
             s.set_message(r.message.clone());
             s.set_type(r.severity.clone());
             s.set_description(format!("{text}\n\n{}", evidence_text(r)));
+            s
+        }
+        Outcome::Inconclusive if !r.is_must() => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(format!("inconclusive (should): {}", r.message));
             s
         }
         Outcome::Inconclusive => {

@@ -257,7 +257,7 @@ pub enum FailOn {
     /// Failed or inconclusive must-checks.
     #[default]
     Must,
-    /// Also should-check warnings.
+    /// Also should-check warnings and inconclusive should-checks.
     Should,
 }
 
@@ -269,9 +269,13 @@ impl Report {
         for r in scenarios.iter().flat_map(|s| &s.results) {
             totals.add(r.outcome);
         }
-        let passed = totals.failed == 0
-            && totals.inconclusive == 0
-            && (fail_on == FailOn::Must || totals.warning == 0);
+        // A should-check that could not decide is no reason to fail a run that only fails
+        // on must-checks (an API that refuses with 403 leaves API-WWW-01 nothing to judge).
+        let undecided = scenarios.iter().flat_map(|s| &s.results).any(|r| {
+            r.outcome == Outcome::Inconclusive && (r.is_must() || fail_on == FailOn::Should)
+        });
+        let passed =
+            totals.failed == 0 && !undecided && (fail_on == FailOn::Must || totals.warning == 0);
         Report {
             format: FORMAT,
             tool: "helseid-testbed conformance".into(),

@@ -538,3 +538,64 @@ async fn api_idt_01_logs_in_for_a_system_api() {
     assert_eq!(u.outcome, Outcome::Skipped);
     assert!(u.message.contains("logged-in user"), "{}", u.message);
 }
+
+/// Challenges written another legal way (RFC 9110 §11.6.1, §11.2): all in one header value,
+/// the other scheme first, parameters as tokens, not quoted strings. API-AUTH-01 and
+/// API-WWW-01 read them as challenges, not as text.
+#[tokio::test]
+async fn challenges_in_one_header_value_and_unquoted_parameters_pass() {
+    use axum::http::{HeaderValue, header::WWW_AUTHENTICATE};
+    use axum::response::Response;
+
+    async fn rewrite(mut response: Response) -> Response {
+        let values: Vec<String> = response
+            .headers()
+            .get_all(WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(|v| {
+                // `error="invalid_token"` → `error=invalid_token`; the description dropped.
+                let v = v.split(", error_description=").next().unwrap_or(v);
+                v.replace("error=\"", "error=")
+                    .replace("_token\"", "_token")
+            })
+            .rev()
+            .collect();
+        if !values.is_empty() {
+            let joined = format!("{}, Bearer realm=\"api\"", values.join(", "));
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_str(&joined).unwrap());
+        }
+        response
+    }
+
+    let embedded = Embedded::start(0).await.unwrap();
+    for file in ["api-bearer.yaml", "api-system.yaml"] {
+        let s = bundled(file);
+        let config = conformance::api::reference_api_config(&s, &embedded.issuer).unwrap();
+        let state = helseid_reference::api::ApiState::new(config).unwrap();
+        let app =
+            helseid_reference::api::router(state).layer(axum::middleware::map_response(rewrite));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/api/records", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let report = run(&embedded, &s, &url, &["API-AUTH-01", "API-WWW-01"]).await;
+        for id in ["API-AUTH-01", "API-WWW-01"] {
+            let r = result(&report, id);
+            assert_eq!(r.outcome, Outcome::Passed, "{file} {id}: {}", r.message);
+        }
+        // What the target sent is what was judged: one value, no quotes around the error.
+        let www = &result(&report, "API-WWW-01").evidence[0];
+        let sent: Vec<&str> = www
+            .response_headers
+            .iter()
+            .filter(|(k, _)| k == "www-authenticate")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert!(sent[0].contains("error=invalid_token"), "{sent:?}");
+    }
+}

@@ -96,6 +96,25 @@ fn totals_and_verdict() {
     let s = only_warn.scenarios.clone();
     assert!(Report::new(s.clone(), FailOn::Must).passed);
     assert!(!Report::new(s, FailOn::Should).passed);
+    // An inconclusive should-check (a 403 left API-WWW-01 no challenge to judge) does not
+    // fail the run; an inconclusive must-check does.
+    let mut s = only_warn.scenarios.clone();
+    s[0].results.push(CheckResult::new(
+        catalogue::find("API-WWW-01").unwrap(),
+        Outcome::Inconclusive,
+        "the expired token got 403, not 401; nothing to judge",
+    ));
+    assert!(Report::new(s.clone(), FailOn::Must).passed);
+    assert!(!Report::new(s.clone(), FailOn::Should).passed);
+    let xml = conformance::junit::render(&Report::new(s.clone(), FailOn::Must)).unwrap();
+    assert!(xml.contains("inconclusive (should)"), "{xml}");
+    assert!(!xml.contains("<error"), "{xml}");
+    s[0].results.push(CheckResult::new(
+        catalogue::find("API-SIG-01").unwrap(),
+        Outcome::Inconclusive,
+        "the target could not be reached",
+    ));
+    assert!(!Report::new(s, FailOn::Must).passed);
 }
 
 #[test]

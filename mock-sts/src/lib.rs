@@ -83,9 +83,9 @@ use thiserror::Error;
 
 use crate::clock::Clock;
 use crate::keys::{KeyCache, KeyRing, KeysError};
-use protocol::dpop_nonce::NonceIssuer;
 use crate::replay::ReplayCache;
 use crate::store::{Store, StoreError};
+use protocol::dpop_nonce::NonceIssuer;
 
 /// Largest request body any endpoint reads.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;

@@ -6,8 +6,8 @@
 //! before a restart fails and the client simply retries, as it must for a stale nonce anyway.
 //! Anyone who knew the key could mint nonces, so an STS whose RNG fails does not start.
 
-use aws_lc_rs::hmac;
 use crate::jose::{RngError, b64_decode, b64_encode, random_bytes};
+use aws_lc_rs::hmac;
 
 /// How long a nonce is accepted (Duende's default proof validity).
 pub const NONCE_LIFETIME_SECS: i64 = 60;

@@ -30,3 +30,4 @@ pub mod signing;
 pub mod tillitsrammeverk;
 pub mod ttt;
 pub mod urlencoding;
+pub mod www_authenticate;

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use protocol::dpop::build_proof;
 use protocol::signing::SigningKey;
+use protocol::www_authenticate;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -102,9 +103,9 @@ fn nonce_challenge(e: &Exchange) -> Option<String> {
     if !matches!(e.status, Some(400 | 401)) {
         return None;
     }
-    let asked = header(e, "www-authenticate")
+    let asked = www_authenticate::parse(&header(e, "www-authenticate"))
         .iter()
-        .any(|c| c.contains("use_dpop_nonce"))
+        .any(|c| c.error() == Some("use_dpop_nonce"))
         || e.response_body.contains("use_dpop_nonce");
     if !asked {
         return None;
@@ -333,7 +334,9 @@ impl Run<'_> {
             *nonce = Some(given);
         }
         match challenge {
-            Some(asked) if matches!(proof, Proof::Made { .. }) && Some(&asked) != sent_nonce.as_ref() => {
+            Some(asked)
+                if matches!(proof, Proof::Made { .. }) && Some(&asked) != sent_nonce.as_ref() =>
+            {
                 let label = format!(
                     "{label} (sent again with the API's DPoP nonce: it answered {} use_dpop_nonce)",
                     first.status.unwrap_or(0)
@@ -601,7 +604,10 @@ impl Run<'_> {
                         format!("refused with {} instead of 401", e.status.unwrap_or(0)),
                         vec![e],
                     )
-                } else if !challenge.iter().any(|c| starts_with_scheme(c, scheme)) {
+                } else if !www_authenticate::parse(&challenge)
+                    .iter()
+                    .any(|c| c.is(scheme))
+                {
                     fail(
                         check,
                         format!(
@@ -932,10 +938,9 @@ impl Run<'_> {
                             e.status.unwrap_or(0)
                         ),
                     ),
-                    _ if challenges.iter().any(|c| {
-                        starts_with_scheme(c, scheme)
-                            && (c.contains("error=\"invalid_token\"")
-                                || c.contains("error=\"invalid_dpop_proof\""))
+                    _ if www_authenticate::parse(&challenges).iter().any(|c| {
+                        c.is(scheme)
+                            && matches!(c.error(), Some("invalid_token" | "invalid_dpop_proof"))
                     }) =>
                     {
                         with_evidence(
@@ -1073,14 +1078,6 @@ fn challenges_text(challenges: &[String]) -> String {
 fn mentions_word(text: &str, word: &str) -> bool {
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .any(|w| w.eq_ignore_ascii_case(word))
-}
-
-/// `challenge` is for `scheme` (auth-scheme is case-insensitive, RFC 9110 §11.1).
-fn starts_with_scheme(challenge: &str, scheme: &str) -> bool {
-    challenge
-        .split([' ', ','])
-        .next()
-        .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
 }
 
 fn scope_list(v: Option<&Value>) -> Vec<String> {
