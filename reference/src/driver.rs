@@ -95,6 +95,14 @@ pub enum Flaw {
     UseBeforeValidation,
     /// Validates ID tokens with the keys of /connect/expiredjwks too.
     TrustExpiredJwks,
+    /// Not a flaw (HelseID: nonce "may be used"): sends no nonce, so has none to check. No
+    /// check may fail it.
+    NoNonce,
+    /// Sends no state (HelseID recommends one: CLIENT-STATE-01 warns), so compares none.
+    NoState,
+    /// Not a flaw (RFC 8707 §2.1): names its one resource at PAR only, none in its token
+    /// requests, while asking for the scopes of every API of its configuration.
+    ResourceAtParOnly,
 }
 
 /// The driver's command line.
@@ -258,9 +266,10 @@ async fn run(flaws: &[Flaw]) -> Result<(), String> {
         .grant_types
         .as_ref()
         .is_some_and(|g| g.iter().any(|t| t == "authorization_code"));
-    let resource = (!has(Flaw::NoResource)).then(|| s.audience.clone());
-    if has(Flaw::NoResource) {
-        // Asks for every API of its configuration at once, naming none.
+    let resource =
+        (!has(Flaw::NoResource) && !has(Flaw::ResourceAtParOnly)).then(|| s.audience.clone());
+    if has(Flaw::NoResource) || has(Flaw::ResourceAtParOnly) {
+        // Asks for every API of its configuration at once, naming none (or only at PAR).
         s.api_scopes = s.all_api_scopes.clone();
     }
     let token = if login {
@@ -410,7 +419,8 @@ async fn user_token(
     };
     let browser = Browser::new().map_err(|e| e.to_string())?;
     let choice = UserChoice::default();
-    let resource = (!has(Flaw::NoResource)).then(|| s.audience.clone());
+    let resource =
+        (!has(Flaw::NoResource) && !has(Flaw::ResourceAtParOnly)).then(|| s.audience.clone());
     let by_hand = [
         Flaw::NoPar,
         Flaw::PlainPkce,
@@ -424,6 +434,9 @@ async fn user_token(
         Flaw::FixedPkce,
         Flaw::UseBeforeValidation,
         Flaw::NoResource,
+        Flaw::ResourceAtParOnly,
+        Flaw::NoNonce,
+        Flaw::NoState,
     ];
     let by_hand = by_hand.into_iter().any(has);
     if has(Flaw::StaleJwks)
@@ -493,7 +506,13 @@ async fn user_token(
     } else {
         pkce::new_verifier().map_err(random)?
     };
-    let (state, nonce) = if has(Flaw::ShortState) {
+    let (state, nonce) = if has(Flaw::NoNonce) || has(Flaw::NoState) {
+        let value = random_hex::<16>().map_err(random)?;
+        match has(Flaw::NoState) {
+            true => (String::new(), value),
+            false => (value, String::new()),
+        }
+    } else if has(Flaw::ShortState) {
         ("abc".to_owned(), "abc".to_owned())
     } else if has(Flaw::FixedState) {
         (FIXED_STATE.to_owned(), FIXED_STATE.to_owned())
@@ -508,7 +527,7 @@ async fn user_token(
     } else {
         (pkce::challenge(&verifier), "S256")
     };
-    let params: Vec<(&str, String)> = vec![
+    let mut params: Vec<(&str, String)> = vec![
         ("client_id", client.client_id.clone()),
         (
             "response_type",
@@ -529,6 +548,8 @@ async fn user_token(
         ("test_pid", s.pid.clone()),
         ("test_security_level", "4".into()),
     ];
+    // What is left out is not sent at all (an empty parameter is not "none").
+    params.retain(|(k, v)| !(v.is_empty() || (*k == "resource" && has(Flaw::NoResource))));
     let url = if has(Flaw::NoPar) {
         let query: Vec<String> = params
             .iter()
@@ -576,7 +597,7 @@ async fn user_token(
             state: got,
             iss,
         } => {
-            if !has(Flaw::SkipStateCheck) {
+            if !has(Flaw::SkipStateCheck) && !has(Flaw::NoState) {
                 authorization_response::check_state(&state, got.as_deref())
                     .map_err(|e| e.to_string())?;
             }

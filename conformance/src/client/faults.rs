@@ -11,7 +11,10 @@ use serde_json::Value;
 use super::checks::{Judge, param};
 use super::probe::ProbeCall;
 use crate::catalogue::{Check, ClientCheck};
-use crate::report::{CheckResult, DecodedToken, Exchange, cut, fail, inconclusive, pass, shown};
+use crate::report::{
+    CheckResult, DecodedToken, Exchange, Outcome, cut, fail, inconclusive, pass, shown,
+    with_evidence,
+};
 
 /// How a client check is judged: on the records of the baseline run, or on a run of its own
 /// with a fault injected. One exhaustive table, so every check has exactly one way.
@@ -56,7 +59,6 @@ pub fn how(id: ClientCheck) -> How {
         ClientCheck::Idt06 => Inject(Fault::UnknownKid),
         ClientCheck::Idt07 => Inject(Fault::TamperedPayload),
         ClientCheck::Idt08 => Inject(Fault::AlgNone),
-        ClientCheck::Idt09 => Inject(Fault::RotatedOutKey),
         ClientCheck::Idt10 => Inject(Fault::WrongAzp),
         ClientCheck::Idt11 => Inject(Fault::MissingSub),
         ClientCheck::Idt12 => Inject(Fault::IatInFuture),
@@ -168,6 +170,31 @@ impl Judge<'_> {
                 format!(
                     "the STS sent {sent} {when}, so {} was never sent",
                     fault.describe()
+                ),
+                vec![self.driver_evidence()],
+            );
+        }
+        // Rules that hold only for what the client sent: a nonce to correlate (HelseID: "If
+        // a nonce value was sent ..."), a state to compare (RFC 6749 §10.12 asks for a
+        // binding value; PKCE, which HelseID requires, is one).
+        let sent = |name: &str| {
+            self.authorization_params()
+                .iter()
+                .any(|(_, p)| param(p, name).is_some_and(|v| !v.is_empty()))
+        };
+        let not_sent = match fault {
+            Fault::WrongNonce if !sent("nonce") => Some("nonce"),
+            Fault::StateChanged if !sent("state") => Some("state"),
+            _ => None,
+        };
+        if let Some(name) = not_sent {
+            return with_evidence(
+                CheckResult::new(
+                    c,
+                    Outcome::Skipped,
+                    format!(
+                        "does not apply: the client's authorization request in this run sent no {name}, so it has none to compare"
+                    ),
                 ),
                 vec![self.driver_evidence()],
             );
