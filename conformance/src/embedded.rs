@@ -382,6 +382,8 @@ impl Embedded {
             "offline_access",
             "helseid://scopes/identity/pid",
             "helseid://scopes/identity/security_level",
+            // HelseID's samples ask for both levels; an API may judge either (reference §12.1).
+            "helseid://scopes/identity/assurance_level",
             "helseid://scopes/hpr/hpr_number",
         ];
         let api_scopes = token_scopes(scenario);

@@ -599,3 +599,22 @@ async fn challenges_in_one_header_value_and_unquoted_parameters_pass() {
         assert!(sent[0].contains("error=invalid_token"), "{sent:?}");
     }
 }
+
+/// A user token carries both levels, as HelseID's samples ask for them: an API may judge
+/// `security_level` or `assurance_level` (reference §12.1), and either must see the level.
+#[tokio::test]
+async fn user_tokens_carry_security_and_assurance_level() {
+    let embedded = Embedded::start(0).await.unwrap();
+    let s = bundled("api-user-level4.yaml");
+    let url = reference_api(&embedded.issuer, &s, &[]).await;
+    let report = run(&embedded, &s, &url, &["API-BASE-01"]).await;
+    assert_eq!(result(&report, "API-BASE-01").outcome, Outcome::Passed);
+    assert_eq!(
+        baseline_claim(&report, protocol::claims::SECURITY_LEVEL),
+        "4"
+    );
+    assert_eq!(
+        baseline_claim(&report, protocol::claims::ASSURANCE_LEVEL),
+        "high"
+    );
+}
