@@ -224,7 +224,7 @@ pub(crate) fn run(args: ConformanceArgs) -> Result<ExitCode, (String, u8)> {
     match args.command {
         ConformanceCommand::List { markdown } => {
             if markdown {
-                print!("{}", catalogue::markdown_table());
+                emit(&catalogue::markdown_table());
             } else {
                 list();
             }
@@ -236,10 +236,10 @@ pub(crate) fn run(args: ConformanceArgs) -> Result<ExitCode, (String, u8)> {
                 SchemaKind::Scenario => scenario::schema(),
                 SchemaKind::Report => conformance::report::schema(),
             };
-            println!(
-                "{}",
+            emit(&format!(
+                "{}\n",
                 serde_json::to_string_pretty(&schema).unwrap_or_default()
-            );
+            ));
             Ok(ExitCode::SUCCESS)
         }
         ConformanceCommand::Run(a) => {
@@ -494,31 +494,37 @@ fn list() {
             c.title
         ));
     }
-    print!("{out}");
+    emit(&out);
+}
+
+/// Writes `text` to stdout. A reader that has gone (`| head`) ends the output quietly:
+/// `print!` would panic.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 fn explain(id: &str) -> Result<ExitCode, String> {
     let c = catalogue::find(id).ok_or_else(|| {
         format!("no check {id:?}; `helseid-testbed conformance list` shows them all")
     })?;
-    println!(
-        "{} ({}, {}, {})",
+    let mut text = format!(
+        "{} ({}, {}, {})\n{}\n\n{}\n\nRule: {}\n  \"{}\"\nSource: {}\n",
         c.id,
         c.severity.as_str(),
         c.kind.as_str(),
-        c.group
+        c.group,
+        c.title,
+        c.requirement,
+        c.source.cite,
+        c.source.words,
+        c.source.link
     );
-    println!("{}", c.title);
-    println!();
-    println!("{}", c.requirement);
-    println!();
-    println!("Rule: {}", c.source.cite);
-    println!("  \"{}\"", c.source.words);
-    println!("Source: {}", c.source.link);
     if let Some(note) = c.level_note {
-        println!();
-        println!("Level {}: {note}", c.severity.as_str());
+        text.push_str(&format!("\nLevel {}: {note}\n", c.severity.as_str()));
     }
+    emit(&text);
     Ok(ExitCode::SUCCESS)
 }
 

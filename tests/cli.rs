@@ -545,6 +545,23 @@ fn conformance_list_explain_and_schema() {
     let o = testbed(&["conformance", "schema", "scenario"]);
     let schema: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(schema["title"], "Scenario");
+    // A reader that stops early (`| head -1`) ends the output quietly, never a panic.
+    for args in [
+        &["conformance", "schema", "report"][..],
+        &["conformance", "list", "--markdown"],
+        &["conformance", "explain", "API-DPOP-06"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_helseid-testbed"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
+    }
 }
 
 #[test]
