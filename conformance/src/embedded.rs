@@ -317,7 +317,7 @@ impl Embedded {
             .refresh(
                 &refresh_token,
                 Some(&api.audience),
-                Some(attested_details(client)?),
+                Some(attested_details(client, &self.consumer_org(scenario)?)?),
             )
             .await
             .map_err(|e| EmbedError::Token(e.to_string()))?;
@@ -351,7 +351,7 @@ impl Embedded {
     ) -> Result<String, EmbedError> {
         let api = api_of(scenario)?;
         let details = if scenario.requirements.tillitsrammeverk {
-            Some(attested_details(client)?)
+            Some(attested_details(client, &self.consumer_org(scenario)?)?)
         } else {
             None
         };
@@ -422,11 +422,18 @@ pub struct Issued {
     pub id_token: Option<String>,
 }
 
-/// The `assertion_details` that attest with the Tillitsrammeverk profile's example. Details
-/// given to a request replace the client's own, so a multi-tenant client sends its
-/// organisation beside the attestation (an array of both, reference §6.2).
-fn attested_details(client: &Client) -> Result<serde_json::Value, EmbedError> {
-    let attestation = tillitsrammeverk_attestation()?;
+/// The `assertion_details` that attest with the Tillitsrammeverk profile's example, the
+/// health worker employed (`legal_entity`, `point_of_care`) by `org`, the organisation the
+/// token is for: an API that compares the two sees one story. Details given to a request
+/// replace the client's own, so a multi-tenant client sends its organisation beside the
+/// attestation (an array of both, reference §6.2).
+fn attested_details(client: &Client, org: &str) -> Result<serde_json::Value, EmbedError> {
+    let mut attestation = tillitsrammeverk_attestation()?;
+    for place in ["legal_entity", "point_of_care"] {
+        if let Some(id) = attestation["practitioner"][place].get_mut("id") {
+            *id = serde_json::Value::from(org);
+        }
+    }
     Ok(match client.assertion_details() {
         Some(org) => serde_json::Value::Array(vec![org.clone(), attestation]),
         None => attestation,

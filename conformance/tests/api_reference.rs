@@ -618,3 +618,29 @@ async fn user_tokens_carry_security_and_assurance_level() {
         "high"
     );
 }
+
+/// The attestation's employer (`legal_entity`) is the organisation the token is for, so an
+/// API that compares them sees one story.
+#[tokio::test]
+async fn the_attestation_names_the_organisation_the_token_is_for() {
+    let embedded = Embedded::start(0).await.unwrap();
+    for s in [
+        bundled("api-tillitsrammeverk.yaml"),
+        multi_tenant(&bundled("api-tillitsrammeverk.yaml")),
+    ] {
+        let url = reference_api(&embedded.issuer, &s, &[]).await;
+        let report = run(&embedded, &s, &url, &["API-BASE-01"]).await;
+        assert_eq!(result(&report, "API-BASE-01").outcome, Outcome::Passed);
+        let claim = baseline_claim(&report, protocol::claims::TILLITSRAMMEVERK).clone();
+        let attestation: serde_json::Value = match claim {
+            serde_json::Value::String(text) => serde_json::from_str(&text).unwrap(),
+            other => other,
+        };
+        let org = baseline_claim(&report, protocol::claims::ORGNR_PARENT).clone();
+        assert_eq!(s.requirements.organisations[0], org.as_str().unwrap());
+        assert_eq!(
+            attestation["practitioner"]["legal_entity"]["id"], org,
+            "{attestation}"
+        );
+    }
+}
