@@ -430,7 +430,11 @@ pub struct Issued {
 fn attested_details(client: &Client, org: &str) -> Result<serde_json::Value, EmbedError> {
     let mut attestation = tillitsrammeverk_attestation()?;
     for place in ["legal_entity", "point_of_care"] {
-        if let Some(id) = attestation["practitioner"][place].get_mut("id") {
+        if let Some(id) = attestation
+            .get_mut("practitioner")
+            .and_then(|p| p.get_mut(place))
+            .and_then(|p| p.get_mut("id"))
+        {
             *id = serde_json::Value::from(org);
         }
     }

@@ -629,18 +629,72 @@ async fn the_attestation_names_the_organisation_the_token_is_for() {
         multi_tenant(&bundled("api-tillitsrammeverk.yaml")),
     ] {
         let url = reference_api(&embedded.issuer, &s, &[]).await;
-        let report = run(&embedded, &s, &url, &["API-BASE-01"]).await;
+        let checks = ["API-BASE-01", "API-ORG-01", "API-TENANCY-01"];
+        let report = run(&embedded, &s, &url, &checks).await;
         assert_eq!(result(&report, "API-BASE-01").outcome, Outcome::Passed);
-        let claim = baseline_claim(&report, protocol::claims::TILLITSRAMMEVERK).clone();
-        let attestation: serde_json::Value = match claim {
-            serde_json::Value::String(text) => serde_json::from_str(&text).unwrap(),
-            other => other,
-        };
         let org = baseline_claim(&report, protocol::claims::ORGNR_PARENT).clone();
         assert_eq!(s.requirements.organisations[0], org.as_str().unwrap());
-        assert_eq!(
-            attestation["practitioner"]["legal_entity"]["id"], org,
-            "{attestation}"
-        );
+        // The valid token, and the tokens for another organisation, each tell one story.
+        for id in checks {
+            let r = result(&report, id);
+            if r.outcome == Outcome::Skipped {
+                continue;
+            }
+            assert_eq!(r.outcome, Outcome::Passed, "{id}: {}", r.message);
+            let claims = &r.evidence[0].decoded[0].claims;
+            let attestation: serde_json::Value = match &claims[protocol::claims::TILLITSRAMMEVERK] {
+                serde_json::Value::String(text) => serde_json::from_str(text).unwrap(),
+                other => other.clone(),
+            };
+            assert_eq!(
+                attestation["practitioner"]["legal_entity"]["id"],
+                claims[protocol::claims::ORGNR_PARENT],
+                "{id}: {attestation}"
+            );
+        }
+    }
+}
+
+/// RFC 6750 §3.1 lets an API answer a request missing a required parameter with 400
+/// `invalid_request`: for a DPoP token without its proof that is a refusal. Another 400 is
+/// not.
+#[tokio::test]
+async fn a_missing_proof_may_be_refused_with_400_invalid_request() {
+    use axum::extract::Request;
+    use axum::middleware::Next;
+    use axum::response::{IntoResponse, Response};
+
+    async fn bad_request(error: &'static str, request: Request, next: Next) -> Response {
+        let dpop = request
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("DPoP "));
+        if dpop && !request.headers().contains_key("dpop") {
+            let body = axum::Json(serde_json::json!({ "error": error }));
+            return (axum::http::StatusCode::BAD_REQUEST, body).into_response();
+        }
+        next.run(request).await
+    }
+
+    let embedded = Embedded::start(0).await.unwrap();
+    let s = bundled("api-system.yaml");
+    for (error, expected) in [
+        ("invalid_request", Outcome::Passed),
+        ("invalid_token", Outcome::Failed),
+    ] {
+        let config = conformance::api::reference_api_config(&s, &embedded.issuer).unwrap();
+        let state = helseid_reference::api::ApiState::new(config).unwrap();
+        let app = helseid_reference::api::router(state).layer(axum::middleware::from_fn(
+            move |r: Request, n: Next| bad_request(error, r, n),
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/api/records", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let report = run(&embedded, &s, &url, &["API-DPOP-02"]).await;
+        let r = result(&report, "API-DPOP-02");
+        assert_eq!(r.outcome, expected, "{error}: {}", r.message);
     }
 }

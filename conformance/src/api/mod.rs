@@ -722,9 +722,8 @@ impl Run<'_> {
                     .await;
             }
             ApiCheck::Dpop02 => {
-                return self
-                    .must_refuse(
-                        check,
+                let e = self
+                    .send(
                         "DPoP without a proof",
                         Credentials::Raw {
                             scheme: "DPoP",
@@ -733,6 +732,7 @@ impl Run<'_> {
                         },
                     )
                     .await;
+                return judge_refusal_of(check, vec![e], true);
             }
             ApiCheck::Dpop03 => {
                 let other = if self.method == Method::GET {
@@ -904,6 +904,7 @@ impl Run<'_> {
                 forged(f.with_claims(|c| {
                     c.insert(protocol::claims::ORGNR_PARENT.into(), json!(other));
                     c.remove(protocol::claims::ORGNR_CHILD);
+                    employed_by(c, &other);
                 }))
             }
             ApiCheck::Tenancy01 => {
@@ -915,6 +916,7 @@ impl Run<'_> {
                     c.insert(protocol::claims::ORGNR_PARENT.into(), json!(acted_for));
                     c.remove(protocol::claims::ORGNR_CHILD);
                     c.insert(protocol::claims::ORGNR_SUPPLIER.into(), json!(supplier));
+                    employed_by(c, &acted_for);
                 }))
             }
             ApiCheck::Www01 => {
@@ -1004,12 +1006,57 @@ fn faulty_token_label(id: ApiCheck) -> &'static str {
     }
 }
 
+/// A token for another organisation tells one story: where it carries the Tillitsrammeverk
+/// attestation, the practitioner's legal entity and point of care are `org` too, so an API
+/// that decides on the attestation sees the same organisation as one that reads orgnr_*.
+fn employed_by(claims: &mut serde_json::Map<String, Value>, org: &str) {
+    let Some(claim) = claims.get_mut(protocol::claims::TILLITSRAMMEVERK) else {
+        return;
+    };
+    // An object, or the same as JSON text (both are seen; reference §7.3).
+    let mut parsed = match claim {
+        Value::String(text) => serde_json::from_str::<Value>(text).ok(),
+        _ => None,
+    };
+    let target = parsed.as_mut().unwrap_or(claim);
+    for place in ["legal_entity", "point_of_care"] {
+        if let Some(id) = target
+            .get_mut("practitioner")
+            .and_then(|p| p.get_mut(place))
+            .and_then(|p| p.get_mut("id"))
+        {
+            *id = json!(org);
+        }
+    }
+    if let Some(p) = parsed {
+        *claim = Value::String(p.to_string());
+    }
+}
+
 /// Every exchange must be a refusal (401/403).
 fn judge_refusal(check: &Check, evidence: Vec<Exchange>) -> CheckResult {
+    judge_refusal_of(check, evidence, false)
+}
+
+/// A 400 `invalid_request` (RFC 6750 §3.1: "The request is missing a required parameter
+/// ... The resource server SHOULD respond with the HTTP 400"), in the challenge or the body.
+fn invalid_request(e: &Exchange) -> bool {
+    e.status == Some(400)
+        && (www_authenticate::parse(&header(e, "www-authenticate"))
+            .iter()
+            .any(|c| c.error() == Some("invalid_request"))
+            || serde_json::from_str::<Value>(&e.response_body)
+                .is_ok_and(|b| b["error"] == "invalid_request"))
+}
+
+/// [`judge_refusal`]; `malformed`: the request lacks something the scheme requires (a DPoP
+/// proof), so a 400 `invalid_request` is a refusal too.
+fn judge_refusal_of(check: &Check, evidence: Vec<Exchange>, malformed: bool) -> CheckResult {
     let mut failure = None;
     for e in &evidence {
         match verdict(e) {
             Verdict::Refused => {}
+            Verdict::Other(400) if malformed && invalid_request(e) => {}
             Verdict::Accepted => {
                 failure = Some(format!(
                     "{}: accepted with {}",
@@ -1019,8 +1066,13 @@ fn judge_refusal(check: &Check, evidence: Vec<Exchange>) -> CheckResult {
                 break;
             }
             Verdict::Other(s) => {
+                let also = if malformed {
+                    " (or 400 invalid_request)"
+                } else {
+                    ""
+                };
                 failure.get_or_insert(format!(
-                    "{}: answered {s}; a refusal is 401 or 403",
+                    "{}: answered {s}; a refusal is 401 or 403{also}",
                     e.label
                 ));
             }

@@ -245,7 +245,7 @@ checks! {
         severity: Must,
         applies: Dpop,
         title: "A DPoP token without a proof is refused",
-        requirement: "Authorization: DPoP without a DPoP header is refused.",
+        requirement: "Authorization: DPoP without a DPoP header is refused: 401 or 403, or 400 invalid_request (RFC 6750 §3.1: a request missing a required parameter).",
         source: (
             "RFC 9449 §7.1",
             "To validate an access token that is bound to a public key using DPoP, in addition to the checks of the access token itself, the resource server MUST check the DPoP proof according to the rules in Section 4.3.",
