@@ -63,7 +63,7 @@ pub use jwks::{Jwks, JwksError, LocalKeys};
 /// forges with the same bytes without depending on this crate.
 pub use protocol::jose::hs256_confusion_secret;
 pub use validate::{
-    ApiRefusal, Caller, ProofError, ScopeError, TokenError, token_kid, validate_request,
+    ApiRefusal, Caller, ProofError, ProofState, ScopeError, TokenError, token_kid, validate_request,
 };
 
 /// What the handler shares: the configuration, the key cache, the proof replay cache and

@@ -77,7 +77,8 @@ pub enum Flaw {
     IgnoreTokenType,
     /// Takes a missing access_token as empty and calls the API with it (machine client).
     LenientTokenResponse,
-    /// Validates the ID token but not its at_hash.
+    /// Not a flaw (OpenID Connect Core §3.1.3.8: the client MAY check it): validates the ID
+    /// token but not its at_hash. No check may fail it.
     SkipAtHash,
     /// Exits 0 quietly when the login ends with an error at the redirect URI.
     IgnoreLoginError,
@@ -88,7 +89,9 @@ pub enum Flaw {
     FixedState,
     /// The same PKCE verifier in every run.
     FixedPkce,
-    /// Signs DPoP proofs with the client's own configured key, the same in every run.
+    /// Not a flaw (HelseID, "Use of Client Secrets": one private key may serve client
+    /// authentication and DPoP): signs DPoP proofs with the client's own configured key, the
+    /// same in every run, as HelseID's samples do. No check may fail it.
     ClientKeyAsDpopKey,
     /// Calls the API with the token response's access token before validating the response,
     /// then refuses it (exits non-zero) when the ID token is wrong.

@@ -86,7 +86,7 @@ enum Proof {
     /// run's DPoP key when `None`) for `htm` and `htu`, issued at `iat`, with the hash of
     /// `ath_of` as `ath`.
     Made {
-        key: Option<SigningKey>,
+        key: Option<Box<SigningKey>>,
         htm: String,
         htu: String,
         iat: i64,
@@ -302,7 +302,7 @@ impl Run<'_> {
                 iat,
                 ath_of,
             } => {
-                let key = key.as_ref().or(self.dpop.as_ref())?;
+                let key = key.as_deref().or(self.dpop.as_ref())?;
                 let nonce = self.nonce.lock().ok().and_then(|n| n.clone());
                 build_proof(key, htm, htu, *iat, nonce.as_deref(), ath_of.as_deref()).ok()
             }
@@ -835,7 +835,7 @@ impl Run<'_> {
             ApiCheck::Dpop07 => {
                 let proof = match dpop_key() {
                     Ok(k) => Proof::Made {
-                        key: Some(k),
+                        key: Some(Box::new(k)),
                         htm: self.method.to_string(),
                         htu: self.htu(),
                         iat: t,

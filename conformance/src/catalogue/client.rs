@@ -59,19 +59,6 @@ checks! {
         ),
         level_note: None,
     },
-    Dpop03 = "CLIENT-DPOP-03" {
-        group: "dpop",
-        severity: Should,
-        applies: Always,
-        title: "Each client instance makes its own DPoP key",
-        requirement: "Separate driver runs (separate instances of the client) sign their DPoP proofs with different keys: the same key thumbprint in two runs is reported.",
-        source: (
-            "RFC 9449 §2 (objectives); ../shared/reference/conformance-checks.md §2",
-            "DPoP binds a token to a key pair the client holds, so that a stolen token cannot be used without the private key; a key pair is meant to be generated per client instance and kept only for the life of its tokens (a new key per client instance, kept for the refresh token's life).",
-            RFC9449_2
-        ),
-        level_note: Some("HelseID publishes no rule on DPoP key lifetimes, and its samples sign proofs with the client's configured key: a key shared by every instance is a warning, because a token stolen from one instance is usable wherever that key is."),
-    },
     Res01 = "CLIENT-RES-01" {
         group: "tokens",
         severity: Must,
@@ -290,45 +277,6 @@ checks! {
             "HelseID, Validating Identity Tokens, bullet \"aud\"",
             "The Client must validate that the aud (audience) claim matches its client_id value. This implies that only the client ID is a valid audience.",
             HELSEID_ID_TOKEN
-        ),
-        level_note: None,
-    },
-    Idt11 = "CLIENT-IDT-11" {
-        group: "id-token",
-        severity: Should,
-        applies: Login,
-        title: "An ID token without sub is refused",
-        requirement: "An ID token without sub does not say who logged in and is refused.",
-        source: (
-            "OpenID Connect Core 1.0 §2, claim sub",
-            "sub: REQUIRED. Subject Identifier. A locally unique and never reassigned identifier within the Issuer for the End-User, which is intended to be consumed by the Client.",
-            OIDC_ID_TOKEN
-        ),
-        level_note: Some("sub is REQUIRED of the provider; neither OpenID Connect's validation steps nor HelseID's page tell the client to check for it, so a client that accepts a token without it gets a warning."),
-    },
-    Idt12 = "CLIENT-IDT-12" {
-        group: "id-token",
-        severity: Should,
-        applies: Login,
-        title: "An ID token issued in the future is refused",
-        requirement: "An ID token whose iat is an hour ahead of the client's clock (beyond any reasonable leeway) is refused.",
-        source: (
-            "HelseID, Validating Identity Tokens, bullet \"iat\"",
-            "The iat claim can be used to reject tokens that were issued too far away from the current time. The acceptable time range is up to the Client to decide.",
-            HELSEID_ID_TOKEN
-        ),
-        level_note: Some("HelseID leaves the range to the client; an hour ahead is outside any range a client would choose, but accepting it is a warning."),
-    },
-    Idt13 = "CLIENT-IDT-13" {
-        group: "id-token",
-        severity: Should,
-        applies: Login,
-        title: "An ID token whose at_hash does not match the access token is refused",
-        requirement: "When the ID token has an at_hash (HelseID's do), it is the hash of the access token of the same response; a response whose at_hash does not match is refused, as its tokens do not belong together.",
-        source: (
-            "OpenID Connect Core 1.0 §3.1.3.8",
-            "When using the Authorization Code Flow, if the ID Token contains an at_hash Claim, the Client MAY use it to validate the Access Token in the same manner as for the Implicit Flow.",
-            OIDC_AT_HASH
         ),
         level_note: None,
     },

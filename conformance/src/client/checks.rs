@@ -519,57 +519,6 @@ impl<'a> Judge<'a> {
         )
     }
 
-    /// CLIENT-DPOP-03: separate runs (separate client instances) use separate proof keys.
-    pub(crate) fn dpop_03(&self, c: &Check) -> CheckResult {
-        let runs = self.all_runs().len();
-        if runs < 2 {
-            return inconclusive(
-                c,
-                "only one driver run: there is no second client instance to compare keys with"
-                    .into(),
-                vec![self.driver_evidence()],
-            );
-        }
-        let mut keys: HashMap<String, &SentProof<'_>> = HashMap::new();
-        let proofs = self.proofs_of_all_runs();
-        for p in &proofs {
-            let Some(thumbprint) = proof_key_thumbprint(p.proof) else {
-                continue;
-            };
-            match keys.get(&thumbprint) {
-                Some(earlier) if earlier.run != p.run => {
-                    return fail(
-                        c,
-                        format!(
-                            "runs {} and {} (separate instances of the client) signed DPoP proofs with the same key (thumbprint {thumbprint})",
-                            earlier.run, p.run
-                        ),
-                        vec![self.proof_evidence(earlier), self.proof_evidence(p)],
-                    );
-                }
-                Some(_) => {}
-                None => {
-                    keys.insert(thumbprint, p);
-                }
-            }
-        }
-        if keys.is_empty() {
-            return inconclusive(
-                c,
-                "the client sent no DPoP proof (see CLIENT-DPOP-01)".into(),
-                vec![self.driver_evidence()],
-            );
-        }
-        pass(
-            c,
-            format!(
-                "{runs} driver runs, {} DPoP key(s), none shared between runs",
-                keys.len()
-            ),
-            vec![],
-        )
-    }
-
     /// The shape most recording checks share: every one of `requests` (each with what the
     /// rule reads from it) must keep `rule`, which says what is wrong or nothing. The first
     /// that breaks it fails the check with its evidence; otherwise the check passes with
@@ -1180,14 +1129,6 @@ impl SentProof<'_> {
             Sent::Api(p) => format!("run {} {} {} (the API)", self.run, p.method, p.url),
         }
     }
-}
-
-/// The RFC 7638 thumbprint of a proof's `jwk`, read without verifying the proof.
-fn proof_key_thumbprint(proof: &str) -> Option<String> {
-    let (header, _) = decode_jwt(proof)?;
-    protocol::jose::PublicJwk::from_json(&header["jwk"])
-        .ok()
-        .map(|k| k.thumbprint())
 }
 
 /// The APIs (audiences) a space-separated `scope` names ([`protocol::claims::resource_of`]:

@@ -114,11 +114,6 @@ fn missing_input(id: ClientCheck, judge: &Judge<'_>, probe_called: bool) -> Opti
         .iter()
         .any(|r| crate::client::checks::param(&r.form(), "grant_type") == Some("refresh_token"));
     match id {
-        // Parts of a session are not separate instances: one application keeps its DPoP
-        // key from one login to the next.
-        ClientCheck::Dpop03 => Some(
-            "a session cannot tell one instance of the application from another, and the check compares separate instances' DPoP keys (a client scenario's driver runs are separate instances)",
-        ),
         ClientCheck::Auth01
         | ClientCheck::Dpop01
         | ClientCheck::Dpop02

@@ -13,7 +13,7 @@ use protocol::access_token::Scheme;
 use protocol::jose::Alg;
 use serde_json::{Value, json};
 
-use super::validate::{ApiRefusal, Caller, token_kid, validate_request};
+use super::validate::{ApiRefusal, Caller, ProofState, token_kid, validate_request};
 use super::{ApiConfig, ApiState, Flaw};
 
 /// Longest `error_description` put in a header.
@@ -64,8 +64,10 @@ pub async fn authorize(
     validate_request(
         &state.config,
         &keys,
-        &state.replay,
-        &state.nonces,
+        ProofState {
+            replay: &state.replay,
+            nonces: &state.nonces,
+        },
         method.as_str(),
         &url,
         headers,

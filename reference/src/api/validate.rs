@@ -276,8 +276,7 @@ impl From<ClaimError> for TokenError {
 
 /// Decides a request to the API at `url` (its full external URL; query and fragment are
 /// ignored for DPoP) with `method` and `headers`, at time `now`. `keys` are the issuer's
-/// published keys; a valid proof's `jti` is recorded in `replay`; `nonces` issues and checks
-/// the API's DPoP nonces when it requires them.
+/// published keys; `proofs` remembers the proofs seen and issues the API's nonces.
 ///
 /// The steps, in order (each switched off by the [`Flaw`] named):
 ///
@@ -320,8 +319,7 @@ impl From<ClaimError> for TokenError {
 pub fn validate_request(
     config: &ApiConfig,
     keys: &[PublicJwk],
-    replay: &ReplayCache,
-    nonces: &NonceIssuer,
+    proofs: ProofState<'_>,
     method: &str,
     url: &str,
     headers: &HeaderMap,
@@ -404,8 +402,8 @@ pub fn validate_request(
         (Scheme::DPoP, None) => return Err(invalid(scheme, TokenError::NotBound)),
         (Scheme::DPoP, Some(jkt)) => {
             let spent = ProofContext {
-                replay,
-                nonces,
+                replay: proofs.replay,
+                nonces: proofs.nonces,
                 headers,
                 method,
                 url,
@@ -416,7 +414,7 @@ pub fn validate_request(
             check_proof(config, &spent).map_err(|e| match e {
                 ProofError::ReplayCacheFull => ApiRefusal::Unavailable(e.to_string()),
                 ProofError::NonceRequired | ProofError::StaleNonce => ApiRefusal::UseDpopNonce {
-                    nonce: nonces.issue(now),
+                    nonce: proofs.nonces.issue(now),
                     stale: e == ProofError::StaleNonce,
                 },
                 e => ApiRefusal::InvalidProof(e),
@@ -588,6 +586,14 @@ fn verify_signature(
     }
 }
 
+/// What the API keeps about DPoP proofs: the `jti`s seen (a valid proof's is recorded) and
+/// the key of its nonces (used when it requires them).
+#[derive(Debug, Clone, Copy)]
+pub struct ProofState<'a> {
+    pub replay: &'a ReplayCache,
+    pub nonces: &'a NonceIssuer,
+}
+
 /// What step 12 judges a proof against.
 struct ProofContext<'a> {
     replay: &'a ReplayCache,
@@ -602,18 +608,9 @@ struct ProofContext<'a> {
 
 /// Step 12: the DPoP proof for a token bound to `jkt` (RFC 9449 §4.3, §7.1, §9).
 fn check_proof(config: &ApiConfig, cx: &ProofContext<'_>) -> Result<(), ProofError> {
-    let ProofContext {
-        replay,
-        nonces,
-        headers,
-        method,
-        url,
-        token,
-        jkt,
-        now,
-    } = *cx;
+    let now = cx.now;
     let flaw = |f: Flaw| config.has(f);
-    let mut values = headers.get_all("DPoP").iter();
+    let mut values = cx.headers.get_all("DPoP").iter();
     let Some(proof) = values.next() else {
         return if flaw(Flaw::SkipDpopProof) {
             Ok(())
@@ -634,20 +631,20 @@ fn check_proof(config: &ApiConfig, cx: &ProofContext<'_>) -> Result<(), ProofErr
         ..Policy::window(window, window)
     };
     let rules = Rules {
-        htm: method,
-        htu: url,
+        htm: cx.method,
+        htu: cx.url,
         now,
-        access_token: Some(token),
+        access_token: Some(cx.token),
     };
     let proof = dpop::validate_with(proof, &rules, &policy).map_err(ProofError::Invalid)?;
     if !flaw(Flaw::SkipProofKeyBinding) {
-        dpop::check_binding(&proof, jkt).map_err(|_| ProofError::Binding)?;
+        dpop::check_binding(&proof, cx.jkt).map_err(|_| ProofError::Binding)?;
     }
     // Before the replay cache: a proof answered use_dpop_nonce is not spent (as at the STS).
     if config.require_dpop_nonce {
         match proof.nonce.as_deref() {
             None => return Err(ProofError::NonceRequired),
-            Some(n) if !nonces.is_valid(n, now) => return Err(ProofError::StaleNonce),
+            Some(n) if !cx.nonces.is_valid(n, now) => return Err(ProofError::StaleNonce),
             Some(_) => {}
         }
     }
@@ -656,7 +653,7 @@ fn check_proof(config: &ApiConfig, cx: &ProofContext<'_>) -> Result<(), ProofErr
         // one window from now.
         let until = proof.iat.max(now).saturating_add(window);
         let key = format!("{}\u{0}{}", proof.jkt, proof.jti);
-        match replay.check_and_insert(key, now, until) {
+        match cx.replay.check_and_insert(key, now, until) {
             Ok(()) => {}
             Err(Replay::Seen { at }) => return Err(ProofError::Replayed { first_seen: at }),
             Err(Replay::Full) => return Err(ProofError::ReplayCacheFull),
