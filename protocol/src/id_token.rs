@@ -194,7 +194,7 @@ fn time_text(
 /// A NumericDate (RFC 7519 §2): a JSON number, fractions cut off. Unlike client assertions
 /// ([`Jws::claim_time`] reads HelseID's example `"iat": "1677743803"`), OpenID Connect Core
 /// §2 makes `exp` and `iat` numbers, so a string is refused.
-fn numeric_date(value: &Value) -> Option<i64> {
+pub fn numeric_date(value: &Value) -> Option<i64> {
     let n = value.as_number()?;
     n.as_i64()
         .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))

@@ -90,35 +90,8 @@ impl Run<'_> {
             Claim::Nonce => id_token::check_nonce(c, &t.user.nonce)
                 .map(|()| "nonce echoed".into())
                 .map_err(|e| e.to_string()),
-            Claim::Times => {
-                id_token::check_expiry(c, now).map_err(|e| e.to_string())?;
-                id_token::check_issued_at(c, now).map_err(|e| e.to_string())?;
-                let time = |name: &str| c.get(name).and_then(Value::as_i64);
-                match (time("iat"), time("exp")) {
-                    (Some(iat), Some(exp)) if exp <= iat => {
-                        Err(format!("exp ({exp}) is not after iat ({iat})"))
-                    }
-                    (Some(_), Some(exp)) => Ok(format!("valid for {} s more", exp - now)),
-                    _ => Err(format!(
-                        "iat and exp must be whole numbers; iat is {}, exp is {}",
-                        c.get("iat").map_or("missing".into(), shown_json),
-                        c.get("exp").map_or("missing".into(), shown_json)
-                    )),
-                }
-            }
-            Claim::Lifetime => {
-                let time = |name: &str| c.get(name).and_then(Value::as_i64);
-                match (time("iat"), time("exp")) {
-                    (Some(iat), Some(exp)) if exp - iat <= MAX_ID_TOKEN_LIFETIME => {
-                        Ok(format!("lifetime {} s", exp - iat))
-                    }
-                    (Some(iat), Some(exp)) => Err(format!(
-                        "lifetime {} s (exp - iat), more than {MAX_ID_TOKEN_LIFETIME} s",
-                        exp - iat
-                    )),
-                    _ => Err("iat or exp is missing, so the lifetime is unknown".into()),
-                }
-            }
+            Claim::Times => times(c, now),
+            Claim::Lifetime => lifetime(c),
             Claim::Identifier => {
                 let name = &names.identifier;
                 match c.get(name) {
@@ -288,4 +261,71 @@ pub(super) fn sig(t: &Token<'_>, jwks: &Value) -> Result<String, String> {
         signed.alg,
         signed.kid.as_deref().unwrap_or("(the JWKS's only key)")
     ))
+}
+
+/// IDP-EXP-01: `iat` and `exp` are NumericDates (RFC 7519 §2: JSON numbers, fractions
+/// allowed), in order, `exp` not past and `iat` not ahead (protocol's ID-token rules).
+fn times(c: &Map<String, Value>, now: i64) -> Result<String, String> {
+    id_token::check_expiry(c, now).map_err(|e| e.to_string())?;
+    id_token::check_issued_at(c, now).map_err(|e| e.to_string())?;
+    let time = |name: &str| c.get(name).and_then(id_token::numeric_date);
+    match (time("iat"), time("exp")) {
+        (Some(iat), Some(exp)) if exp <= iat => {
+            Err(format!("exp ({exp}) is not after iat ({iat})"))
+        }
+        (Some(_), Some(exp)) => Ok(format!("valid for {} s more", exp - now)),
+        _ => Err(format!(
+            "iat and exp must be numbers (RFC 7519 NumericDate); iat is {}, exp is {}",
+            c.get("iat").map_or("missing".into(), shown_json),
+            c.get("exp").map_or("missing".into(), shown_json)
+        )),
+    }
+}
+
+/// IDP-EXP-02: `exp - iat` at most [`MAX_ID_TOKEN_LIFETIME`].
+fn lifetime(c: &Map<String, Value>) -> Result<String, String> {
+    let time = |name: &str| c.get(name).and_then(id_token::numeric_date);
+    match (time("iat"), time("exp")) {
+        (Some(iat), Some(exp)) if exp - iat <= MAX_ID_TOKEN_LIFETIME => {
+            Ok(format!("lifetime {} s", exp - iat))
+        }
+        (Some(iat), Some(exp)) => Err(format!(
+            "lifetime {} s (exp - iat), more than {MAX_ID_TOKEN_LIFETIME} s",
+            exp - iat
+        )),
+        _ => Err("iat or exp is missing or not a number, so the lifetime is unknown".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claims(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn times_are_numeric_dates_with_or_without_fractions() {
+        let now = 1_800_000_000;
+        let whole = claims(json!({"iat": now - 5, "exp": now + 300}));
+        assert!(times(&whole, now).is_ok());
+        assert_eq!(lifetime(&whole), Ok("lifetime 305 s".into()));
+        // RFC 7519 §2: "non-integer values can be represented".
+        let fractions = claims(json!({"iat": now as f64 - 4.5, "exp": now as f64 + 299.75}));
+        assert!(
+            times(&fractions, now).is_ok(),
+            "{:?}",
+            times(&fractions, now)
+        );
+        assert!(lifetime(&fractions).is_ok());
+        // A string is no NumericDate; a missing exp or an exp before iat fails.
+        let text = claims(json!({"iat": "1800000000", "exp": now + 300}));
+        assert!(times(&text, now).is_err());
+        assert!(times(&claims(json!({"iat": now})), now).is_err());
+        let backwards = claims(json!({"iat": now, "exp": now - 1}));
+        assert!(times(&backwards, now).is_err());
+        assert!(lifetime(&claims(json!({"iat": now, "exp": now + 86_400}))).is_err());
+    }
 }
