@@ -812,6 +812,16 @@ fn validate_idp(idp: &IdpTarget) -> Result<(), String> {
             ));
         }
     }
+    // The runner reads the code from the redirect's query, the code flow's default
+    // (OAuth 2.0 Multiple Response Type Encoding Practices §2.1); a form_post or fragment
+    // answer would never be read.
+    if let Some(mode) = idp.extra_authorize_params.get("response_mode")
+        && mode != "query"
+    {
+        return Err(format!(
+            "idp.extra_authorize_params.response_mode: the runner reads the authorization response from the redirect's query (response_mode query, the code flow's default), so it cannot ask for {mode:?}; leave response_mode out"
+        ));
+    }
     if idp.users.is_empty() {
         return Err("idp.users: name at least one test user".into());
     }
@@ -1051,6 +1061,10 @@ mod tests {
             (
                 IDP.replace("    ui_locales: nb", "    state: fixed"),
                 "idp.extra_authorize_params.state",
+            ),
+            (
+                IDP.replace("    ui_locales: nb", "    response_mode: form_post"),
+                "idp.extra_authorize_params.response_mode",
             ),
             (
                 IDP.replace("issuer: http://127", "issuer: ftp://127"),

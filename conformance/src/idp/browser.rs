@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use reqwest::{Method, Url};
 
-use super::form::{self, Form, Page};
+use super::form::{self, Button, Form, Page};
 use crate::report::{Exchange, cut, error_text, shown};
 use crate::scenario::LoginStep;
 
@@ -356,12 +356,12 @@ fn submission(
         form.set(name, &expand(value, vars));
     }
     let mut entries = form.entries.clone();
-    match &step.submit {
+    let pressed = match &step.submit {
         Some(b) => {
-            let Some((_, own)) = form
+            let Some(own) = form
                 .buttons
                 .iter()
-                .find(|(n, _)| n.as_deref() == Some(b.name.as_str()))
+                .find(|o| o.name.as_deref() == Some(b.name.as_str()))
             else {
                 return Err(format!(
                     "the form has no submit button named {} ({})",
@@ -372,23 +372,50 @@ fn submission(
             let value = b
                 .value
                 .as_deref()
-                .map_or_else(|| own.clone(), |v| expand(v, vars));
+                .map_or_else(|| own.value.clone(), |v| expand(v, vars));
             entries.push((b.name.clone(), value));
+            Some(own.clone())
         }
         None => {
             // Pressing Enter clicks the form's default button (HTML §4.10.21.2).
-            if let Some((Some(name), value)) = form.buttons.first() {
+            let first = form.buttons.first().cloned();
+            if let Some(Button {
+                name: Some(name),
+                value,
+                ..
+            }) = &first
+            {
                 entries.push((name.clone(), value.clone()));
             }
+            first
         }
+    };
+    // The pressed button's formaction and formmethod override the form's; an action
+    // resolves against the document base URL (`<base href>`), an empty one is the page's
+    // own URL (HTML §4.10.21.3).
+    let action = pressed
+        .as_ref()
+        .and_then(|b| b.action.clone())
+        .unwrap_or_else(|| form.action.clone());
+    if let Some(method) = pressed.and_then(|b| b.method) {
+        form.method = method;
     }
-    let mut url = if form.action.is_empty() {
+    let document_base = match &page.base {
+        Some(href) => base.join(href).map_err(|e| {
+            format!(
+                "the page's <base href> {} is not a URL: {e}",
+                shown(Some(href))
+            )
+        })?,
+        None => base.clone(),
+    };
+    let mut url = if action.is_empty() {
         base.clone()
     } else {
-        base.join(&form.action).map_err(|e| {
+        document_base.join(&action).map_err(|e| {
             format!(
                 "the form's action {} is not a URL: {e}",
-                shown(Some(&form.action))
+                shown(Some(&action))
             )
         })?
     };
@@ -514,6 +541,37 @@ mod tests {
             url.as_str(),
             "http://idp.test/idp/bankid/authorize?request_id=R1&q=Nordmann"
         );
+    }
+
+    /// What a browser does with `<base href>`, `formaction`/`formmethod` and the `form`
+    /// attribute (HTML §2.4.1, §4.10.18.6, §4.10.17.3), the runner does too.
+    #[test]
+    fn base_href_formaction_and_form_owners_as_a_browser_reads_them() {
+        let html = r#"<html><head><base href="/flow/"></head><body>
+<form id="login" method="post" action="login"><input type="hidden" name="txn" value="T1"></form>
+<label>Fødselsnummer <input form="login" type="tel" name="pid"></label>
+<button form="login" name="action" value="next">Neste</button>
+<button form="login" name="cancel" value="1" formaction="/abort" formmethod="get">Avbryt</button>
+<form id="other" action=""><input name="q"></form>
+</body></html>"#;
+        let page = form::parse(html);
+        let base = Url::parse("http://idp.test/idp/authorize?client_id=x").unwrap();
+        // The action resolves against <base href>; the owned controls are the form's.
+        let (_, url, entries) =
+            submission(&page, &base, &step(&[("pid", "{pid}")], None), VARS).unwrap();
+        assert_eq!(url.as_str(), "http://idp.test/flow/login");
+        assert_eq!(
+            urlencode_pairs(&entries),
+            "txn=T1&pid=05076600324&action=next"
+        );
+        // The pressed button's formaction and formmethod win.
+        let (form, url, _) =
+            submission(&page, &base, &step(&[], Some(("cancel", None))), VARS).unwrap();
+        assert_eq!(form.method, "GET");
+        assert_eq!(url.as_str(), "http://idp.test/abort?txn=T1&pid=&cancel=1");
+        // An empty action is the page's own URL, not the base.
+        let (_, url, _) = submission(&page, &base, &step(&[("q", "x")], None), VARS).unwrap();
+        assert_eq!(url.as_str(), "http://idp.test/idp/authorize?q=x");
     }
 
     #[test]

@@ -8,8 +8,11 @@
 //!   inputs, checked radios and checkboxes, the selected or first option of a select, text
 //!   areas), skipping disabled controls; and its submit buttons.
 //!
-//! Controls outside a form (HTML's `form=` attribute) and scripts are not followed: a login
-//! page that needs JavaScript to submit cannot be scripted by the runner.
+//! Also: `<base href>` (a form's action resolves against it), a submit button's `formaction`
+//! and `formmethod` (they override the form's), and inputs and buttons outside a form that
+//! name it with the `form` attribute (the form owner). Not followed: scripts (a login page
+//! that needs JavaScript to submit cannot be scripted by the runner), and selects and text
+//! areas outside their form.
 
 /// One form of a page.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,8 +31,40 @@ pub struct Form {
     /// Names of password inputs (their values are not shown as evidence).
     pub secret_names: Vec<String>,
     /// Submit buttons (`<button>` without a type or with `type=submit`, `<input
-    /// type=submit|image>`): name (if any) and value.
-    pub buttons: Vec<(Option<String>, String)>,
+    /// type=submit|image>`), in document order.
+    pub buttons: Vec<Button>,
+}
+
+/// A submit button: its name (if any), value, and the `formaction` and `formmethod` that
+/// override the form's when it is pressed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Button {
+    pub name: Option<String>,
+    pub value: String,
+    pub action: Option<String>,
+    pub method: Option<String>,
+}
+
+impl Button {
+    fn of(attrs: &[(String, String)]) -> Button {
+        Button {
+            name: attr(attrs, "name")
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned),
+            value: attr(attrs, "value").unwrap_or_default().to_owned(),
+            action: attr(attrs, "formaction").map(|a| a.trim().to_owned()),
+            method: attr(attrs, "formmethod").map(method_of),
+        }
+    }
+}
+
+/// `POST` for `post` (any case), else `GET` (HTML's default and invalid-value default).
+fn method_of(m: &str) -> String {
+    if m.eq_ignore_ascii_case("post") {
+        "POST".into()
+    } else {
+        "GET".into()
+    }
 }
 
 impl Form {
@@ -39,7 +74,7 @@ impl Form {
     }
 
     pub fn has_button(&self, name: &str) -> bool {
-        self.buttons.iter().any(|(n, _)| n.as_deref() == Some(name))
+        self.buttons.iter().any(|b| b.name.as_deref() == Some(name))
     }
 
     /// Sets `name` to `value`: replaces its entries (all of a radio group's or a multiple
@@ -78,10 +113,10 @@ impl Form {
         let mut buttons: Vec<String> = Vec::new();
         let mut i = 0;
         while i < self.buttons.len() {
-            let (name, value) = &self.buttons[i];
+            let (name, value) = (&self.buttons[i].name, &self.buttons[i].value);
             let same = self.buttons[i..]
                 .iter()
-                .take_while(|(n, _)| n == name)
+                .take_while(|b| &b.name == name)
                 .count();
             buttons.push(match (name, same) {
                 (Some(n), 1) => format!("{n}={value}"),
@@ -113,6 +148,9 @@ impl Form {
 pub struct Page {
     pub title: String,
     pub forms: Vec<Form>,
+    /// The first `<base href>`, as written: actions resolve against it (HTML §2.4.1, the
+    /// document base URL).
+    pub base: Option<String>,
     /// The visible text, whitespace collapsed.
     pub text: String,
 }
@@ -388,6 +426,7 @@ pub fn parse(html: &str) -> Page {
     let mut select: Option<SelectState> = None;
     let mut textarea: Option<(Option<String>, bool)> = None;
     let mut in_title = false;
+    let mut owned: Vec<(String, Vec<(String, String)>)> = Vec::new();
     for token in tokens {
         match token {
             Token::Text(t) => {
@@ -411,17 +450,24 @@ pub fn parse(html: &str) -> Page {
                 text.push(' ');
                 text.push_str(&t);
             }
+            // A control that names its form owner belongs to that form wherever it stands.
+            Token::Start { name, attrs }
+                if matches!(name.as_str(), "input" | "button")
+                    && attr(&attrs, "form").is_some() =>
+            {
+                owned.push((name, attrs));
+            }
             Token::Start { name, attrs } => match name.as_str() {
                 "title" => in_title = true,
+                "base" if page.base.is_none() => {
+                    page.base = attr(&attrs, "href").map(|h| h.trim().to_owned());
+                }
                 "form" if form.is_none() => {
                     form = Some(Form {
                         id: attr(&attrs, "id").map(str::to_owned),
                         name: attr(&attrs, "name").map(str::to_owned),
                         action: attr(&attrs, "action").unwrap_or_default().trim().to_owned(),
-                        method: match attr(&attrs, "method") {
-                            Some(m) if m.eq_ignore_ascii_case("post") => "POST".into(),
-                            _ => "GET".into(),
-                        },
+                        method: method_of(attr(&attrs, "method").unwrap_or_default()),
                         ..Form::default()
                     });
                 }
@@ -432,16 +478,7 @@ pub fn parse(html: &str) -> Page {
                 }
                 "button" => {
                     if let Some(f) = form.as_mut() {
-                        let kind = attr(&attrs, "type")
-                            .unwrap_or("submit")
-                            .to_ascii_lowercase();
-                        if kind == "submit" && !has_attr(&attrs, "disabled") {
-                            let name = attr(&attrs, "name").filter(|n| !n.is_empty());
-                            f.buttons.push((
-                                name.map(str::to_owned),
-                                attr(&attrs, "value").unwrap_or_default().to_owned(),
-                            ));
-                        }
+                        button(f, &attrs);
                     }
                 }
                 "select" => {
@@ -513,6 +550,20 @@ pub fn parse(html: &str) -> Page {
     if let Some(f) = form.take() {
         page.forms.push(f);
     }
+    for (tag, attrs) in owned {
+        let owner = attr(&attrs, "form").unwrap_or_default();
+        let Some(f) = page
+            .forms
+            .iter_mut()
+            .find(|f| f.id.as_deref() == Some(owner))
+        else {
+            continue;
+        };
+        match tag.as_str() {
+            "input" => input(f, &attrs),
+            _ => button(f, &attrs),
+        }
+    }
     page.title = page.title.split_whitespace().collect::<Vec<_>>().join(" ");
     page.text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     page
@@ -524,15 +575,22 @@ fn add_name(f: &mut Form, name: &str) {
     }
 }
 
+/// A `<button>`: a submit button unless its type says otherwise.
+fn button(f: &mut Form, attrs: &[(String, String)]) {
+    let kind = attr(attrs, "type").unwrap_or("submit").to_ascii_lowercase();
+    if kind == "submit" && !has_attr(attrs, "disabled") {
+        f.buttons.push(Button::of(attrs));
+    }
+}
+
 fn input(f: &mut Form, attrs: &[(String, String)]) {
     let kind = attr(attrs, "type").unwrap_or("text").to_ascii_lowercase();
     let disabled = has_attr(attrs, "disabled");
     let name = attr(attrs, "name").filter(|n| !n.is_empty());
-    let value = attr(attrs, "value").unwrap_or_default();
     match kind.as_str() {
         "submit" | "image" => {
             if !disabled {
-                f.buttons.push((name.map(str::to_owned), value.to_owned()));
+                f.buttons.push(Button::of(attrs));
             }
             return;
         }
@@ -556,7 +614,10 @@ fn input(f: &mut Form, attrs: &[(String, String)]) {
                 f.entries.push((name.to_owned(), value.to_owned()));
             }
         }
-        _ => f.entries.push((name.to_owned(), value.to_owned())),
+        _ => {
+            let value = attr(attrs, "value").unwrap_or_default();
+            f.entries.push((name.to_owned(), value.to_owned()));
+        }
     }
 }
 
@@ -645,7 +706,7 @@ line</textarea>
                 ("q".into(), String::new())
             ]
         );
-        assert_eq!(search.buttons, [(None, String::new())]);
+        assert_eq!(search.buttons, [Button::default()]);
 
         let login = &page.forms[1];
         assert_eq!(login.id.as_deref(), Some("login"));
@@ -672,13 +733,18 @@ line</textarea>
         assert!(login.has_field("off"));
         assert!(login.has_field("empty"));
         assert_eq!(login.secret_names, ["password"]);
+        let buttons: Vec<(Option<&str>, &str)> = login
+            .buttons
+            .iter()
+            .map(|b| (b.name.as_deref(), b.value.as_str()))
+            .collect();
         assert_eq!(
-            login.buttons,
+            buttons,
             [
-                (Some("action".into()), "typed".into()),
-                (Some("pid".into()), "01010112345".into()),
-                (Some("pid".into()), "02020212345".into()),
-                (Some("cancel".into()), "Avbryt".into()),
+                (Some("action"), "typed"),
+                (Some("pid"), "01010112345"),
+                (Some("pid"), "02020212345"),
+                (Some("cancel"), "Avbryt"),
             ]
         );
         assert!(login.describe().contains("pid x2"), "{}", login.describe());
