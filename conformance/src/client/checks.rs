@@ -807,14 +807,16 @@ impl<'a> Judge<'a> {
                 if value.len() < MIN_STATE_LEN {
                     return fail(
                         c,
-                        format!(
-                            "an authorization request (run {run}) has {}; it must be at least {MIN_STATE_LEN} characters",
-                            if value.is_empty() {
-                                format!("no {name}")
-                            } else {
-                                format!("the {name} \"{value}\" ({} characters)", value.len())
-                            }
-                        ),
+                        if value.is_empty() {
+                            format!(
+                                "an authorization request (run {run}) has no {name}; HelseID recommends one of at least {MIN_STATE_LEN} characters (PKCE still protects the code)"
+                            )
+                        } else {
+                            format!(
+                                "an authorization request (run {run}) has the {name} \"{value}\" ({} characters); it should be at least {MIN_STATE_LEN} characters, or it protects nothing",
+                                value.len()
+                            )
+                        },
                         vec![self.evidence("authorization request", r)],
                     );
                 }

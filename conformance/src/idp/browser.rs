@@ -358,11 +358,18 @@ fn submission(
     let mut entries = form.entries.clone();
     let pressed = match &step.submit {
         Some(b) => {
-            let Some(own) = form
+            // The button a person presses: the one with that name and value when the step
+            // names a value and one has it (two buttons may share a name, each with its own
+            // formaction), else the first with that name.
+            let named = |o: &&Button| o.name.as_deref() == Some(b.name.as_str());
+            let wanted = b.value.as_deref().map(|v| expand(v, vars));
+            let own = form
                 .buttons
                 .iter()
-                .find(|o| o.name.as_deref() == Some(b.name.as_str()))
-            else {
+                .filter(named)
+                .find(|o| wanted.as_deref() == Some(o.value.as_str()))
+                .or_else(|| form.buttons.iter().find(named));
+            let Some(own) = own else {
                 return Err(format!(
                     "the form has no submit button named {} ({})",
                     shown(Some(&b.name)),
@@ -569,6 +576,28 @@ mod tests {
             submission(&page, &base, &step(&[], Some(("cancel", None))), VARS).unwrap();
         assert_eq!(form.method, "GET");
         assert_eq!(url.as_str(), "http://idp.test/abort?txn=T1&pid=&cancel=1");
+        // Two buttons of one name: the step's value picks the one pressed.
+        let html = r#"<form id="f" method="post" action="/login"><input name="pid">
+<button name="action" value="login">Logg inn</button>
+<button name="action" value="cancel" formaction="/login?_cancel=1">Avbryt</button></form>"#;
+        let twins = form::parse(html);
+        let (_, url, entries) = submission(
+            &twins,
+            &base,
+            &step(&[], Some(("action", Some("cancel")))),
+            VARS,
+        )
+        .unwrap();
+        assert_eq!(url.as_str(), "http://idp.test/login?_cancel=1");
+        assert_eq!(entries.last().unwrap(), &("action".into(), "cancel".into()));
+        let (_, url, _) = submission(
+            &twins,
+            &base,
+            &step(&[], Some(("action", Some("login")))),
+            VARS,
+        )
+        .unwrap();
+        assert_eq!(url.as_str(), "http://idp.test/login");
         // An empty action is the page's own URL, not the base.
         let (_, url, _) = submission(&page, &base, &step(&[("q", "x")], None), VARS).unwrap();
         assert_eq!(url.as_str(), "http://idp.test/idp/authorize?q=x");
