@@ -120,6 +120,8 @@ const FLAWS: &[(&str, &[Flaw], On)] = &[
     ("API-SIG-02", &[Flaw::SkipSignature], On::Strict),
     ("API-TYP-01", &[Flaw::SkipTyp], On::Strict),
     ("API-TYP-02", &[Flaw::AcceptMissingTyp], On::Strict),
+    // Not a hole but a refusal too many: RFC 9068's at+jwt only.
+    ("API-TYP-03", &[Flaw::OnlyAtJwt], On::Strict),
     // An API that checks no audience and does not need client_id (RFC 9068 §2.2), which an
     // ID token lacks.
     (

@@ -58,6 +58,8 @@ async fn an_api_that_accepts_everything_fails_every_refusal_check() {
             "API-BASE-01" => {}
             // Its expired token got 200: there is no 401 whose challenge could be judged.
             "API-WWW-01" => assert_eq!(r.outcome, Outcome::Inconclusive, "{r:?}"),
+            // The one check of a token that must be accepted.
+            "API-TYP-03" => assert_eq!(r.outcome, Outcome::Passed, "{r:?}"),
             _ => {
                 // A should-check that finds its flaw warns.
                 let expected = if r.severity == "should" {

@@ -686,12 +686,14 @@ fault_tests! {
 async fn each_flaw_opens_only_its_own_hole() {
     for flaw in Flaw::ALL {
         assert!(
-            flaw == Flaw::NoWwwAuthenticate || Fault::ALL.iter().any(|f| f.flaw() == Some(flaw)),
+            [Flaw::NoWwwAuthenticate, Flaw::OnlyAtJwt].contains(&flaw)
+                || Fault::ALL.iter().any(|f| f.flaw() == Some(flaw)),
             "no fault shows {flaw}"
         );
     }
     let tb = Testbed::start().await;
-    for flaw in Flaw::ALL {
+    // OnlyAtJwt opens nothing; it refuses a valid token (access_tokens_with_typ_jwt_pass).
+    for flaw in Flaw::ALL.into_iter().filter(|f| *f != Flaw::OnlyAtJwt) {
         let api = Api::start(&tb, strict(&tb).with_flaw(flaw)).await;
         for fault in Fault::ALL {
             let got = fault.send(&tb, &api).await;
@@ -865,6 +867,18 @@ async fn access_tokens_with_typ_jwt_pass() {
         let token = tb.token(&jkt, json!({ "typ": typ }), json!({}));
         let got = send(&api, &Req::dpop(&api, &key, &token)).await;
         assert_eq!(got.status, 200, "typ {typ}: {got:?}");
+    }
+    // The only-at-jwt flaw (RFC 9068 §4 read alone) refuses JWT and keeps at+jwt.
+    let strict_rfc = Api::start(&tb, strict(&tb).with_flaw(Flaw::OnlyAtJwt)).await;
+    for (typ, status) in [
+        ("JWT", 401),
+        ("jwt", 401),
+        ("at+jwt", 200),
+        ("application/at+jwt", 200),
+    ] {
+        let token = tb.token(&jkt, json!({ "typ": typ }), json!({}));
+        let got = send(&strict_rfc, &Req::dpop(&strict_rfc, &key, &token)).await;
+        assert_eq!(got.status, status, "typ {typ}: {got:?}");
     }
     let mut config = strict(&tb);
     config.allowed_orgs.clear();

@@ -50,6 +50,11 @@ impl Forge {
         &self.claims
     }
 
+    /// The baseline's JOSE header.
+    pub fn header(&self) -> &Map<String, Value> {
+        &self.header
+    }
+
     /// The baseline's claims changed by `edit`, signed by the STS's active key.
     pub fn with_claims(
         &self,

@@ -459,6 +459,52 @@ impl Run<'_> {
         message
     }
 
+    /// API-TYP-03: the valid token with the other typ HelseID names valid must be accepted.
+    async fn other_typ(&self, check: &Check) -> CheckResult {
+        let f = &self.forge;
+        let sent = f
+            .header()
+            .get("typ")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let other = if sent.to_ascii_lowercase().trim_start_matches("application/") == "at+jwt" {
+            "JWT"
+        } else {
+            "at+jwt"
+        };
+        let token = match f.with_header(|h| {
+            h.insert("typ".into(), json!(other));
+        }) {
+            Ok(t) => t,
+            Err(e) => return inconclusive(check, format!("could not make the token: {e}")),
+        };
+        let e = self
+            .send(
+                &format!("the valid token with typ {other}"),
+                Credentials::Token(&token),
+            )
+            .await;
+        match verdict(&e) {
+            Verdict::Accepted => with_evidence(
+                CheckResult::new(
+                    check,
+                    Outcome::Passed,
+                    format!("typ {other} accepted with {}", e.status.unwrap_or(0)),
+                ),
+                vec![e],
+            ),
+            Verdict::Unreachable(err) => with_evidence(inconclusive(check, err), vec![e]),
+            _ => {
+                let message = format!(
+                    "the valid token with typ {other} was answered {}; HelseID names at+jwt and JWT both valid at an API ({})",
+                    e.status.unwrap_or(0),
+                    challenges_text(&header(&e, "www-authenticate"))
+                );
+                fail(check, message, vec![e])
+            }
+        }
+    }
+
     /// API-5XX-01: garbage in the Authorization header gets a 4xx. A 5xx fails, and so does a
     /// connection dropped without an answer, except for the 16 KB token when the API still
     /// answers afterwards: a server that refuses an oversized header (Node answers 431) may
@@ -690,6 +736,7 @@ impl Run<'_> {
             ApiCheck::Typ02 => forged(f.with_header(|h| {
                 h.remove("typ");
             })),
+            ApiCheck::Typ03 => return self.other_typ(check).await,
             ApiCheck::Idt01 => {
                 // The baseline's login gave one in a user scenario; otherwise log in now.
                 let id_token = match &self.id_token {

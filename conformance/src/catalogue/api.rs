@@ -214,6 +214,19 @@ checks! {
         ),
         level_note: Some("The first half (\"must verify that the typ header value is at+jwt or JWT\") implies that a token without typ fails verification, but the refusal the rule spells out is for tokens \"carrying any other value\", which names only other values; so accepting a token without typ is a warning, not a failure (docs/fidelity.md records the reading)."),
     },
+    Typ03 = "API-TYP-03" {
+        group: "claims",
+        severity: Should,
+        applies: Always,
+        title: "A token with the other valid typ is accepted",
+        requirement: "The valid token with its typ changed to the other value HelseID names valid (JWT for at+jwt, at+jwt for JWT) and re-signed by the issuer's key gets a 2xx.",
+        source: (
+            "HelseID, Validating Access Tokens, bullet \"typ\"",
+            "The API must verify that the typ header value is at+jwt or JWT, and reject tokens carrying any other value.",
+            HELSEID_API
+        ),
+        level_note: Some("HelseID names both values valid, and which one its production tokens carry is not published (its test-token service issues either); RFC 9068 §4 asks resource servers for at+jwt only. An API that refuses JWT follows the RFC and may refuse HelseID's tokens, which is a warning."),
+    },
     Idt01 = "API-IDT-01" {
         group: "claims",
         severity: Must,

@@ -55,6 +55,9 @@ pub enum Flaw {
     SkipTyp,
     /// Checks `typ` only when the token has one: a token without `typ` passes.
     AcceptMissingTyp,
+    /// Takes only `typ` `at+jwt` (RFC 9068 §4), refusing `JWT`, which HelseID names valid at
+    /// its APIs.
+    OnlyAtJwt,
     /// Does not require `client_id` (RFC 9068 §2.2), which an ID token lacks; the caller's
     /// client is then unknown (empty).
     SkipClientId,
@@ -107,7 +110,7 @@ pub enum Flaw {
 
 impl Flaw {
     /// Every flaw, in declaration order.
-    pub const ALL: [Flaw; 29] = [
+    pub const ALL: [Flaw; 30] = [
         Flaw::SkipExpiry,
         Flaw::SkipNotBefore,
         Flaw::SkipIssuer,
@@ -121,6 +124,7 @@ impl Flaw {
         Flaw::SkipSignature,
         Flaw::SkipTyp,
         Flaw::AcceptMissingTyp,
+        Flaw::OnlyAtJwt,
         Flaw::SkipClientId,
         Flaw::AcceptDpopTokenAsBearer,
         Flaw::SkipDpopProof,
@@ -155,6 +159,7 @@ impl Flaw {
             Flaw::SkipSignature => "skip-signature",
             Flaw::SkipTyp => "skip-typ",
             Flaw::AcceptMissingTyp => "accept-missing-typ",
+            Flaw::OnlyAtJwt => "only-at-jwt",
             Flaw::SkipClientId => "skip-client-id",
             Flaw::AcceptDpopTokenAsBearer => "accept-dpop-token-as-bearer",
             Flaw::SkipDpopProof => "skip-dpop-proof",

@@ -353,6 +353,23 @@ pub fn validate_request(
     let jws = protocol::jose::parse_compact(token)
         .map_err(|e| invalid(scheme, TokenError::Malformed(e)))?;
     match at::check_typ(&jws.header) {
+        // The flaw: RFC 9068's at+jwt only.
+        Ok(())
+            if flaw(Flaw::OnlyAtJwt)
+                && !jws
+                    .header
+                    .get("typ")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| {
+                        let t = t.to_ascii_lowercase();
+                        t.trim_start_matches("application/") == "at+jwt"
+                    }) =>
+        {
+            return Err(invalid(
+                scheme,
+                ClaimError::Typ("JWT (this API takes only at+jwt)".into()),
+            ));
+        }
         Ok(()) => {}
         Err(_) if flaw(Flaw::SkipTyp) => {}
         Err(ClaimError::MissingTyp) if flaw(Flaw::AcceptMissingTyp) => {}
