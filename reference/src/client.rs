@@ -317,16 +317,59 @@ impl Client {
         url: &str,
         access_token: &str,
     ) -> Result<reqwest::RequestBuilder, ClientError> {
+        self.api_request_with_nonce(method, url, access_token, None)
+    }
+
+    /// [`Client::api_request`] with a nonce the API gave in its proof (RFC 9449 §9).
+    pub fn api_request_with_nonce(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        access_token: &str,
+        nonce: Option<&str>,
+    ) -> Result<reqwest::RequestBuilder, ClientError> {
         let htu = url.split(['?', '#']).next().unwrap_or(url);
         let builder = self.http.request(method.clone(), url);
         Ok(
-            match self.proof(method.as_str(), htu, None, Some(access_token))? {
+            match self.proof(method.as_str(), htu, nonce, Some(access_token))? {
                 Some(proof) => builder
                     .header("Authorization", format!("DPoP {access_token}"))
                     .header("DPoP", proof),
                 None => builder.header("Authorization", format!("Bearer {access_token}")),
             },
         )
+    }
+}
+
+impl Client {
+    /// Sends a body-less API request and, when the API answers `use_dpop_nonce` with a
+    /// `DPoP-Nonce` header (RFC 9449 §9: an API may require a nonce of its own), sends it
+    /// once more with a new proof carrying that nonce. The answer is the last one.
+    pub async fn call_api(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        access_token: &str,
+    ) -> Result<reqwest::Response, ClientError> {
+        let first = self
+            .api_request(method.clone(), url, access_token)?
+            .send()
+            .await?;
+        let asked = first.status() == reqwest::StatusCode::UNAUTHORIZED
+            && first
+                .headers()
+                .get_all("WWW-Authenticate")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| protocol::www_authenticate::parse(&[v]))
+                .any(|c| c.is("DPoP") && c.error() == Some("use_dpop_nonce"));
+        match dpop_nonce(first.headers()) {
+            Some(nonce) if asked && self.dpop_key.is_some() => Ok(self
+                .api_request_with_nonce(method, url, access_token, Some(&nonce))?
+                .send()
+                .await?),
+            _ => Ok(first),
+        }
     }
 }
 

@@ -332,17 +332,21 @@ async fn run(flaws: &[Flaw]) -> Result<(), String> {
 
 /// Calls the probe API with `token` (as a DPoP-bound token with a proof, or as Bearer).
 async fn call_api(s: &Setup, client: &Client, token: &str, bearer: bool) -> Result<(), String> {
-    let request = if bearer {
+    let response = if bearer {
         client
             .http()
             .get(&s.probe)
             .header("Authorization", format!("Bearer {token}"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
     } else {
+        // A DPoP call follows an API's use_dpop_nonce (RFC 9449 §9) as it does the STS's.
         client
-            .api_request(reqwest::Method::GET, &s.probe, token)
+            .call_api(reqwest::Method::GET, &s.probe, token)
+            .await
             .map_err(|e| e.to_string())?
     };
-    let response = request.send().await.map_err(|e| e.to_string())?;
     let status = response.status();
     if !status.is_success() {
         return Err(format!("the API refused the token ({status})"));

@@ -723,9 +723,13 @@ async fn each_flaw_opens_only_its_own_hole() {
 
 /// A client of the STS gets a DPoP token with `client_credentials` and calls the API with
 /// the reference client's `api_request`; the API answers with what it read.
-#[tokio::test]
-async fn client_credentials_token_from_the_sts_passes() {
-    let tb = Testbed::start().await;
+/// A client registered at the STS, and its client-credentials DPoP token for [`SCOPE`].
+async fn sts_client(
+    tb: &Testbed,
+) -> (
+    helseid_reference::client::Client,
+    protocol::oauth::TokenResponse,
+) {
     for api_def in mock_sts::seed::demo_apis() {
         tb.sts.store.put_api(&api_def).unwrap();
     }
@@ -758,6 +762,42 @@ async fn client_credentials_token_from_the_sts_passes() {
         .await
         .unwrap()
         .response;
+    (client, token)
+}
+
+/// The reference client follows an API's `use_dpop_nonce` (RFC 9449 §9) as it does the
+/// STS's: one more request with a proof carrying the API's nonce.
+#[tokio::test]
+async fn the_reference_client_follows_an_apis_nonce_challenge() {
+    let tb = Testbed::start().await;
+    let (client, token) = sts_client(&tb).await;
+    let mut config = ApiConfig::new(&tb.issuer, AUDIENCE)
+        .with_scope(SCOPE)
+        .with_dpop()
+        .with_dpop_nonce();
+    config.allowed_orgs = vec![ORG.into()];
+    let api = Api::start(&tb, config).await;
+    api.clock.store(SystemClock.now(), Ordering::SeqCst);
+    let url = format!("{}{PATH}", api.url);
+    let once = client
+        .api_request(reqwest::Method::GET, &url, &token.access_token)
+        .unwrap()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(once.status(), 401);
+    assert!(once.headers().contains_key("DPoP-Nonce"));
+    let followed = client
+        .call_api(reqwest::Method::GET, &url, &token.access_token)
+        .await
+        .unwrap();
+    assert_eq!(followed.status(), 200);
+}
+
+#[tokio::test]
+async fn client_credentials_token_from_the_sts_passes() {
+    let tb = Testbed::start().await;
+    let (client, token) = sts_client(&tb).await;
     assert_eq!(token.token_type, "DPoP");
 
     let mut config = ApiConfig::new(&tb.issuer, AUDIENCE)
