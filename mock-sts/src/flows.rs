@@ -160,7 +160,7 @@ fn handed_out(r: &FlowRecord) -> Vec<String> {
 }
 
 fn is_nonce_challenge(r: &FlowRecord) -> bool {
-    r.status == 400 && r.response_body.contains("use_dpop_nonce")
+    protocol::dpop_nonce::asks_for_nonce::<&str>(r.status, &[], &r.response_body)
 }
 
 impl FlowIndex {

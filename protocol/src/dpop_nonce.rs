@@ -53,9 +53,57 @@ impl NonceIssuer {
     }
 }
 
+/// Whether an answer asks for a (new) DPoP nonce: an authorization server's 400 whose JSON
+/// body's `error` is `use_dpop_nonce` (RFC 9449 §8), or a resource server's 401 whose
+/// `WWW-Authenticate` DPoP challenge, or JSON body, carries that error (§9). The nonce itself
+/// is the `DPoP-Nonce` header's.
+pub fn asks_for_nonce<S: AsRef<str>>(status: u16, www_authenticate: &[S], body: &str) -> bool {
+    const ERROR: &str = "use_dpop_nonce";
+    let in_body = || {
+        serde_json::from_str::<serde_json::Value>(body)
+            .is_ok_and(|b| b.get("error").and_then(|e| e.as_str()) == Some(ERROR))
+    };
+    match status {
+        400 => in_body(),
+        401 => {
+            crate::www_authenticate::parse(www_authenticate)
+                .iter()
+                .any(|c| c.is("DPoP") && c.error() == Some(ERROR))
+                || in_body()
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nonce_challenges_of_the_sts_and_of_an_api() {
+        let none: &[&str] = &[];
+        assert!(asks_for_nonce(400, none, r#"{"error":"use_dpop_nonce"}"#));
+        assert!(asks_for_nonce(401, &[r#"DPoP error="use_dpop_nonce""#], ""));
+        assert!(asks_for_nonce(
+            401,
+            &[r#"Bearer, DPoP error=use_dpop_nonce, algs="ES256""#],
+            ""
+        ));
+        assert!(asks_for_nonce(401, none, r#"{"error":"use_dpop_nonce"}"#));
+        // Another error, another status, or the words only in a description: no.
+        assert!(!asks_for_nonce(
+            400,
+            none,
+            r#"{"error":"invalid_dpop_proof","error_description":"use_dpop_nonce next time"}"#
+        ));
+        assert!(!asks_for_nonce(
+            401,
+            &[r#"Bearer error="use_dpop_nonce""#],
+            ""
+        ));
+        assert!(!asks_for_nonce(200, none, r#"{"error":"use_dpop_nonce"}"#));
+        assert!(!asks_for_nonce(400, none, "not json"));
+    }
 
     #[test]
     fn fresh_nonces_pass_and_stale_forged_or_foreign_ones_fail() {

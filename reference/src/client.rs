@@ -355,14 +355,14 @@ impl Client {
             .api_request(method.clone(), url, access_token)?
             .send()
             .await?;
-        let asked = first.status() == reqwest::StatusCode::UNAUTHORIZED
-            && first
-                .headers()
-                .get_all("WWW-Authenticate")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| protocol::www_authenticate::parse(&[v]))
-                .any(|c| c.is("DPoP") && c.error() == Some("use_dpop_nonce"));
+        let challenges: Vec<&str> = first
+            .headers()
+            .get_all("WWW-Authenticate")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        // The body is not read: the challenge says it (an API's body may be anything).
+        let asked = protocol::dpop_nonce::asks_for_nonce(first.status().as_u16(), &challenges, "");
         match dpop_nonce(first.headers()) {
             Some(nonce) if asked && self.dpop_key.is_some() => Ok(self
                 .api_request_with_nonce(method, url, access_token, Some(&nonce))?

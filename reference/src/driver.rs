@@ -755,7 +755,12 @@ async fn raw_client_credentials(
             return Ok(access_token);
         }
         match header_nonce {
-            Some(n) if body.contains("use_dpop_nonce") && nonce.is_none() => nonce = Some(n),
+            Some(n)
+                if protocol::dpop_nonce::asks_for_nonce::<&str>(status, &[], &body)
+                    && nonce.is_none() =>
+            {
+                nonce = Some(n)
+            }
             _ => {
                 return Err(format!(
                     "the STS refused the token request ({status}): {body}"

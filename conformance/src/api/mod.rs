@@ -100,13 +100,12 @@ enum Proof {
 /// error="use_dpop_nonce"` and a `DPoP-Nonce` header; a 400 is taken too, as at a token
 /// endpoint).
 fn nonce_challenge(e: &Exchange) -> Option<String> {
-    if !matches!(e.status, Some(400 | 401)) {
-        return None;
-    }
-    let asked = www_authenticate::parse(&header(e, "www-authenticate"))
-        .iter()
-        .any(|c| c.error() == Some("use_dpop_nonce"))
-        || e.response_body.contains("use_dpop_nonce");
+    let status = e.status?;
+    let asked = protocol::dpop_nonce::asks_for_nonce(
+        status,
+        &header(e, "www-authenticate"),
+        &e.response_body,
+    );
     if !asked {
         return None;
     }

@@ -357,7 +357,7 @@ impl<'a> Judge<'a> {
             if let Err(e) = dpop::validate_with(proof, &rules, &policy) {
                 return fail(c, format!("a token request's {e}"), ev());
             }
-            let asked_nonce = r.status == 400 && r.response_body.contains("use_dpop_nonce");
+            let asked_nonce = asked_for_nonce(r);
             if asked_nonce {
                 let retry = requests.get(i + 1);
                 let retried = retry.is_some_and(|n| {
@@ -577,7 +577,7 @@ impl<'a> Judge<'a> {
             };
             for r in j.token_requests() {
                 // The request answered use_dpop_nonce is sent again; the retry is judged.
-                if r.status == 400 && r.response_body.contains("use_dpop_nonce") {
+                if asked_for_nonce(r) {
                     continue;
                 }
                 let form = r.form();
@@ -867,7 +867,7 @@ impl<'a> Judge<'a> {
                     );
                 }
                 // A use_dpop_nonce answer does not use the token: the retry sends it again.
-                if !(r.status == 400 && r.response_body.contains("use_dpop_nonce")) {
+                if !asked_for_nonce(r) {
                     used.insert(sent);
                 }
             }
@@ -1121,7 +1121,7 @@ enum Sent<'a> {
 impl SentProof<'_> {
     fn describe(&self) -> String {
         match self.at {
-            Sent::Sts(r) if r.status == 400 && r.response_body.contains("use_dpop_nonce") => {
+            Sent::Sts(r) if asked_for_nonce(r) => {
                 format!(
                     "run {} {} {} (answered use_dpop_nonce)",
                     self.run, r.method, r.path
@@ -1131,6 +1131,11 @@ impl SentProof<'_> {
             Sent::Api(p) => format!("run {} {} {} (the API)", self.run, p.method, p.url),
         }
     }
+}
+
+/// Whether the STS answered `r` with `use_dpop_nonce` (the client must send it again).
+fn asked_for_nonce(r: &FlowRecord) -> bool {
+    protocol::dpop_nonce::asks_for_nonce::<&str>(r.status, &[], &r.response_body)
 }
 
 /// The APIs (audiences) a space-separated `scope` names ([`protocol::claims::resource_of`]:
