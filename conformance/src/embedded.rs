@@ -429,6 +429,16 @@ pub struct Issued {
 /// attestation (an array of both, reference §6.2).
 fn attested_details(client: &Client, org: &str) -> Result<serde_json::Value, EmbedError> {
     let mut attestation = tillitsrammeverk_attestation()?;
+    employ_at(&mut attestation, org);
+    Ok(match client.assertion_details() {
+        Some(org) => serde_json::Value::Array(vec![org.clone(), attestation]),
+        None => attestation,
+    })
+}
+
+/// Makes `org` the practitioner's legal entity and point of care in `attestation` (an
+/// attestation object; anything else is left as it is).
+pub fn employ_at(attestation: &mut serde_json::Value, org: &str) {
     for place in ["legal_entity", "point_of_care"] {
         if let Some(id) = attestation
             .get_mut("practitioner")
@@ -438,10 +448,6 @@ fn attested_details(client: &Client, org: &str) -> Result<serde_json::Value, Emb
             *id = serde_json::Value::from(org);
         }
     }
-    Ok(match client.assertion_details() {
-        Some(org) => serde_json::Value::Array(vec![org.clone(), attestation]),
-        None => attestation,
-    })
 }
 
 /// The attestation of the Tillitsrammeverk profile's example (a GP at a municipal health

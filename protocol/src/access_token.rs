@@ -166,6 +166,12 @@ pub fn check_typ(header: &Map<String, Value>) -> Result<(), ClaimError> {
 
 /// Whether `typ` is one of [`TYPS`], compared as RFC 7515 §4.1.9 compares media types.
 pub fn is_access_token_typ(typ: &str) -> bool {
+    TYPS.iter().any(|t| same_typ(t, typ))
+}
+
+/// Whether two `typ` values name the same media type (RFC 7515 §4.1.9: case-insensitive,
+/// `application/` implied when there is no `/`).
+pub fn same_typ(a: &str, b: &str) -> bool {
     let full = |t: &str| {
         let t = t.to_ascii_lowercase();
         if t.contains('/') {
@@ -174,8 +180,7 @@ pub fn is_access_token_typ(typ: &str) -> bool {
             format!("application/{t}")
         }
     };
-    let typ = full(typ);
-    TYPS.iter().any(|t| full(t) == typ)
+    full(a) == full(b)
 }
 
 /// `iss` is exactly the configured issuer (RFC 9068 §4 step 2): no case folding, no

@@ -466,7 +466,7 @@ impl Run<'_> {
             .get("typ")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let other = if sent.to_ascii_lowercase().trim_start_matches("application/") == "at+jwt" {
+        let other = if protocol::access_token::same_typ(sent, "at+jwt") {
             "JWT"
         } else {
             "at+jwt"
@@ -1064,16 +1064,7 @@ fn employed_by(claims: &mut serde_json::Map<String, Value>, org: &str) {
         Value::String(text) => serde_json::from_str::<Value>(text).ok(),
         _ => None,
     };
-    let target = parsed.as_mut().unwrap_or(claim);
-    for place in ["legal_entity", "point_of_care"] {
-        if let Some(id) = target
-            .get_mut("practitioner")
-            .and_then(|p| p.get_mut(place))
-            .and_then(|p| p.get_mut("id"))
-        {
-            *id = json!(org);
-        }
-    }
+    crate::embedded::employ_at(parsed.as_mut().unwrap_or(claim), org);
     if let Some(p) = parsed {
         *claim = Value::String(p.to_string());
     }

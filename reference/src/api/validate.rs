@@ -360,10 +360,7 @@ pub fn validate_request(
                     .header
                     .get("typ")
                     .and_then(Value::as_str)
-                    .is_some_and(|t| {
-                        let t = t.to_ascii_lowercase();
-                        t.trim_start_matches("application/") == "at+jwt"
-                    }) =>
+                    .is_some_and(|t| at::same_typ(t, "at+jwt")) =>
         {
             return Err(invalid(
                 scheme,
